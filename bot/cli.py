@@ -1,0 +1,272 @@
+"""The `voicebot` command line: one verb per job. Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from importlib import resources
+
+from bot.config import ConfigError, Settings
+from bot.logs import configure_logging
+from bot.query import parse_query, topic_problem
+
+log = logging.getLogger("voicebot")
+
+DEMO_TEAM = "TDEMO"
+DEMO_TOPICS = ("my card still hasn't arrived", "exchange rate fees are too high",
+               "I was charged twice", "can't verify my identity")
+
+
+class CliError(Exception):
+    """A problem to report on one line, with exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None, *, embedder: object | None = None) -> int:
+    """Run one command. ``embedder`` is a test seam (the default loads the configured model)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.embedder = embedder
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        configure_logging("WARNING" if args.command != "serve" and not args.verbose
+                          else settings.log_level, settings.log_json)
+        return int(args.func(args, settings) or 0)
+    except (ConfigError, CliError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; everything committed so far is kept, rerun to resume",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # the domain errors of store carry readable messages
+        from store.errors import StoreError
+
+        if isinstance(exc, StoreError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voicebot",
+        description="Keep users' verbatim words in the room where priorities are argued.",
+        epilog="Configuration comes from environment variables; see README.md.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("import", help="import quotes from a CSV or JSONL file",
+                       description="Import quotes. `text` is required; optional columns: "
+                       "speaker, company, segment, source, said_at, url, tags. Other columns "
+                       "are kept as tags. Importing the same file twice adds nothing.")
+    p.add_argument("file", help="a .csv or .jsonl file (UTF-8)")
+    p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("search", help="find the quotes /voice would show",
+                       description="Search quotes. The topic may hold filters: segment:, "
+                       "company:, source:, emotion:, speaker:, since:, before:.")
+    p.add_argument("topic", nargs="+", help="what to search for, e.g. 'export is slow'")
+    p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    p.add_argument("--limit", type=int, default=5, help="how many quotes (default 5)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("reindex", help="re-embed quotes made by another model and rebuild "
+                       "the index", description="Re-embed stored quotes whose vectors were "
+                       "made by a different model than VOICEBOT_EMBEDDING_MODEL.")
+    p.add_argument("--all", action="store_true", help="re-embed every quote")
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("db", help="database schema commands",
+                       description="Manage the database schema (Alembic migrations).")
+    p.add_argument("action", choices=["upgrade", "current"],
+                   help="upgrade: apply migrations; current: show whether it is up to date")
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("demo", help="load bundled sample customer messages and search them",
+                       description="Load 462 real public customer messages (Banking77, "
+                       "CC-BY-4.0) into the configured database under team TDEMO, then "
+                       "run a few searches.")
+    p.add_argument("topic", nargs="*", help="search this topic instead of the sample topics")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="run the Slack bot",
+                       description="Run the bot: Socket Mode when SLACK_APP_TOKEN is set, "
+                       "otherwise HTTP on --port with POST /slack/events and GET /healthz.")
+    p.add_argument("--port", type=int, help="HTTP port (default $PORT or 3000)")
+    p.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def _services(settings: Settings, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.app import build_services
+
+    bar = _Progress("re-embedding for the configured model")
+    services = build_services(settings, embedder=args.embedder, progress=bar.update,
+                              on_reembed_start=bar.start)
+    bar.close()
+    return services
+
+
+def _team(services, team: str | None) -> str:  # type: ignore[no-untyped-def]
+    from store import quotes as q
+
+    if team:
+        return team
+    with services.sessions() as session:
+        known = q.teams(session)
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise CliError("the store has no workspace yet; pass --team T (your Slack team id)")
+    raise CliError(f"the store holds {len(known)} workspaces ({', '.join(known[:5])}); "
+                   "pass --team")
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.importing import ImportFileError, parse_file
+
+    services = _services(settings, args)
+    try:
+        team = args.team or _team(services, None)
+    except CliError:
+        raise CliError("pass --team T: the workspace these quotes belong to (the store "
+                       "knows none or several)") from None
+    try:
+        parsed = parse_file(args.file, team_id=team)
+    except ImportFileError as exc:
+        raise CliError(str(exc)) from None
+    if parsed.extra_columns:
+        print(f"note: kept extra columns as tags: {', '.join(parsed.extra_columns)}",
+              file=sys.stderr)
+    bar = _Progress("importing", total=len(parsed.rows))
+    summary = services.quotes.import_quotes(parsed.rows, progress=bar.update)
+    bar.close()
+    for problem in summary.rejected[:50]:
+        print(f"{args.file}:{problem.line}: skipped: {problem.reason}", file=sys.stderr)
+    if len(summary.rejected) > 50:
+        print(f"... and {len(summary.rejected) - 50} more rejected rows", file=sys.stderr)
+    print(f"added {summary.added}, skipped {summary.duplicates} as duplicate, "
+          f"rejected {len(summary.rejected)} (team {team})")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.terminal import render
+
+    if not 1 <= args.limit <= 100:
+        raise CliError("--limit must be between 1 and 100")
+    query = parse_query(" ".join(args.topic))
+    if query.problems:
+        raise CliError(" ".join(query.problems))
+    if query.topic and (problem := topic_problem(query.topic)):
+        raise CliError(problem)
+    if not query.topic and not query.filters:
+        raise CliError("give a topic to search for, e.g. `voicebot search export is slow`")
+    services = _services(settings, args)
+    result = services.search.search(_team(services, args.team), query, limit=args.limit)
+    if args.json:
+        print(json.dumps([_hit_json(h) for h in result.hits], ensure_ascii=False, indent=2))
+    else:
+        print(render(result))
+    return 0
+
+
+def _hit_json(hit) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    quote = hit.quote
+    return {"id": quote.id, "text": quote.text, "speaker": quote.speaker_name,
+            "company": quote.company, "segment": quote.segment, "source": quote.source_kind,
+            "url": quote.source_url, "said_at": quote.when.isoformat(),
+            "first_hand": quote.first_hand, "relayed_by": quote.relayed_by,
+            "emotion": quote.emotion, "tags": list(quote.tags), "score": round(hit.score, 4)}
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings, args)
+    if args.all:
+        from store import quotes as q
+
+        with services.sessions() as session:
+            total = q.count(session)
+        bar = _Progress("re-embedding", total=total)
+        done = services.quotes.reembed(progress=bar.update)
+        bar.close()
+        print(f"re-embedded {done} quotes with {services.embedder.name}")
+    else:
+        print(f"index ready: {services.indexes.total()} quotes in "
+              f"{len(services.indexes.teams())} workspace(s), model {services.embedder.name}")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from store import db
+
+    engine = db.make_engine(settings.database_url)
+    db.check_connection(engine)
+    if args.action == "upgrade":
+        db.upgrade(settings.database_url)
+        print(f"database is up to date ({engine.url.render_as_string(hide_password=True)})")
+    else:
+        print("up to date" if db.is_current(engine) else "needs `voicebot db upgrade`")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.importing import parse_file
+    from bot.terminal import render
+
+    services = _services(settings, args)
+    sample = resources.files("bot") / "data" / "demo_quotes.csv"
+    with resources.as_file(sample) as path:
+        parsed = parse_file(path, team_id=DEMO_TEAM, captured_by="demo")
+    bar = _Progress("loading sample", total=len(parsed.rows))
+    summary = services.quotes.import_quotes(parsed.rows, progress=bar.update)
+    bar.close()
+    print(f"Sample: added {summary.added}, already there {summary.duplicates} "
+          f"(462 Banking77 customer messages, CC-BY-4.0)\n")
+    topics = [" ".join(args.topic)] if args.topic else list(DEMO_TOPICS)
+    for topic in topics:
+        print("$ /voice " + topic)
+        print(render(services.search.search(DEMO_TEAM, parse_query(topic), limit=3)))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
+
+    settings.validate_for_serving()
+    return serve(settings, port=args.port or settings.port, host=args.host)
+
+
+class _Progress:
+    """A tqdm bar on stderr that only appears when there is work to show."""
+
+    def __init__(self, desc: str, total: int | None = None) -> None:
+        self.desc, self._bar = desc, None
+        if total:
+            self.start(total)
+
+    def start(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, desc=self.desc, unit="quote", file=sys.stderr,
+                         mininterval=0.5, leave=False)
+
+    def update(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+

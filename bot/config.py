@@ -1,0 +1,163 @@
+"""Settings: the only module that reads the environment.
+
+Everything voicebot can be told comes from environment variables, read once into a
+frozen :class:`Settings` and validated with messages a person can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///voicebot.db"
+DEFAULT_CAPTURE_EMOJI = "loudspeaker"
+PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "your-signing-secret", "secret", "todo"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+def database_url_from_env(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    """voicebot's configuration. Build it with :meth:`from_env`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    embedding_model: str | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_api_url: str | None = None
+    port: int = 3000
+    capture_emoji: str = DEFAULT_CAPTURE_EMOJI
+    search_workers: int = 2
+    listener_workers: int = 32
+    log_level: str = "INFO"
+    log_json: bool = False
+    mask_personal_data: bool = True
+    digest_scheduler: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; raise :class:`ConfigError` on bad values."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        settings = cls(
+            database_url=database_url_from_env(env),
+            embedding_model=get("VOICEBOT_EMBEDDING_MODEL"),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_client_id=get("SLACK_CLIENT_ID"),
+            slack_client_secret=get("SLACK_CLIENT_SECRET"),
+            slack_api_url=get("SLACK_API_URL"),
+            port=_int(env, "PORT", 3000, lo=1, hi=65535),
+            capture_emoji=(get("VOICEBOT_CAPTURE_EMOJI") or DEFAULT_CAPTURE_EMOJI).strip(":"),
+            search_workers=_int(env, "VOICEBOT_SEARCH_WORKERS", 2, lo=1, hi=64),
+            listener_workers=_int(env, "VOICEBOT_LISTENER_WORKERS", 32, lo=1, hi=512),
+            log_level=(get("VOICEBOT_LOG_LEVEL") or "INFO").upper(),
+            log_json=_bool(env, "VOICEBOT_LOG_JSON", False),
+            mask_personal_data=_bool(env, "VOICEBOT_MASK_PERSONAL_DATA", True),
+            digest_scheduler=_bool(env, "VOICEBOT_DIGEST_SCHEDULER", True),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Checks that need no network: shapes of tokens, model paths, emoji names."""
+        if self.embedding_model and _looks_like_path(self.embedding_model):
+            if not Path(self.embedding_model).expanduser().exists():
+                raise ConfigError(
+                    f"VOICEBOT_EMBEDDING_MODEL points to {self.embedding_model!r}, which does "
+                    "not exist. Give the folder of a sentence-transformers model on this disk, "
+                    "or unset it to use the bundled all-MiniLM-L6-v2."
+                )
+        _check_token("SLACK_BOT_TOKEN", self.slack_bot_token, "xoxb-")
+        _check_token("SLACK_APP_TOKEN", self.slack_app_token, "xapp-")
+        if self.slack_signing_secret and self.slack_signing_secret.lower() in PLACEHOLDERS:
+            raise ConfigError("SLACK_SIGNING_SECRET is a placeholder; copy the real one from "
+                              "your app's Basic Information page.")
+        if not re.fullmatch(r"[a-z0-9_+'\-]{1,100}", self.capture_emoji):
+            raise ConfigError(f"VOICEBOT_CAPTURE_EMOJI {self.capture_emoji!r} is not an emoji "
+                              "name (like loudspeaker, without colons).")
+        if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError("VOICEBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise ConfigError("Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth "
+                              "installs, or neither.")
+
+    def validate_for_serving(self) -> None:
+        """What ``voicebot serve`` needs on top of :meth:`validate`."""
+        oauth = bool(self.slack_client_id)
+        if not self.slack_bot_token and not oauth:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set. Install the app to your workspace (see README, "
+                "'Connect to Slack') and export its Bot User OAuth Token (xoxb-...)."
+            )
+        if self.slack_app_token is None and not self.slack_signing_secret:
+            raise ConfigError(
+                "Set SLACK_APP_TOKEN (xapp-..., Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)."
+            )
+        if oauth and not self.slack_signing_secret:
+            raise ConfigError("OAuth installs (SLACK_CLIENT_ID) need SLACK_SIGNING_SECRET.")
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def web_api_base_url(self) -> str | None:
+        """SLACK_API_URL normalised to slack_sdk's form (ends with a slash)."""
+        if not self.slack_api_url:
+            return None
+        return self.slack_api_url.rstrip("/") + "/"
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith(("/", ".", "~"))
+
+
+def _check_token(name: str, value: str | None, prefix: str) -> None:
+    if value is None:
+        return
+    if value.lower() in PLACEHOLDERS or not value.startswith(prefix):
+        raise ConfigError(f"{name} should start with {prefix!r}; got {value[:6]!r}...")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}.")

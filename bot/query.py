@@ -1,0 +1,138 @@
+"""Parse what people type after `/voice`: a topic plus optional filters.
+
+``segment:enterprise company:"Acme Corp" source:interview emotion:frustrated
+speaker:dana since:30d before:2026-01-01 export is slow`` becomes a :class:`Query`. A filter
+that cannot be understood is reported in ``problems``, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from store.errors import InvalidQuote
+from store.quotes import Filters, parse_source_kind
+
+EMOTIONS = ("frustrated", "confused", "delighted", "disappointed", "neutral")
+FILTER_KEYS = ("segment", "company", "source", "emotion", "speaker", "since", "before")
+MAX_TOPIC_CHARS = 500
+_SPAN = re.compile(r"^(\d{1,4})\s*(d|w|m|y)$")
+_FILTER = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Query:
+    topic: str
+    filters: Filters = field(default_factory=Filters)
+    problems: tuple[str, ...] = ()
+
+    def describe_filters(self) -> list[str]:
+        """Human-readable filters, echoed back in replies."""
+        f = self.filters
+        out = [f"{name}: {', '.join(values)}" for name, values in (
+            ("segment", f.segment), ("company", f.company), ("source", f.source),
+            ("emotion", f.emotion), ("speaker", f.speaker)) if values]
+        if f.since:
+            out.append(f"since {f.since:%Y-%m-%d}")
+        if f.before:
+            out.append(f"before {f.before:%Y-%m-%d}")
+        return out
+
+
+def parse_query(text: str, *, now: datetime | None = None) -> Query:
+    now = now or datetime.now(timezone.utc)
+    text = unicodedata.normalize("NFC", text or "").replace("\u201c", '"').replace("\u201d", '"')
+    try:
+        tokens = shlex.split(text, posix=True)
+    except ValueError:
+        tokens = text.split()
+    values: dict[str, list[str]] = {k: [] for k in FILTER_KEYS}
+    topic_words: list[str] = []
+    problems: list[str] = []
+    for token in tokens:
+        m = _FILTER.match(token)
+        if not m or m.group(2).startswith("//"):
+            topic_words.append(token)
+            continue
+        key, value = m.group(1).lower(), m.group(2).strip()
+        if key not in FILTER_KEYS:
+            close = difflib.get_close_matches(key, FILTER_KEYS, n=1, cutoff=0.6)
+            if close:
+                problems.append(f"`{key}:` is not a filter. Did you mean `{close[0]}:`?")
+            else:
+                topic_words.append(token)
+            continue
+        if not value:
+            problems.append(f"`{key}:` needs a value, like `{key}:{_example(key)}`.")
+            continue
+        values[key].append(value)
+
+    emotions = []
+    for value in values["emotion"]:
+        v = value.lower()
+        if v in EMOTIONS:
+            emotions.append(v)
+        else:
+            close = difflib.get_close_matches(v, EMOTIONS, n=1, cutoff=0.6)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            problems.append(f"`emotion:{value}` is not an emotion voicebot knows ("
+                            f"{', '.join(EMOTIONS)}).{hint}")
+    sources = []
+    for value in values["source"]:
+        try:
+            sources.append(parse_source_kind(value).value)
+        except InvalidQuote as exc:
+            problems.append(f"`source:{value}`: {exc}.")
+    since = _last_date("since", values["since"], now, problems)
+    before = _last_date("before", values["before"], now, problems)
+    if since and before and since >= before:
+        problems.append("`since:` must be earlier than `before:`.")
+    filters = Filters(segment=tuple(values["segment"]), company=tuple(values["company"]),
+                      source=tuple(sources), emotion=tuple(emotions),
+                      speaker=tuple(values["speaker"]), since=since, before=before)
+    topic = " ".join(topic_words).strip()
+    return Query(topic=topic, filters=filters, problems=tuple(problems))
+
+
+def topic_problem(topic: str) -> str | None:
+    """Why a topic cannot be searched, or None if it can."""
+    if len(topic) > MAX_TOPIC_CHARS:
+        return (f"That topic is {len(topic):,} characters long. Search with a few words "
+                f"(at most {MAX_TOPIC_CHARS}), like `/voice export to CSV`.")
+    meaningful = [ch for ch in topic if ch.isalnum() or unicodedata.category(ch) == "So"]
+    if not meaningful:
+        return "That topic has no words to search for. Try `/voice onboarding` or `/voice help`."
+    if len(topic.strip()) < 2 and not unicodedata.category(topic.strip()) == "So":
+        return f"`{topic.strip()}` is too short to search for. Use a word or two."
+    return None
+
+
+def _example(key: str) -> str:
+    return {"segment": "enterprise", "company": "Acme", "source": "interview",
+            "emotion": "frustrated", "speaker": "Dana", "since": "30d",
+            "before": "2026-01-31"}[key]
+
+
+def _last_date(key: str, raw: list[str], now: datetime, problems: list[str]) -> datetime | None:
+    if not raw:
+        return None
+    value = raw[-1]
+    m = _SPAN.match(value.lower())
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        days = n * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
+        if days > 36500:
+            problems.append(f"`{key}:{value}` reaches back more than a century.")
+            return None
+        return now - timedelta(days=days)
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        problems.append(f"`{key}:{value}` is not a date. Use YYYY-MM-DD (like "
+                        f"`{key}:2026-01-31`) or a span like `30d`, `6w`, `3m`, `1y`.")
+        return None
+    return parsed

@@ -1,0 +1,140 @@
+"""Recall: the quotes `/voice <topic>` shows, and an honest count of the evidence behind them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.query import Query
+from store import quotes as q
+
+from store.embeddings import Embedder
+from store.index import IndexRegistry
+from store.models import Quote
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QuoteHit:
+    quote: q.QuoteView
+    score: float
+
+
+@dataclass(frozen=True)
+class Breadth:
+    """How much stored evidence matches the topic (after filters and privacy)."""
+
+    matches: int = 0
+    people: int = 0
+    companies: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: Query
+    hits: tuple[QuoteHit, ...] = ()
+    breadth: Breadth = field(default_factory=Breadth)
+    offset: int = 0
+    has_more: bool = False
+
+
+class SearchService:
+    """Dense retrieval with feedback (see :mod:`store.ranking`), filters and privacy."""
+
+    def __init__(self, sessions: sessionmaker[Session], embedder: Embedder,
+                 indexes: IndexRegistry) -> None:
+        self.sessions = sessions
+        self.embedder = embedder
+        self.indexes = indexes
+
+    def search(self, team_id: str, query: Query, *, limit: int = 5, offset: int = 0,
+               channel_id: str | None = None) -> SearchResult:
+        """Up to ``limit`` quotes after ``offset``, visible in ``channel_id``.
+
+        ``channel_id=None`` is an administrator's view (the CLI) that includes private quotes;
+        a Slack surface always passes the conversation it answers in.
+        """
+        from store import ranking  # TEMP until ranking lands
+
+        index = self.indexes.get(team_id)
+        with self.sessions() as session:
+            allowed = self._allowed(session, team_id, query, channel_id)
+            if not query.topic:
+                return self._recent(session, team_id, query, allowed, limit, offset)
+        vector = self.embedder.encode([query.topic])[0]
+        want = offset + limit
+        ranked = ranking.rank(vector, index, k=max(4 * want, 20), allowed=allowed)
+        matched = ranking.count_matches(vector, index, allowed=allowed)
+        ids = [i for i, _ in ranked]
+        with self.sessions() as session:
+            found = q.views(session, team_id, ids)
+            breadth = self._breadth(session, team_id, [i for i, _ in matched])
+        candidates = [
+            ranking.Candidate(id=i, score=s, speaker_key=found[i].speaker_key,
+                              company_key=found[i].company_key,
+                              text_key=q.normalize_key(found[i].text), vector=None)
+            for i, s in ranked if i in found
+        ]
+        if candidates:
+            vecs = index.vectors([c.id for c in candidates])
+            candidates = [ranking.Candidate(id=c.id, score=c.score, speaker_key=c.speaker_key,
+                                            company_key=c.company_key, text_key=c.text_key,
+                                            vector=v) for c, v in zip(candidates, vecs)]
+        chosen = ranking.diversify(candidates, k=want + 1)
+        page = chosen[offset:want]
+        hits = tuple(QuoteHit(found[c.id], c.score) for c in page)
+        return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
+                            has_more=len(chosen) > want)
+
+    def _allowed(self, session: Session, team_id: str, query: Query,
+                 channel_id: str | None):  # type: ignore[no-untyped-def]
+        if query.filters:
+            return q.allowed_ids(session, team_id, query.filters, channel_id).__contains__
+        if channel_id is None:
+            return None
+        hidden = q.hidden_ids(session, team_id, channel_id)
+        return (lambda i: i not in hidden) if hidden else None
+
+    def _recent(self, session: Session, team_id: str, query: Query, allowed, limit: int,
+                offset: int) -> SearchResult:  # type: ignore[no-untyped-def]
+        stmt = (select(Quote.id).where(Quote.team_id == team_id, *q.filter_clauses(query.filters))
+                .order_by(Quote.captured_at.desc(), Quote.id.desc()))
+        ids = [i for i in session.scalars(stmt) if allowed is None or allowed(i)]
+        found = q.views(session, team_id, ids[offset : offset + limit])
+        hits = tuple(QuoteHit(found[i], 1.0) for i in ids[offset : offset + limit] if i in found)
+        return SearchResult(query=query, hits=hits, breadth=self._breadth(session, team_id, ids),
+                            offset=offset, has_more=len(ids) > offset + limit)
+
+    @staticmethod
+    def _breadth(session: Session, team_id: str, ids: list[int]) -> Breadth:
+        if not ids:
+            return Breadth()
+        people: set[str] = set()
+        companies: set[str] = set()
+        texts: set[str] = set()
+        first = last = None
+        for start in range(0, len(ids), 1000):
+            rows = session.execute(
+                select(Quote.speaker_user_id, Quote.speaker_name, Quote.company, Quote.said_at,
+                       Quote.captured_at, Quote.text)
+                .where(Quote.team_id == team_id, Quote.id.in_(ids[start : start + 1000]))).all()
+            for r in rows:
+                texts.add(q.normalize_key(r.text))
+                key = r.speaker_user_id or (q.normalize_key(r.speaker_name)
+                                            if r.speaker_name else None)
+                if key:
+                    people.add(key)
+                if r.company:
+                    companies.add(q.normalize_key(r.company))
+                when = q._aware(r.said_at or r.captured_at)
+                first = when if first is None or when < first else first
+                last = when if last is None or when > last else last
+        return Breadth(matches=len(texts), people=len(people), companies=len(companies),
+                       first=first, last=last)

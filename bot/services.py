@@ -1,0 +1,323 @@
+"""Use cases for quotes: capture, import, edit, delete, reindex. Each owns its transaction.
+
+The database is written first and committed; the in-memory index follows. Results are
+frozen dataclasses from :mod:`store.quotes`, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import quotes as q
+from store.embeddings import Embedder, from_blob, to_blob
+from store.errors import DatabaseUnavailable, InvalidQuote
+from store.index import IndexRegistry
+from store.models import Quote, QuoteUse, utcnow
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    quote: q.QuoteView
+    created: bool
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """An input row that was not imported, with where it was and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    added: int = 0
+    duplicates: int = 0
+    rejected: tuple[RowProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    loaded: int
+    reembedded: int
+    teams: int
+
+
+def _db_errors(func):  # type: ignore[no-untyped-def]
+    """Turn connection failures into DatabaseUnavailable with a readable reason."""
+
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return func(*args, **kwargs)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseUnavailable(f"the database is unavailable: {reason}") from exc
+
+    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
+    return wrapper
+
+
+class QuoteService:
+    """Saving and changing quotes, keeping the per-team FAISS index in step."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        embedder: Embedder,
+        indexes: IndexRegistry,
+        emotions: object | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.embedder = embedder
+        self.indexes = indexes
+        self.emotions = emotions if emotions is not None and getattr(
+            emotions, "dim", None) == embedder.dim else None
+        if emotions is not None and self.emotions is None:
+            log.warning("emotion head expects %s-d vectors but the model makes %s-d; "
+                        "emotions are off", getattr(emotions, "dim", "?"), embedder.dim)
+
+    # -- start-up ---------------------------------------------------------------
+    @_db_errors
+    def load_indexes(self, progress: Progress | None = None,
+                     on_reembed_start: Callable[[int], None] | None = None) -> LoadReport:
+        """Fill the indexes from stored vectors; re-embed those made by another model."""
+        by_team: dict[str, tuple[list[int], list[np.ndarray]]] = {}
+        stale: list[int] = []
+        with self.sessions() as session:
+            for team_id, quote_id, blob, model in q.stored_vectors(session):
+                if blob is None or model != self.embedder.name or \
+                        len(blob) != 4 * self.embedder.dim:
+                    stale.append(quote_id)
+                    continue
+                ids, vecs = by_team.setdefault(team_id, ([], []))
+                ids.append(quote_id)
+                vecs.append(from_blob(blob))
+        for team_id, (ids, vecs) in by_team.items():
+            self.indexes.get(team_id).upsert(ids, np.vstack(vecs))
+        if stale:
+            log.info("re-embedding quotes made by another model", extra={"count": len(stale)})
+            if on_reembed_start:
+                on_reembed_start(len(stale))
+            self.reembed(stale, progress=progress)
+        loaded = sum(len(v[0]) for v in by_team.values())
+        return LoadReport(loaded=loaded, reembedded=len(stale),
+                          teams=len(set(by_team) | set(self.indexes.teams())))
+
+    @_db_errors
+    def reembed(self, ids: Sequence[int] | None = None, *, batch_size: int = 256,
+                progress: Progress | None = None) -> int:
+        """Encode quotes again with the configured model (all when ``ids`` is None)."""
+        if ids is None:
+            with self.sessions() as session:
+                ids = list(session.scalars(select(Quote.id).order_by(Quote.id)))
+        done = 0
+        for start in range(0, len(ids), batch_size):
+            chunk = list(ids[start : start + batch_size])
+            with self.sessions() as session:
+                rows = session.execute(select(Quote.id, Quote.team_id, Quote.text)
+                                       .where(Quote.id.in_(chunk))).all()
+            vecs = self.embedder.encode([r.text for r in rows], batch_size=64)
+            with self.sessions.begin() as session:
+                for row, vec in zip(rows, vecs):
+                    session.execute(update(Quote).where(Quote.id == row.id).values(
+                        embedding=to_blob(vec), embedding_model=self.embedder.name))
+            for row, vec in zip(rows, vecs):
+                self.indexes.get(row.team_id).upsert([row.id], vec[None, :])
+            done += len(rows)
+            if progress:
+                progress(len(rows))
+        return done
+
+    # -- capture ----------------------------------------------------------------
+    @_db_errors
+    def save(self, new: q.NewQuote) -> SaveResult:
+        """Store one quote; saving the same Slack message again returns the existing one."""
+        new = new.validated()
+        with self.sessions() as session:
+            existing = self._existing(session, new)
+            if existing is not None:
+                return SaveResult(q.view(existing), created=False)
+        vec = self.embedder.encode([new.text])[0]
+        new = self._with_emotion(new, vec[None, :])[0]
+        try:
+            with self.sessions.begin() as session:
+                quote = Quote(**q.to_row(new, embedding=to_blob(vec), model=self.embedder.name))
+                session.add(quote)
+                session.flush()
+                saved = q.view(quote)
+        except IntegrityError:
+            with self.sessions() as session:  # lost a race with a retry or a second reactor
+                existing = self._existing(session, new)
+                if existing is None:
+                    raise
+                return SaveResult(q.view(existing), created=False)
+        self.indexes.get(new.team_id).upsert([saved.id], vec[None, :])
+        log.info("quote saved", extra={"team": new.team_id, "quote_id": saved.id,
+                                       "source": new.source_kind.value})
+        return SaveResult(saved, created=True)
+
+    @staticmethod
+    def _existing(session: Session, new: q.NewQuote) -> Quote | None:
+        if new.channel_id and new.message_ts:
+            return q.by_message(session, new.team_id, new.channel_id, new.message_ts)
+        return session.scalar(select(Quote).where(Quote.team_id == new.team_id,
+                                                  Quote.dedupe_key == new.dedupe_key))
+
+    def _with_emotion(self, items: Sequence[q.NewQuote] | q.NewQuote,
+                      vecs: np.ndarray) -> list[q.NewQuote]:
+        items = [items] if isinstance(items, q.NewQuote) else list(items)
+        if self.emotions is None:
+            return items
+        guesses = self.emotions.predict(vecs)  # type: ignore[attr-defined]
+        return [it if it.emotion else replace(it, emotion=g.label,
+                                              emotion_confidence=round(float(g.confidence), 4))
+                for it, g in zip(items, guesses)]
+
+    @_db_errors
+    def import_quotes(self, items: Iterable[tuple[int, q.NewQuote | RowProblem]], *,
+                      batch_size: int = 256, progress: Progress | None = None) -> ImportSummary:
+        """Import parsed rows in committed batches; a rerun skips what is already stored.
+
+        ``items`` yields ``(line, NewQuote)`` or ``(line, RowProblem)``. Each batch is one
+        transaction, so an interrupted import leaves whole batches and resumes cleanly.
+        """
+        added = duplicates = 0
+        rejected: list[RowProblem] = []
+        batch: list[tuple[int, q.NewQuote]] = []
+
+        def flush() -> None:
+            nonlocal added, duplicates
+            if not batch:
+                return
+            a, d = self._import_batch(batch)
+            added, duplicates = added + a, duplicates + d
+            if progress:
+                progress(len(batch))
+            batch.clear()
+
+        for line, item in items:
+            if isinstance(item, RowProblem):
+                rejected.append(item)
+                if progress:
+                    progress(1)
+                continue
+            try:
+                batch.append((line, item.validated()))
+            except InvalidQuote as exc:
+                rejected.append(RowProblem(line, str(exc)))
+                if progress:
+                    progress(1)
+                continue
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+        return ImportSummary(added=added, duplicates=duplicates, rejected=tuple(rejected))
+
+    def _import_batch(self, batch: list[tuple[int, q.NewQuote]]) -> tuple[int, int]:
+        by_team: dict[str, list[q.NewQuote]] = {}
+        for _, item in batch:
+            by_team.setdefault(item.team_id, []).append(item)
+        added = duplicates = 0
+        for team_id, items in by_team.items():
+            unique: dict[str, q.NewQuote] = {}
+            for item in items:
+                unique.setdefault(item.dedupe_key, item)
+            duplicates += len(items) - len(unique)
+            with self.sessions() as session:
+                known = q.existing_keys(session, team_id, list(unique))
+            fresh = [it for key, it in unique.items() if key not in known]
+            duplicates += len(unique) - len(fresh)
+            if not fresh:
+                continue
+            vecs = self.embedder.encode([it.text for it in fresh])
+            fresh = self._with_emotion(fresh, vecs)
+            rows = [q.to_row(it, embedding=to_blob(v), model=self.embedder.name)
+                    for it, v in zip(fresh, vecs)]
+            with self.sessions.begin() as session:
+                ids = list(session.scalars(
+                    Quote.__table__.insert().returning(Quote.id, sort_by_parameter_order=True), rows))
+            self.indexes.get(team_id).upsert(ids, vecs)
+            added += len(ids)
+        return added, duplicates
+
+    # -- changes from Slack or people -------------------------------------------
+    @_db_errors
+    def edit_message(self, team_id: str, channel_id: str, ts: str,
+                     new_text: str) -> q.QuoteView | None:
+        """The Slack message behind a quote was edited: keep history, store the new words."""
+        if not new_text.strip():
+            return None
+        vec = self.embedder.encode([new_text])[0]
+        with self.sessions.begin() as session:
+            quote = q.by_message(session, team_id, channel_id, ts)
+            if quote is None or not q.record_edit(session, quote, new_text):
+                return None
+            quote.embedding, quote.embedding_model = to_blob(vec), self.embedder.name
+            session.flush()
+            result = q.view(quote, revisions=len(quote.revisions))
+        self.indexes.get(team_id).upsert([result.id], vec[None, :])
+        return result
+
+    @_db_errors
+    def delete_message(self, team_id: str, channel_id: str, ts: str) -> bool:
+        with self.sessions.begin() as session:
+            quote = q.by_message(session, team_id, channel_id, ts)
+            if quote is None:
+                return False
+            quote_id = quote.id
+            q.delete_ids(session, team_id, [quote_id])
+        self.indexes.get(team_id).remove([quote_id])
+        return True
+
+    @_db_errors
+    def delete(self, team_id: str, quote_id: int) -> bool:
+        with self.sessions.begin() as session:
+            removed = q.delete_ids(session, team_id, [quote_id])
+        self.indexes.get(team_id).remove([quote_id])
+        return removed > 0
+
+    @_db_errors
+    def update_details(self, team_id: str, quote_id: int, **changes: object) -> q.QuoteView:
+        """Change attribution fields (never the words) of a quote."""
+        allowed = {"speaker_name", "company", "segment", "source_kind", "emotion", "first_hand",
+                   "relayed_by", "tags", "shareable", "said_at", "emotion_by"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidQuote(f"cannot change {', '.join(sorted(unknown))} of a quote")
+        with self.sessions.begin() as session:
+            quote = q.get(session, team_id, quote_id)
+            if quote is None:
+                raise InvalidQuote(f"quote {quote_id} does not exist in this workspace")
+            for key, value in changes.items():
+                setattr(quote, key, value)
+            if "emotion" in changes:
+                quote.emotion_confidence = 1.0
+            session.flush()
+            return q.view(quote)
+
+    @_db_errors
+    def get(self, team_id: str, quote_id: int) -> q.QuoteView | None:
+        with self.sessions() as session:
+            return q.views(session, team_id, [quote_id]).get(quote_id)
+
+    @_db_errors
+    def record_use(self, team_id: str, quote_ids: Sequence[int], kind: str,
+                   user_id: str | None, channel_id: str | None) -> None:
+        """Remember that quotes were shown or shared (the digest reports it)."""
+        if not quote_ids:
+            return
+        with self.sessions.begin() as session:
+            session.add_all(QuoteUse(team_id=team_id, quote_id=i, kind=kind, user_id=user_id,
+                                     channel_id=channel_id, used_at=utcnow())
+                            for i in quote_ids)

@@ -1,0 +1,53 @@
+"""Plain-text rendering of search results for the command line (as Slack would show them)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.recall import SearchResult
+from store.quotes import QuoteView
+
+
+def attribution(quote: QuoteView) -> str:
+    """``Dana Lee, Acme (enterprise) · interview · 2026-03-02``; relayed quotes say so."""
+    who = quote.speaker_name or "Unknown speaker"
+    org = ", ".join(x for x in (quote.company, f"({quote.segment})" if quote.segment else None)
+                    if x)
+    parts = [f"{who}, {org}" if org else who, quote.source_kind.replace("_", " "),
+             f"{quote.when:%Y-%m-%d}"]
+    if not quote.first_hand:
+        parts.append(f"relayed by {quote.relayed_by or 'a teammate'}")
+    return " · ".join(parts)
+
+
+def breadth_line(result: SearchResult) -> str:
+    b = result.breadth
+    if b.matches == 0:
+        return "No stored quote matches closely."
+    span = ""
+    if b.first and b.last:
+        span = f", {b.first:%Y-%m-%d} to {b.last:%Y-%m-%d}" if b.first.date() != b.last.date() \
+            else f", on {b.first:%Y-%m-%d}"
+    return (f"{b.matches} matching quote{'s' * (b.matches != 1)} from {b.people} "
+            f"{'person' if b.people == 1 else 'people'} at {b.companies} "
+            f"compan{'y' if b.companies == 1 else 'ies'}{span}")
+
+
+def render(result: SearchResult, *, width: int = 88) -> str:
+    lines = [f'What users said about "{result.query.topic or "(recent)"}"',
+             breadth_line(result)]
+    filters = result.query.describe_filters()
+    if filters:
+        lines.append("Filters: " + "; ".join(filters))
+    lines.append("")
+    if not result.hits:
+        lines.append("  (no quotes found)")
+    for n, hit in enumerate(result.hits, start=result.offset + 1):
+        body = textwrap.fill(hit.quote.text, width=width - 6, initial_indent=f"{n:>2}. \u201c",
+                             subsequent_indent="     ", replace_whitespace=False)
+        lines.append(body + "\u201d")
+        lines.append(f"     \u2014 {attribution(hit.quote)}   [score {hit.score:.2f}]")
+        if hit.quote.source_url:
+            lines.append(f"     {hit.quote.source_url}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

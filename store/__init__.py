@@ -1,0 +1,13 @@
+"""Storage for voicebot: quotes in a SQL database, their vectors in a per-team FAISS index.
+
+Nothing in this package imports ``bot``. Exceptions raised here::
+
+    StoreError
+    ├── InvalidQuote        bad input (empty text, too long, unknown source kind ...)
+    ├── DatabaseUnavailable the database could not be reached
+    └── EmbeddingModelError the configured embedding model could not be loaded
+"""
+
+from store.errors import DatabaseUnavailable, EmbeddingModelError, InvalidQuote, StoreError
+
+__all__ = ["StoreError", "InvalidQuote", "DatabaseUnavailable", "EmbeddingModelError"]

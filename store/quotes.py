@@ -1,0 +1,310 @@
+"""Quote queries. Functions take a Session and never commit: callers own transactions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from store.errors import InvalidQuote
+from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind, utcnow
+
+SOURCE_ALIASES = {
+    "slack": SourceKind.SLACK, "interview": SourceKind.INTERVIEW,
+    "support": SourceKind.SUPPORT_TICKET, "support_ticket": SourceKind.SUPPORT_TICKET,
+    "ticket": SourceKind.SUPPORT_TICKET, "support ticket": SourceKind.SUPPORT_TICKET,
+    "survey": SourceKind.SURVEY, "nps": SourceKind.SURVEY,
+    "sales": SourceKind.SALES_CALL, "sales_call": SourceKind.SALES_CALL,
+    "sales call": SourceKind.SALES_CALL, "call": SourceKind.SALES_CALL,
+    "other": SourceKind.OTHER, "": SourceKind.OTHER,
+}
+
+
+def parse_source_kind(value: str | None) -> SourceKind:
+    key = (value or "").strip().lower().replace("-", "_")
+    kind = SOURCE_ALIASES.get(key) or SOURCE_ALIASES.get(key.replace("_", " "))
+    if kind is None:
+        choices = ", ".join(k.value for k in SourceKind)
+        raise InvalidQuote(f"unknown source {value!r}; use one of {choices}")
+    return kind
+
+
+@dataclass(frozen=True)
+class NewQuote:
+    """A quote to store. ``text`` is kept exactly as given."""
+
+    team_id: str
+    text: str
+    source_kind: SourceKind = SourceKind.OTHER
+    speaker_name: str | None = None
+    speaker_user_id: str | None = None
+    speaker_team_id: str | None = None
+    company: str | None = None
+    segment: str | None = None
+    source_url: str | None = None
+    channel_id: str | None = None
+    message_ts: str | None = None
+    thread_ts: str | None = None
+    is_private: bool = False
+    first_hand: bool = True
+    relayed_by: str | None = None
+    captured_by: str | None = None
+    said_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    emotion: str | None = None
+    emotion_confidence: float | None = None
+
+    def validated(self) -> NewQuote:
+        """Return self if storable, else raise :class:`InvalidQuote` saying why."""
+        if not self.team_id:
+            raise InvalidQuote("a quote needs a workspace (team id)")
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise InvalidQuote("the quote is empty: there are no words to keep")
+        if len(self.text) > MAX_QUOTE_CHARS:
+            raise InvalidQuote(
+                f"the quote is {len(self.text):,} characters; Slack messages hold at most "
+                f"{MAX_QUOTE_CHARS:,}, so this is not one thing someone said"
+            )
+        if "\x00" in self.text:
+            raise InvalidQuote("the quote contains a NUL character, which cannot be stored")
+        said_at = self.said_at
+        if said_at is not None and said_at.tzinfo is None:
+            said_at = said_at.replace(tzinfo=timezone.utc)
+        return replace(self, said_at=said_at, tags=tuple(dict.fromkeys(self.tags)))
+
+    @property
+    def dedupe_key(self) -> str:
+        """Slack messages are keyed by channel and ts; other quotes by their content."""
+        if self.channel_id and self.message_ts:
+            return f"slack:{self.channel_id}:{self.message_ts}"
+        parts = [self.text, self.speaker_name, self.company, self.source_kind.value,
+                 self.source_url, self.said_at.isoformat() if self.said_at else None]
+        digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+        return f"sha256:{digest}"
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    """A stored quote as the rest of the app sees it (never an ORM object)."""
+
+    id: int
+    team_id: str
+    text: str
+    speaker_name: str | None
+    speaker_user_id: str | None
+    speaker_team_id: str | None
+    company: str | None
+    segment: str | None
+    source_kind: str
+    source_url: str | None
+    channel_id: str | None
+    message_ts: str | None
+    thread_ts: str | None
+    is_private: bool
+    shareable: bool
+    first_hand: bool
+    relayed_by: str | None
+    captured_by: str | None
+    captured_at: datetime
+    said_at: datetime | None
+    tags: tuple[str, ...]
+    emotion: str | None
+    emotion_confidence: float | None
+    embedding_model: str | None
+    revisions: int = 0
+
+    @property
+    def when(self) -> datetime:
+        return self.said_at or self.captured_at
+
+    @property
+    def speaker_key(self) -> str | None:
+        if self.speaker_user_id:
+            return f"u:{self.speaker_user_id}"
+        return f"n:{normalize_key(self.speaker_name)}" if self.speaker_name else None
+
+    @property
+    def company_key(self) -> str | None:
+        return normalize_key(self.company) if self.company else None
+
+
+def normalize_key(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+def view(q: Quote, revisions: int = 0) -> QuoteView:
+    return QuoteView(
+        id=q.id, team_id=q.team_id, text=q.text, speaker_name=q.speaker_name,
+        speaker_user_id=q.speaker_user_id, speaker_team_id=q.speaker_team_id,
+        company=q.company, segment=q.segment, source_kind=q.source_kind,
+        source_url=q.source_url, channel_id=q.channel_id, message_ts=q.message_ts,
+        thread_ts=q.thread_ts, is_private=q.is_private, shareable=q.shareable,
+        first_hand=q.first_hand, relayed_by=q.relayed_by, captured_by=q.captured_by,
+        captured_at=_aware(q.captured_at), said_at=_aware(q.said_at) if q.said_at else None,
+        tags=tuple(q.tags or ()), emotion=q.emotion, emotion_confidence=q.emotion_confidence,
+        embedding_model=q.embedding_model, revisions=revisions,
+    )
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None) -> dict[str, object]:
+    now = utcnow()
+    return dict(
+        team_id=nq.team_id, text=nq.text, speaker_name=nq.speaker_name,
+        speaker_user_id=nq.speaker_user_id, speaker_team_id=nq.speaker_team_id,
+        company=nq.company, segment=nq.segment, source_kind=nq.source_kind.value,
+        source_url=nq.source_url, channel_id=nq.channel_id, message_ts=nq.message_ts,
+        thread_ts=nq.thread_ts, is_private=nq.is_private, shareable=False,
+        first_hand=nq.first_hand, relayed_by=nq.relayed_by, captured_by=nq.captured_by,
+        captured_at=now, said_at=nq.said_at, tags=list(nq.tags), emotion=nq.emotion,
+        emotion_confidence=nq.emotion_confidence, emotion_by=None, embedding=embedding,
+        embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=now,
+    )
+
+
+def get(session: Session, team_id: str, quote_id: int) -> Quote | None:
+    q = session.get(Quote, quote_id)
+    return q if q is not None and q.team_id == team_id else None
+
+
+def by_message(session: Session, team_id: str, channel_id: str, ts: str) -> Quote | None:
+    return session.scalar(select(Quote).where(
+        Quote.team_id == team_id, Quote.channel_id == channel_id, Quote.message_ts == ts))
+
+
+def existing_keys(session: Session, team_id: str, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(session.scalars(select(Quote.dedupe_key).where(
+            Quote.team_id == team_id, Quote.dedupe_key.in_(chunk))))
+    return found
+
+
+def views(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, QuoteView]:
+    """QuoteViews by id, for ids in ``team_id`` (others are silently absent)."""
+    wanted = list(ids)
+    out: dict[int, QuoteView] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        counts = dict(session.execute(
+            select(QuoteRevision.quote_id, func.count()).where(QuoteRevision.quote_id.in_(chunk))
+            .group_by(QuoteRevision.quote_id)).all())
+        for q in session.scalars(select(Quote).where(Quote.team_id == team_id,
+                                                     Quote.id.in_(chunk))):
+            out[q.id] = view(q, counts.get(q.id, 0))
+    return out
+
+
+def record_edit(session: Session, quote: Quote, new_text: str) -> bool:
+    """Keep the old words as a revision and store the new ones; False if unchanged."""
+    if quote.text == new_text:
+        return False
+    session.add(QuoteRevision(quote_id=quote.id, text=quote.text))
+    quote.text = new_text
+    return True
+
+
+def delete_ids(session: Session, team_id: str, ids: Sequence[int]) -> int:
+    if not ids:
+        return 0
+    result = session.execute(delete(Quote).where(Quote.team_id == team_id, Quote.id.in_(ids)))
+    return int(result.rowcount or 0)
+
+
+def teams(session: Session) -> list[str]:
+    return list(session.scalars(select(Quote.team_id).distinct().order_by(Quote.team_id)))
+
+
+def count(session: Session, team_id: str | None = None) -> int:
+    stmt = select(func.count()).select_from(Quote)
+    if team_id:
+        stmt = stmt.where(Quote.team_id == team_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def stored_vectors(
+    session: Session, *, batch: int = 5000
+) -> Iterator[tuple[str, int, bytes | None, str | None]]:
+    """(team_id, id, embedding, model) for every quote, streamed in id order."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(Quote.team_id, Quote.id, Quote.embedding, Quote.embedding_model)
+            .where(Quote.id > last).order_by(Quote.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from ((r[0], r[1], r[2], r[3]) for r in rows)
+        last = rows[-1][1]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What `/voice segment:smb since:30d topic` narrows results to."""
+
+    segment: tuple[str, ...] = ()
+    company: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    emotion: tuple[str, ...] = ()
+    speaker: tuple[str, ...] = ()
+    since: datetime | None = None
+    before: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return any((self.segment, self.company, self.source, self.emotion, self.speaker,
+                    self.since, self.before))
+
+
+def visible_clause(channel_id: str):  # type: ignore[no-untyped-def]
+    """Private quotes are visible only in their own conversation, unless made shareable."""
+    return or_(Quote.is_private.is_(False), Quote.shareable.is_(True),
+               Quote.channel_id == channel_id)
+
+
+def filter_clauses(filters: Filters) -> list:  # type: ignore[type-arg]
+    def ilike_any(column, values):  # type: ignore[no-untyped-def]
+        return or_(*[func.lower(column).contains(v.lower(), autoescape=True) for v in values])
+
+    clauses = []
+    if filters.segment:
+        clauses.append(ilike_any(Quote.segment, filters.segment))
+    if filters.company:
+        clauses.append(ilike_any(Quote.company, filters.company))
+    if filters.speaker:
+        clauses.append(ilike_any(Quote.speaker_name, filters.speaker))
+    if filters.source:
+        clauses.append(Quote.source_kind.in_(filters.source))
+    if filters.emotion:
+        clauses.append(Quote.emotion.in_(filters.emotion))
+    when = func.coalesce(Quote.said_at, Quote.captured_at)
+    if filters.since:
+        clauses.append(when >= filters.since)
+    if filters.before:
+        clauses.append(when < filters.before)
+    return clauses
+
+
+def allowed_ids(session: Session, team_id: str, filters: Filters,
+                channel_id: str | None) -> set[int]:
+    """Ids matching ``filters``; ``channel_id=None`` is the admin view (private included)."""
+    stmt: Select = select(Quote.id).where(Quote.team_id == team_id, *filter_clauses(filters))
+    if channel_id is not None:
+        stmt = stmt.where(visible_clause(channel_id))
+    return set(session.scalars(stmt))
+
+
+def hidden_ids(session: Session, team_id: str, channel_id: str) -> set[int]:
+    """Private quotes that must not be shown in ``channel_id`` (usually few)."""
+    stmt = select(Quote.id).where(
+        Quote.team_id == team_id, Quote.is_private.is_(True), Quote.shareable.is_(False),
+        or_(Quote.channel_id.is_(None), Quote.channel_id != channel_id))
+    return set(session.scalars(stmt))

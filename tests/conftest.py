@@ -1,0 +1,113 @@
+"""Shared fixtures: real SQLite and real PostgreSQL databases built by the Alembic migrations.
+
+PostgreSQL comes from ``VOICEBOT_TEST_POSTGRES_URL`` (default: the local server,
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each test session creates its own
+database there and drops it at the end. Set the variable to an empty string to skip the
+PostgreSQL variants explicitly; an unreachable server is an error, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from store import db
+from store.embeddings import HashingEmbedder
+from store.models import Base
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pg_admin_url() -> str | None:
+    url = os.environ.get("VOICEBOT_TEST_POSTGRES_URL", DEFAULT_PG)
+    return url or None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    admin = pg_admin_url()
+    if admin is None:
+        pytest.skip("VOICEBOT_TEST_POSTGRES_URL is empty: PostgreSQL variants disabled")
+    name = f"voicebot_test_{uuid.uuid4().hex[:10]}"
+    admin_engine = db.make_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - fail loudly with the reason
+        pytest.fail(f"PostgreSQL at {admin} is not reachable ({exc}); start it with "
+                    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+                    " or set VOICEBOT_TEST_POSTGRES_URL", pytrace=False)
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_url: str) -> str:
+    db.upgrade(postgres_url)
+    return postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'voicebot.db'}"
+        db.upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("migrated_postgres")
+    yield url
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'voicebot.db'}"
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def make_services(embedder: HashingEmbedder):  # type: ignore[no-untyped-def]
+    """Build Services for a database URL with the deterministic test embedder."""
+    from bot.app import build_services
+
+    built = []
+
+    def make(url: str, **kwargs):  # type: ignore[no-untyped-def]
+        settings = Settings(database_url=url)
+        services = build_services(settings, embedder=kwargs.pop("embedder", embedder),
+                                  **kwargs)
+        built.append(services)
+        return services
+
+    yield make
+    for services in built:
+        services.close()
+
+
+@pytest.fixture
+def services(make_services, database_url: str):  # type: ignore[no-untyped-def]
+    return make_services(database_url)

@@ -1,0 +1,80 @@
+"""FAISS agrees with brute force; the index is rebuilt from stored vectors; model changes re-embed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from store.embeddings import HashingEmbedder
+from store.index import QuoteIndex
+from store.quotes import NewQuote
+
+
+def test_faiss_matches_numpy_brute_force_exactly() -> None:
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(2000, 48)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = rng.permutation(100_000)[:2000]
+    index = QuoteIndex(48)
+    index.upsert(list(ids), vecs)
+    for _ in range(25):
+        query = rng.normal(size=48).astype(np.float32)
+        query /= np.linalg.norm(query)
+        got = index.search(query, 10)
+        scores = vecs @ query
+        order = np.argsort(-scores, kind="stable")[:10]
+        assert [i for i, _ in got] == [int(ids[o]) for o in order]
+        assert np.allclose([s for _, s in got], scores[order], atol=1e-5)
+
+
+def test_upsert_replaces_and_remove_deletes() -> None:
+    index = QuoteIndex(4)
+    eye = np.eye(4, dtype=np.float32)
+    index.upsert([7, 8], eye[:2])
+    index.upsert([7], eye[2:3])
+    assert len(index) == 2
+    assert index.search(eye[2], 1) == [(7, 1.0)]
+    index.remove([7])
+    assert 7 not in index and index.search(eye[2], 5) == [(8, 0.0)]
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self, name: str = "hashing-test") -> None:
+        super().__init__(name=name)
+        self.encoded = 0
+
+    def encode(self, texts, **kw):  # type: ignore[no-untyped-def]
+        self.encoded += len(texts)
+        return super().encode(texts, **kw)
+
+
+def test_restart_rebuilds_from_stored_vectors_without_encoding(make_services, database_url) -> None:  # type: ignore[no-untyped-def]
+    first = make_services(database_url)
+    rows = [(i, NewQuote(team_id="T1" if i % 2 else "T2", text=f"words {i} here"))
+            for i in range(30)]
+    first.quotes.import_quotes(rows)
+    counting = CountingEmbedder()
+    second = make_services(database_url, embedder=counting)
+    assert counting.encoded == 0
+    assert len(second.indexes.get("T1")) == 15 and len(second.indexes.get("T2")) == 15
+    for team in ("T1", "T2"):
+        a, b = first.indexes.get(team), second.indexes.get(team)
+        ids = sorted(a.ids().tolist())
+        assert ids == sorted(b.ids().tolist())
+        assert np.array_equal(a.vectors(ids), b.vectors(ids))
+
+
+def test_other_model_vectors_are_reembedded_with_progress(make_services, database_url) -> None:  # type: ignore[no-untyped-def]
+    old = make_services(database_url, embedder=HashingEmbedder(name="old-model"))
+    old.quotes.import_quotes([(i, NewQuote(team_id="T1", text=f"text {i}")) for i in range(12)])
+    counting = CountingEmbedder(name="new-model")
+    seen: list[int] = []
+    started: list[int] = []
+    new = make_services(database_url, embedder=counting, progress=seen.append,
+                        on_reembed_start=started.append)
+    assert counting.encoded == 12 and started == [12] and sum(seen) == 12
+    with new.sessions() as s:
+        from sqlalchemy import select
+
+        from store.models import Quote
+        assert set(s.scalars(select(Quote.embedding_model))) == {"new-model"}
+    assert len(new.indexes.get("T1")) == 12

@@ -1,0 +1,105 @@
+"""Saving, deduplicating, editing and deleting quotes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from bot.services import RowProblem
+from store.errors import InvalidQuote
+from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind
+from store.quotes import NewQuote
+
+
+def slack_quote(text: str = "Exporting to CSV takes forever", **kw) -> NewQuote:  # type: ignore[no-untyped-def]
+    base = dict(team_id="T1", text=text, source_kind=SourceKind.SLACK, speaker_name="Dana",
+                speaker_user_id="U9", channel_id="C1", message_ts="1700000000.000100",
+                captured_by="U2")
+    base.update(kw)
+    return NewQuote(**base)
+
+
+def test_save_keeps_the_exact_words_and_attribution(services) -> None:  # type: ignore[no-untyped-def]
+    text = "  The export   button?? 🤔 It's\n hidden — again.  "
+    said = datetime(2026, 3, 2, 15, 30, tzinfo=timezone.utc)
+    result = services.quotes.save(slack_quote(text, said_at=said, company="Acme",
+                                              segment="enterprise", tags=("export", "export")))
+    assert result.created
+    stored = services.quotes.get("T1", result.quote.id)
+    assert stored.text == text
+    assert (stored.speaker_name, stored.company, stored.segment) == ("Dana", "Acme", "enterprise")
+    assert stored.said_at == said and stored.tags == ("export",)
+    assert stored.source_kind == "slack" and stored.embedding_model == "hashing-test"
+    assert result.quote.id in services.indexes.get("T1")
+
+
+def test_one_quote_per_team_channel_message(services) -> None:  # type: ignore[no-untyped-def]
+    first = services.quotes.save(slack_quote())
+    again = services.quotes.save(slack_quote(captured_by="U3"))
+    assert not again.created and again.quote.id == first.quote.id
+    other_team = services.quotes.save(slack_quote(team_id="T2"))
+    assert other_team.created and other_team.quote.id != first.quote.id
+    with services.sessions() as s:
+        assert len(s.scalars(select(Quote)).all()) == 2
+    assert len(services.indexes.get("T1")) == 1 and len(services.indexes.get("T2")) == 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"), ("   \n\t ", "empty"), ("x" * (MAX_QUOTE_CHARS + 1), "Slack messages hold"),
+    ("nul\x00byte", "NUL"),
+])
+def test_bad_text_is_refused_with_a_reason(services, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidQuote, match=message):
+        services.quotes.save(slack_quote(text))
+    with services.sessions() as s:
+        assert s.scalars(select(Quote)).all() == []
+
+
+def test_import_twice_adds_nothing(services) -> None:  # type: ignore[no-untyped-def]
+    rows = [(i + 2, NewQuote(team_id="T1", text=f"quote number {i}", speaker_name=f"P{i % 3}"))
+            for i in range(40)]
+    rows.append((50, RowProblem(50, "not valid JSON")))
+    rows.append((51, NewQuote(team_id="T1", text="   ")))
+    first = services.quotes.import_quotes(rows, batch_size=16)
+    assert (first.added, first.duplicates) == (40, 0)
+    assert [p.line for p in first.rejected] == [50, 51]
+    second = services.quotes.import_quotes(rows, batch_size=16)
+    assert (second.added, second.duplicates) == (0, 40)
+    assert len(services.indexes.get("T1")) == 40
+
+
+def test_import_collapses_duplicates_inside_one_file(services) -> None:  # type: ignore[no-untyped-def]
+    same = NewQuote(team_id="T1", text="I want dark mode", speaker_name="Ana")
+    summary = services.quotes.import_quotes([(2, same), (3, same)])
+    assert (summary.added, summary.duplicates) == (1, 1)
+
+
+def test_edit_keeps_history_and_updates_vector(services) -> None:  # type: ignore[no-untyped-def]
+    saved = services.quotes.save(slack_quote("billing page is confusing")).quote
+    edited = services.quotes.edit_message("T1", "C1", "1700000000.000100",
+                                          "billing page is confusing and slow")
+    assert edited is not None and edited.text.endswith("and slow") and edited.revisions == 1
+    with services.sessions() as s:
+        history = s.scalars(select(QuoteRevision.text)).all()
+    assert history == ["billing page is confusing"]
+    vec = services.indexes.get("T1").vectors([saved.id])[0]
+    expected = services.embedder.encode(["billing page is confusing and slow"])[0]
+    assert np.allclose(vec, expected)
+
+
+def test_delete_message_removes_quote_and_index_entry(services) -> None:  # type: ignore[no-untyped-def]
+    saved = services.quotes.save(slack_quote()).quote
+    assert services.quotes.delete_message("T1", "C1", "1700000000.000100")
+    assert services.quotes.get("T1", saved.id) is None
+    assert saved.id not in services.indexes.get("T1")
+    assert not services.quotes.delete_message("T1", "C1", "1700000000.000100")
+
+
+def test_team_scoping_on_reads_and_deletes(services) -> None:  # type: ignore[no-untyped-def]
+    saved = services.quotes.save(slack_quote()).quote
+    assert services.quotes.get("T2", saved.id) is None
+    assert not services.quotes.delete("T2", saved.id)
+    assert services.quotes.get("T1", saved.id) is not None
