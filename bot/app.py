@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.recall import SearchService
 from bot.services import LoadReport, QuoteService
+from bot.workspaces import WorkspaceService
 from store import db
 from store.embeddings import Embedder, SentenceTransformerEmbedder
 from store.errors import StoreError
@@ -31,6 +32,7 @@ class Services:
     indexes: IndexRegistry
     quotes: QuoteService
     search: SearchService
+    workspaces: WorkspaceService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -68,10 +70,50 @@ def build_services(
     quotes = QuoteService(sessions, embedder, indexes, load_emotion_classifier(embedder.dim))
     services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
                         indexes=indexes, quotes=quotes,
-                        search=SearchService(sessions, embedder, indexes))
+                        search=SearchService(sessions, embedder, indexes),
+                        workspaces=WorkspaceService(sessions, settings.capture_emoji))
     if load_indexes:
         report: LoadReport = quotes.load_indexes(progress=progress,
                                                  on_reembed_start=on_reembed_start)
         log.info("indexes ready", extra={"quotes": report.loaded, "teams": report.teams,
                                          "reembedded": report.reembedded})
     return services
+
+
+def make_client(settings: Settings, token: str | None = None):  # type: ignore[no-untyped-def]
+    """A Web API client that honours SLACK_API_URL and retries 429s, 5xx and resets."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+
+    kwargs = {"base_url": settings.web_api_base_url} if settings.web_api_base_url else {}
+    return WebClient(token=token, timeout=10, retry_handlers=[
+        ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(
+            max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2)], **kwargs)
+
+
+def create_app(settings: Settings, services: Services, *, search_pool=None):  # type: ignore[no-untyped-def]
+    """The Bolt app, wired to ``services``. No globals: call it once per process (or test)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slack_bolt import App
+
+    from bot import listeners
+    from bot.listeners.runtime import Runtime
+
+    app = App(
+        signing_secret=settings.slack_signing_secret or "",
+        client=make_client(settings, settings.slack_bot_token),
+        listener_executor=ThreadPoolExecutor(settings.listener_workers,
+                                             thread_name_prefix="voicebot-listener"),
+        token_verification_enabled=False,
+        request_verification_enabled=not settings.socket_mode,
+        name="voicebot",
+    )
+    pool = search_pool or ThreadPoolExecutor(settings.search_workers,
+                                             thread_name_prefix="voicebot-search")
+    listeners.register(app, Runtime(services=services, search_pool=pool))
+    return app

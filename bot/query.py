@@ -27,6 +27,7 @@ _FILTER = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.S)
 @dataclass(frozen=True)
 class Query:
     topic: str
+    raw: str = ""
     filters: Filters = field(default_factory=Filters)
     problems: tuple[str, ...] = ()
 
@@ -95,7 +96,7 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
                       source=tuple(sources), emotion=tuple(emotions),
                       speaker=tuple(values["speaker"]), since=since, before=before)
     topic = " ".join(topic_words).strip()
-    return Query(topic=topic, filters=filters, problems=tuple(problems))
+    return Query(topic=topic, raw=text.strip(), filters=filters, problems=tuple(problems))
 
 
 def topic_problem(topic: str) -> str | None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.query import Query
 from store import quotes as q
+from store import ranking
 
 from store.embeddings import Embedder
 from store.index import IndexRegistry
@@ -61,8 +62,6 @@ class SearchService:
         ``channel_id=None`` is an administrator's view (the CLI) that includes private quotes;
         a Slack surface always passes the conversation it answers in.
         """
-        from store import ranking  # TEMP until ranking lands
-
         index = self.indexes.get(team_id)
         with self.sessions() as session:
             allowed = self._allowed(session, team_id, query, channel_id)

@@ -321,3 +321,28 @@ class QuoteService:
             session.add_all(QuoteUse(team_id=team_id, quote_id=i, kind=kind, user_id=user_id,
                                      channel_id=channel_id, used_at=utcnow())
                             for i in quote_ids)
+
+
+@dataclass(frozen=True)
+class Stats:
+    quotes: int
+    this_week: int
+    people: int
+    companies: int
+
+
+def workspace_stats(sessions: sessionmaker[Session], team_id: str) -> Stats:
+    """Counts for App Home: all quotes, the last 7 days, distinct people and companies."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    week_ago = utcnow() - timedelta(days=7)
+    with sessions() as session:
+        total, recent, people, companies = session.execute(
+            select(func.count(), func.count().filter(Quote.captured_at >= week_ago),
+                   func.count(func.distinct(func.coalesce(Quote.speaker_user_id,
+                                                          func.lower(Quote.speaker_name)))),
+                   func.count(func.distinct(func.lower(Quote.company))))
+            .where(Quote.team_id == team_id)).one()
+    return Stats(int(total), int(recent), int(people), int(companies))

@@ -1,0 +1,207 @@
+"""Pure Block Kit builders: data in, ``(fallback_text, blocks)`` or view dicts out.
+
+Nothing here touches the network, the database or Bolt. A quote's words are shown exactly
+as stored (only escaped for mrkdwn); a display that must shorten one says so and links to
+the whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.recall import QuoteHit, SearchResult
+from store.quotes import QuoteView
+
+MAX_SHOWN_CHARS = 700
+SECTION_LIMIT = 3000
+SOURCES = (("slack", "Slack"), ("interview", "Interview"), ("support_ticket", "Support ticket"),
+           ("survey", "Survey"), ("sales_call", "Sales call"), ("other", "Other"))
+EMOTION_EMOJI = {"frustrated": ":rage:", "confused": ":thinking_face:",
+                 "delighted": ":heart_eyes:", "disappointed": ":disappointed:",
+                 "neutral": ":neutral_face:"}
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{7,}\d(?!\w)")
+
+Blocks = list[dict]
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mask_personal(text: str) -> str:
+    """Hide email addresses and phone numbers in a displayed quote (storage keeps them)."""
+    return PHONE.sub("[phone hidden]", EMAIL.sub("[email hidden]", text))
+
+
+def plain(text: str, limit: int = 75) -> dict:
+    return {"type": "plain_text", "text": text[:limit], "emoji": True}
+
+
+def mrkdwn_section(text: str, block_id: str | None = None) -> dict:
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    b = {"type": "button", "text": plain(text), "action_id": action_id, "value": value[:2000]}
+    if style:
+        b["style"] = style
+    return b
+
+
+def quoted(text: str, *, limit: int = MAX_SHOWN_CHARS, link: str | None = None,
+           mask: bool = False) -> tuple[str, bool]:
+    """Blockquote mrkdwn of a quote's words; shortened at a word boundary with a visible note."""
+    shown = mask_personal(text) if mask else text
+    shortened = len(shown) > limit
+    if shortened:
+        cut = shown[:limit]
+        space = cut.rfind(" ")
+        shown = (cut[:space] if space > limit * 0.6 else cut).rstrip() + "\u2026"
+    body = "\n".join("> " + line if line else ">" for line in escape(shown).split("\n"))
+    if shortened:
+        where = f"<{link}|read the whole quote>" if link else "use *Show full quote*"
+        body += f"\n_(shortened: {len(text):,} characters in full, {where})_"
+    return body, shortened
+
+
+def attribution(quote: QuoteView) -> str:
+    who = escape(quote.speaker_name) if quote.speaker_name else (
+        f"<@{quote.speaker_user_id}>" if quote.speaker_user_id else "Unknown speaker")
+    org = ", ".join(escape(x) for x in (quote.company, quote.segment) if x)
+    parts = [f"*{who}*" + (f" ({org})" if org else "")]
+    parts.append(dict(SOURCES).get(quote.source_kind, quote.source_kind))
+    parts.append(date_token(quote.when))
+    if quote.emotion and quote.emotion != "neutral":
+        parts.append(f"{EMOTION_EMOJI.get(quote.emotion, '')} {quote.emotion}")
+    if not quote.first_hand:
+        parts.append(f":speech_balloon: relayed by {escape(quote.relayed_by or 'a teammate')}"
+                     " (not the user's own words)")
+    if quote.source_url:
+        parts.append(f"<{quote.source_url}|original>")
+    return " · ".join(parts)
+
+
+def date_token(when: datetime) -> str:
+    ts = int(when.timestamp())
+    return f"<!date^{ts}^{{date_short}}|{when:%Y-%m-%d}>"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where shared quotes go: the channel, and the thread when answering in one."""
+
+    channel_id: str
+    thread_ts: str | None = None
+
+
+def breadth_text(result: SearchResult) -> str:
+    b = result.breadth
+    if not b.matches:
+        return "No stored quote matches closely; these are the nearest."
+    span = ""
+    if b.first and b.last:
+        span = (f", {date_token(b.first)} to {date_token(b.last)}"
+                if b.first.date() != b.last.date() else f", on {date_token(b.first)}")
+    people = f"{b.people} {'person' if b.people == 1 else 'people'}"
+    companies = f"{b.companies} compan{'y' if b.companies == 1 else 'ies'}"
+    return (f"*{b.matches}* matching quote{'s' * (b.matches != 1)} from *{people}* at "
+            f"*{companies}*{span}")
+
+
+def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
+                 show_buttons: bool = True) -> tuple[str, Blocks]:
+    """The `/voice` answer: breadth header, up to 5 quotes, share and more buttons."""
+    topic = result.query.topic
+    title = f"What users said about \u201c{escape(topic)}\u201d" if topic else \
+        "Recent user voices"
+    blocks: Blocks = [mrkdwn_section(f"*{title}*\n{breadth_text(result)}")]
+    filters = result.query.describe_filters()
+    if filters:
+        blocks.append(context("Filters: " + escape("; ".join(filters))))
+    for n, hit in enumerate(result.hits, start=result.offset + 1):
+        blocks.extend(quote_blocks(hit, n, target, mask=mask, show_buttons=show_buttons))
+    if result.has_more and show_buttons:
+        value = json.dumps({"q": result.query.raw, "o": result.offset + len(result.hits),
+                            "c": target.channel_id, "t": target.thread_ts})
+        if len(value) <= 2000:
+            blocks.append({"type": "actions", "elements": [
+                button("Show more results", "voice_more", value)]})
+    fallback = f"{len(result.hits)} user quotes about {topic}" if topic else "Recent user quotes"
+    return fallback, blocks[:50]
+
+
+def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
+                 show_buttons: bool) -> Blocks:
+    quote = hit.quote
+    body, shortened = quoted(quote.text, link=quote.source_url, mask=mask)
+    section = mrkdwn_section(f"*{n}.*\n{body}", block_id=f"quote_{quote.id}")
+    blocks: Blocks = [section, context(attribution(quote))]
+    if show_buttons:
+        value = json.dumps({"id": quote.id, "c": target.channel_id, "t": target.thread_ts})
+        elements = [button("Share in channel" if not target.thread_ts else "Share in thread",
+                           "voice_share", value, style="primary")]
+        if shortened and not quote.source_url:
+            elements.append(button("Show full quote", "voice_full", str(quote.id)))
+        blocks.append({"type": "actions", "block_id": f"quote_actions_{quote.id}",
+                       "elements": elements})
+    return blocks
+
+
+def shared_quote(quote: QuoteView, shared_by: str, *, mask: bool = True) -> tuple[str, Blocks]:
+    body, _ = quoted(quote.text, link=quote.source_url, mask=mask, limit=2500)
+    return (f"User voice shared by <@{shared_by}>: {quote.text[:150]}",
+            [mrkdwn_section(body), context(attribution(quote) + f" · shared by <@{shared_by}>")])
+
+
+def full_quote_modal(quote: QuoteView, *, mask: bool = True) -> dict:
+    text = escape(mask_personal(quote.text) if mask else quote.text)
+    chunks = [text[i : i + 2900] for i in range(0, len(text), 2900)] or [""]
+    blocks = [mrkdwn_section(chunk) for chunk in chunks[:90]]
+    blocks.append(context(attribution(quote)))
+    return {"type": "modal", "title": plain("Full quote", 24), "close": plain("Close"),
+            "blocks": blocks}
+
+
+def message(text: str) -> tuple[str, Blocks]:
+    return text, [mrkdwn_section(text)]
+
+
+USAGE = (
+    "*`/voice <topic>`* brings what users actually said into the conversation.\n"
+    "\u2022 `/voice export is slow` \u2014 the most relevant verbatim quotes, with who said "
+    "them, where and when\n"
+    "\u2022 Filters: `segment:enterprise` `company:Acme` `source:interview` "
+    "`emotion:frustrated` `speaker:Dana` `since:30d` `before:2026-01-31`\n"
+    "\u2022 In a thread, mention me instead: `@voicebot pricing`\n"
+    "\u2022 Capture: react to a message with :{emoji}: or use the *Save as user voice* "
+    "shortcut on it."
+)
+
+
+def usage(emoji: str) -> tuple[str, Blocks]:
+    return message(USAGE.replace("{emoji}", emoji))
+
+
+def no_match(topic: str, emoji: str) -> tuple[str, Blocks]:
+    return message(
+        f"No user quotes about \u201c{escape(topic)}\u201d yet. When a user says something "
+        f"about it, react to their message with :{emoji}: (or use *Save as user voice*) so "
+        "it is here for the next debate. You can also import interview notes or tickets "
+        "with `voicebot import`.")
+
+
+def problems(items: Sequence[str]) -> tuple[str, Blocks]:
+    return message("I could not use that search:\n" + "\n".join(f"\u2022 {p}" for p in items)
+                   + "\nType `/voice help` for the syntax.")

@@ -1,0 +1,14 @@
+"""Slack listeners, one module per surface; each exposes ``register(app, runtime)``."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import capture, home, recall
+from bot.listeners.runtime import Runtime
+
+
+def register(app: App, runtime: Runtime) -> None:
+    recall.register(app, runtime)
+    capture.register(app, runtime)
+    home.register(app, runtime)

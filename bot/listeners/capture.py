@@ -1,0 +1,271 @@
+"""Capture surfaces: the capture emoji, the "Save as user voice" shortcut and its modal,
+editing and deleting a quote, and keeping quotes true to edited or deleted messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks, modals
+from bot.listeners.runtime import NOT_IN_CHANNEL, Runtime
+from store.errors import DatabaseUnavailable, InvalidQuote
+from store.models import SourceKind
+from store.quotes import NewQuote
+
+log = logging.getLogger(__name__)
+SHORTCUT = "save_user_voice"
+
+
+class SeenEvents:
+    """Event ids already handled by this process (Slack redelivers up to 3 times)."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def first_time(self, event_id: str | None) -> bool:
+        if not event_id:
+            return True
+        with self._lock:
+            if event_id in self._seen:
+                return False
+            self._seen[event_id] = None
+            if len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+            return True
+
+
+def said_at(ts: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(ts), tz=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, list[dict]]) -> None:
+    """An ephemeral note in the conversation, or a DM when that is not possible."""
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=reply[0], blocks=reply[1])
+            return
+    except SlackApiError as exc:
+        log.info("ephemeral failed; sending a DM", extra={"error": exc.response.get("error")})
+    try:
+        client.chat_postMessage(channel=user, text=reply[0], blocks=reply[1])
+    except SlackApiError as exc:
+        log.warning("could not tell the user", extra={"user": user,
+                                                      "error": exc.response.get("error")})
+
+
+def register(app: App, rt: Runtime) -> None:
+    seen = SeenEvents()
+    quotes = rt.services.quotes  # type: ignore[attr-defined]
+
+    def confirm(client: WebClient, channel: str | None, user: str, result) -> None:  # type: ignore[no-untyped-def]
+        tell(client, channel, user, modals.capture_confirmation(
+            result.quote, created=result.created, mask=rt.mask))
+
+    def save_or_explain(client: WebClient, channel: str | None, user: str,
+                        new: NewQuote) -> None:
+        try:
+            confirm(client, channel, user, quotes.save(new))
+        except InvalidQuote as exc:
+            tell(client, channel, user, blocks.message(f"I couldn't save that: {exc}."))
+        except DatabaseUnavailable:
+            log.warning("capture deferred: database unavailable", extra={"team": new.team_id})
+            tell(client, channel, user, blocks.message(
+                "My database is unavailable right now. I'll keep trying to save this quote "
+                "and tell you when it's saved."))
+            rt.retry(lambda: confirm(client, channel, user, quotes.save(new)))
+
+    @app.event("reaction_added")
+    def on_reaction(event: dict, body: dict, context: BoltContext, client: WebClient) -> None:
+        team_id = context.team_id or body.get("team_id", "")
+        emoji = rt.emoji(team_id)
+        if event.get("reaction", "").split("::")[0] != emoji:
+            return
+        item = event.get("item") or {}
+        if item.get("type") != "message" or not seen.first_time(body.get("event_id")):
+            return
+        channel, ts, user = item.get("channel"), item.get("ts"), event.get("user", "")
+        if not channel or not ts:
+            log.warning("reaction without channel or ts", extra={"event_id": body.get("event_id")})
+            return
+        try:
+            message = client.reactions_get(channel=channel, timestamp=ts, full=True)["message"]
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.info("reactions.get failed", extra={"channel": channel, "error": error})
+            if error in NOT_IN_CHANNEL:
+                text = (f"I can't read messages in <#{channel}>, so I couldn't save that quote. "
+                        "Invite me with `/invite @voicebot` there, then react again.")
+            elif error == "message_not_found":
+                text = "That message was deleted before I could save it."
+            else:
+                text = f"Slack wouldn't give me that message ({error}). Please react again."
+            tell(client, None, user, blocks.message(text))
+            return
+        text = message.get("text") or ""
+        if not text.strip():
+            tell(client, channel, user, blocks.message(
+                "That message has no text to keep (files and images aren't captured)."))
+            return
+        speaker = rt.directory.speaker_of(client, team_id, message)
+        save_or_explain(client, channel, user, NewQuote(
+            team_id=team_id, text=text, source_kind=SourceKind.SLACK,
+            speaker_name=speaker.name, speaker_user_id=speaker.user_id,
+            speaker_team_id=speaker.team_id if speaker.team_id != team_id else None,
+            source_url=rt.directory.permalink(client, channel, message.get("ts", ts)),
+            channel_id=channel, message_ts=message.get("ts", ts),
+            thread_ts=message.get("thread_ts"),
+            is_private=rt.directory.is_private(client, team_id, channel),
+            captured_by=user, said_at=said_at(message.get("ts", ts))))
+
+    @app.shortcut(SHORTCUT)
+    def shortcut(ack: Ack, shortcut: dict, context: BoltContext, client: WebClient) -> None:
+        ack()
+        message = shortcut.get("message") or {}
+        channel = (shortcut.get("channel") or {}).get("id")
+        user = (shortcut.get("user") or {}).get("id", "")
+        text = message.get("text") or ""
+        if not text.strip() or not channel:
+            tell(client, channel, user, blocks.message(
+                "That message has no text to keep (files and images aren't captured)."))
+            return
+        author = message.get("user")
+        metadata = {"c": channel, "ts": message.get("ts"), "th": message.get("thread_ts"),
+                    "a": author, "bot": message.get("username") or
+                    (message.get("bot_profile") or {}).get("name"), "text": text}
+        if len(json.dumps(metadata)) > modals.METADATA_LIMIT:
+            rt.pending[f"{channel}:{message.get('ts')}"] = text
+            metadata["text"] = None
+        view = modals.capture_modal(message_text=text, metadata=metadata, speaker=None,
+                                    first_hand=True)
+        client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+
+    @app.view(modals.CAPTURE_CALLBACK)
+    def capture_submitted(ack: Ack, body: dict, view: dict, context: BoltContext,
+                          client: WebClient) -> None:
+        user = body.get("user", {}).get("id", "")
+        team_id = context.team_id or body.get("team", {}).get("id", "")
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            text = meta.get("text") or rt.pending.get(f"{meta['c']}:{meta['ts']}")
+        except (ValueError, KeyError):
+            text, meta = None, {}
+        if not text:
+            ack(response_action="errors", errors={"excerpt": "This form expired. Close it "
+                                                  "and use the shortcut again."})
+            return
+        details = modals.read_details(view.get("state", {}).get("values", {}))
+        excerpt = details["excerpt"]
+        if isinstance(excerpt, str) and excerpt.strip():
+            if excerpt not in text:
+                ack(response_action="errors", errors={"excerpt": "The excerpt must be copied "
+                    "exactly from the message (same words, spelling and punctuation)."})
+                return
+            text = excerpt
+        ack()
+        channel = meta["c"]
+        speaker_user = meta.get("a")
+        speaker_name = details["speaker"]
+        if not speaker_name:
+            speaker_name = (rt.directory.user(client, team_id, speaker_user).name
+                            if speaker_user else meta.get("bot") or "an integration")
+        elif speaker_user and details["first_hand"] is False:
+            speaker_user = None  # the author relayed someone else's words
+        emotion = details["emotion"] if details["emotion"] not in (None, "auto") else None
+        relayed_by = details["relayed_by"]
+        if not details["first_hand"] and not relayed_by and meta.get("a"):
+            relayed_by = rt.directory.user(client, team_id, meta["a"]).name
+        save_or_explain(client, channel, user, NewQuote(
+            team_id=team_id, text=text, source_kind=SourceKind(details["source"]),
+            speaker_name=speaker_name, speaker_user_id=speaker_user,
+            company=details["company"], segment=details["segment"],
+            source_url=rt.directory.permalink(client, channel, meta["ts"]),
+            channel_id=channel, message_ts=meta["ts"], thread_ts=meta.get("th"),
+            is_private=rt.directory.is_private(client, team_id, channel),
+            first_hand=bool(details["first_hand"]), relayed_by=relayed_by,
+            captured_by=user, said_at=said_at(meta["ts"]), emotion=emotion,
+            emotion_confidence=1.0 if emotion else None))
+
+    @app.action("quote_edit")
+    def edit(ack: Ack, action: dict, body: dict, context: BoltContext,
+             client: WebClient) -> None:
+        ack()
+        quote = _quote(rt, context, action)
+        if quote is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=modals.edit_modal(quote))
+
+    @app.view(modals.EDIT_CALLBACK)
+    def edit_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+        details = modals.read_details(view.get("state", {}).get("values", {}))
+        try:
+            quote_id = int(json.loads(view.get("private_metadata") or "{}")["id"])
+        except (ValueError, KeyError, TypeError):
+            ack(response_action="errors", errors={"speaker": "This form is out of date."})
+            return
+        ack()
+        changes: dict[str, object] = {
+            "speaker_name": details["speaker"], "company": details["company"],
+            "segment": details["segment"], "source_kind": details["source"],
+            "first_hand": details["first_hand"],
+            "relayed_by": details["relayed_by"] if not details["first_hand"] else None}
+        if details["emotion"] not in (None, "auto"):
+            changes["emotion"] = details["emotion"]
+            changes["emotion_by"] = body.get("user", {}).get("id")
+        if details["shareable"] is not None:
+            changes["shareable"] = details["shareable"]
+        try:
+            quotes.update_details(context.team_id or "", quote_id, **changes)
+        except InvalidQuote as exc:
+            log.info("edit refused", extra={"quote_id": quote_id, "reason": str(exc)})
+
+    @app.action("quote_delete")
+    def delete(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
+               client: WebClient) -> None:
+        ack()
+        user = body.get("user", {}).get("id", "")
+        quote = _quote(rt, context, action)
+        if quote is None:
+            respond(text="That quote is already gone.", replace_original=False)
+            return
+        if user != quote.captured_by and not rt.is_admin(client, user):
+            log.warning("delete refused", extra={"quote_id": quote.id, "user": user})
+            respond(text="Only the person who captured this quote or a workspace admin can "
+                    "delete it.", replace_original=False)
+            return
+        quotes.delete(context.team_id or "", quote.id)
+        log.info("quote deleted from Slack", extra={"quote_id": quote.id, "by": user,
+                                                    "team": context.team_id})
+        respond(text="Deleted. The quote is gone from voicebot.", replace_original=True)
+
+    @app.event({"type": "message", "subtype": "message_changed"})
+    def message_changed(event: dict, context: BoltContext) -> None:
+        msg = event.get("message") or {}
+        if event.get("channel") and msg.get("ts") and isinstance(msg.get("text"), str):
+            quotes.edit_message(context.team_id or "", event["channel"], msg["ts"], msg["text"])
+
+    @app.event({"type": "message", "subtype": "message_deleted"})
+    def message_deleted(event: dict, context: BoltContext) -> None:
+        if event.get("channel") and event.get("deleted_ts"):
+            quotes.delete_message(context.team_id or "", event["channel"], event["deleted_ts"])
+
+    @app.event("message")
+    def other_messages() -> None:
+        """Plain messages need no action; handled so Bolt does not warn about them."""
+
+
+def _quote(rt: Runtime, context: BoltContext, action: dict):  # type: ignore[no-untyped-def]
+    try:
+        return rt.services.quotes.get(context.team_id or "", int(action["value"]))  # type: ignore[attr-defined]
+    except (KeyError, ValueError, TypeError):
+        return None

@@ -1,0 +1,113 @@
+"""What listeners share: services, Slack look-ups, the bounded search pool."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from bot import blocks
+from bot.directory import Directory
+from bot.query import Query
+from store.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+Reply = tuple[str, list[dict]]
+SEARCH_TIMEOUT = 25.0
+NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+@dataclass
+class Runtime:
+    services: object  # bot.app.Services (typed loosely to avoid an import cycle)
+    search_pool: ThreadPoolExecutor
+    directory: Directory = field(default_factory=Directory)
+    pending: dict[str, str] = field(default_factory=dict)
+    retry_delays: tuple[float, ...] = (2, 5, 15, 30, 60, 120, 300)
+
+    def retry(self, attempt: Callable[[], object]) -> None:
+        """Run ``attempt`` again in the background with backoff until it stops raising
+        DatabaseUnavailable (about ten minutes in all)."""
+
+        def loop() -> None:
+            for delay in self.retry_delays:
+                time.sleep(delay)
+                try:
+                    attempt()
+                    return
+                except DatabaseUnavailable:
+                    log.warning("retry failed: database still unavailable",
+                                extra={"next_in": delay})
+            log.error("gave up retrying after %d attempts", len(self.retry_delays))
+
+        threading.Thread(target=loop, name="voicebot-retry", daemon=True).start()
+
+    def is_admin(self, client, user_id: str) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            info = client.users_info(user=user_id)["user"]
+        except Exception:  # noqa: BLE001 - a failed look-up grants nothing
+            return False
+        return bool(info.get("is_admin") or info.get("is_owner"))
+
+    @property
+    def mask(self) -> bool:
+        return bool(self.services.settings.mask_personal_data)  # type: ignore[attr-defined]
+
+    def emoji(self, team_id: str) -> str:
+        try:
+            return self.services.workspaces.get(team_id).capture_emoji  # type: ignore[attr-defined]
+        except DatabaseUnavailable:
+            return self.services.settings.capture_emoji  # type: ignore[attr-defined]
+
+    def run_search(self, team_id: str, query: Query, target: blocks.Target, *,
+                   respond: Callable[..., object] | None = None,
+                   post: Callable[[Reply], object] | None = None, offset: int = 0,
+                   user_id: str | None = None, replace_original: bool = False) -> None:
+        """Search on the pool, then answer through ``respond`` or ``post``."""
+        in_thread = post is not None
+
+        def send(reply: Reply) -> None:
+            if post is not None:
+                post(reply)
+            elif respond is not None:
+                respond(text=reply[0], blocks=reply[1], response_type="ephemeral",
+                        replace_original=replace_original)
+
+        try:
+            future = self.search_pool.submit(
+                self.services.search.search, team_id, query,  # type: ignore[attr-defined]
+                limit=5, offset=offset, channel_id=target.channel_id)
+            result = future.result(timeout=SEARCH_TIMEOUT)
+        except DatabaseUnavailable:
+            log.warning("search failed: database unavailable", extra={"team": team_id})
+            send(blocks.message("I can't reach my database right now, so I can't search. "
+                                "Please try again in a minute."))
+            return
+        except Exception:
+            log.exception("search failed", extra={"team": team_id})
+            send(blocks.message("Something went wrong while searching; it has been logged. "
+                                "Please try again."))
+            return
+        if not result.hits:
+            if query.topic:
+                send(blocks.no_match(query.topic, self.emoji(team_id)))
+            else:
+                send(blocks.message("No quotes match those filters yet."))
+            return
+        send(blocks.search_reply(result, target, mask=self.mask, show_buttons=not in_thread))
+        try:
+            self.services.quotes.record_use(  # type: ignore[attr-defined]
+                team_id, [h.quote.id for h in result.hits], "shown", user_id, target.channel_id)
+        except DatabaseUnavailable:
+            log.warning("could not record quote use", extra={"team": team_id})
+
+    @staticmethod
+    def explain_post_error(error: str | None, channel: str) -> str:
+        if error in NOT_IN_CHANNEL:
+            return (f"I'm not in <#{channel}>, so I can't post there. Invite me with "
+                    "`/invite @voicebot` and try again.")
+        return f"Slack refused the post ({error}). Please try again."

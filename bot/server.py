@@ -1,0 +1,102 @@
+"""Serving: HTTP (waitress, a production WSGI server) or Socket Mode, plus /healthz."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+class BotWSGI:
+    """``POST /slack/events`` to Bolt, ``GET /healthz`` answers 200 only once ready."""
+
+    def __init__(self) -> None:
+        self.handler: WSGIApp | None = None
+        self.status = "starting"
+
+    def ready(self, handler: WSGIApp) -> None:
+        self.handler, self.status = handler, "ready"
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            code = "200 OK" if self.handler else "503 Service Unavailable"
+            body = self.status.encode()
+            start_response(code, [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(body)))])
+            return [body]
+        if self.handler is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
+                                                       ("Retry-After", "5")])
+            return [b"voicebot is starting"]
+        return self._guarded(environ, start_response)
+
+    def _guarded(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """Bolt raises on bodies it cannot parse; answer 400 instead of a 500."""
+        assert self.handler is not None
+        try:
+            return self.handler(environ, start_response)
+        except ValueError as exc:  # JSONDecodeError, bad form encoding, bad payload shape
+            log.warning("malformed request refused", extra={"error": str(exc)[:200]})
+            body = b"malformed request"
+            start_response("400 Bad Request", [("Content-Type", "text/plain"),
+                                               ("Content-Length", str(len(body)))])
+            return [body]
+
+
+def bolt_wsgi(app) -> WSGIApp:  # type: ignore[no-untyped-def]
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    return SlackRequestHandler(app)
+
+
+def start(settings: Settings, wsgi: BotWSGI, services=None) -> object:  # type: ignore[no-untyped-def]
+    """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
+    from bot.app import build_services, create_app, make_client
+
+    services = services or build_services(settings)
+    services.embedder.encode(["warm-up"])
+    if settings.slack_bot_token:
+        auth = make_client(settings, settings.slack_bot_token).auth_test()
+        services.workspaces.ensure(auth["team_id"], auth.get("team"))
+        log.info("connected to Slack", extra={"team": auth["team_id"], "bot": auth["user_id"]})
+    app = create_app(settings, services)
+    wsgi.ready(bolt_wsgi(app))
+    log.info("ready", extra={"quotes": services.indexes.total()})
+    return app
+
+
+def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
+    from waitress import create_server
+
+    wsgi = BotWSGI()
+    server = create_server(wsgi, host=host, port=port, threads=max(8, settings.listener_workers),
+                           channel_timeout=30, ident="voicebot")
+    log.info("listening", extra={"host": host, "port": server.effective_port,
+                                 "mode": "socket" if settings.socket_mode else "http"})
+    failure: list[BaseException] = []
+
+    def boot() -> None:
+        try:
+            app = start(settings, wsgi)
+            if settings.socket_mode:
+                from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+                SocketModeHandler(app, settings.slack_app_token).connect()
+        except BaseException as exc:  # noqa: BLE001 - reported, then the server stops
+            log.exception("start-up failed")
+            failure.append(exc)
+            server.close()
+
+    threading.Thread(target=boot, name="voicebot-boot", daemon=True).start()
+    try:
+        server.run()
+    except (KeyboardInterrupt, OSError):
+        pass
+    return 1 if failure else 0

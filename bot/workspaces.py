@@ -1,0 +1,98 @@
+"""Per-workspace settings people edit from Slack (capture emoji, digest channel and time)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.errors import InvalidQuote
+from store.models import Workspace
+
+EMOJI_NAME = re.compile(r"^[a-z0-9_+'\-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    team_id: str
+    capture_emoji: str
+    digest_channel: str | None
+    digest_weekday: int
+    digest_time: str
+    digest_timezone: str
+
+
+class WorkspaceService:
+    """Reads are cached for a few seconds: every reaction event asks for the emoji."""
+
+    def __init__(self, sessions: sessionmaker[Session], default_emoji: str,
+                 ttl: float = 10.0) -> None:
+        self.sessions = sessions
+        self.default_emoji = default_emoji
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, WorkspaceSettings]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, team_id: str) -> WorkspaceSettings:
+        with self._lock:
+            hit = self._cache.get(team_id)
+            if hit and time.monotonic() - hit[0] < self.ttl:
+                return hit[1]
+        with self.sessions() as session:
+            row = session.get(Workspace, team_id)
+            settings = self._settings(team_id, row)
+        with self._lock:
+            self._cache[team_id] = (time.monotonic(), settings)
+        return settings
+
+    def ensure(self, team_id: str, name: str | None = None) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(Workspace, team_id)
+            if row is None:
+                session.add(Workspace(team_id=team_id, name=name))
+            elif name and row.name != name:
+                row.name = name
+
+    def update(self, team_id: str, **changes: object) -> WorkspaceSettings:
+        """Validate and store changed settings; raise InvalidQuote with a reason."""
+        emoji = changes.get("capture_emoji")
+        if emoji is not None:
+            emoji = str(emoji).strip().strip(":").lower()
+            if not EMOJI_NAME.match(emoji):
+                raise InvalidQuote(f"`{emoji}` is not an emoji name (like `loudspeaker`)")
+            changes["capture_emoji"] = emoji
+        tz = changes.get("digest_timezone")
+        if tz is not None:
+            try:
+                ZoneInfo(str(tz))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidQuote(f"`{tz}` is not a time zone (like `Europe/Paris`)") from None
+        when = changes.get("digest_time")
+        if when is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(when)):
+            raise InvalidQuote(f"`{when}` is not a time of day (like `09:30`)")
+        day = changes.get("digest_weekday")
+        if day is not None and not (isinstance(day, int) and 0 <= day <= 6):
+            raise InvalidQuote("the digest weekday must be 0 (Monday) to 6 (Sunday)")
+        with self.sessions.begin() as session:
+            row = session.get(Workspace, team_id)
+            if row is None:
+                row = Workspace(team_id=team_id)
+                session.add(row)
+            for key, value in changes.items():
+                setattr(row, key, value)
+            session.flush()
+            settings = self._settings(team_id, row)
+        with self._lock:
+            self._cache[team_id] = (time.monotonic(), settings)
+        return settings
+
+    def _settings(self, team_id: str, row: Workspace | None) -> WorkspaceSettings:
+        if row is None:
+            return WorkspaceSettings(team_id, self.default_emoji, None, 0, "09:00", "UTC")
+        return WorkspaceSettings(team_id, row.capture_emoji or self.default_emoji,
+                                 row.digest_channel, row.digest_weekday or 0,
+                                 row.digest_time or "09:00", row.digest_timezone or "UTC")

@@ -1,0 +1,92 @@
+"""The `voicebot` command line, run in-process on a real SQLite file with the test embedder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser, main
+from store.embeddings import HashingEmbedder
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("VOICEBOT_EMBEDDING_MODEL", raising=False)
+    return tmp_path
+
+
+def run(*argv: str) -> int:
+    return main(list(argv), embedder=HashingEmbedder())
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"import", "search", "reindex", "db", "demo", "serve"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        assert "usage: voicebot " + name in capsys.readouterr().out
+
+
+def test_import_then_search_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "q.csv"
+    path.write_text("text,speaker,company,source\n"
+                    "The CSV export times out on big boards,Ana,Acme,support\n"
+                    "Dark mode please,Bo,Beta,survey\n,Cy,,\n")
+    assert run("import", str(path), "--team", "T1") == 0
+    out = capsys.readouterr()
+    assert "added 2, skipped 0 as duplicate, rejected 1" in out.out
+    assert "q.csv:4: skipped: the quote is empty" in out.err
+    assert run("import", str(path)) == 0  # --team inferred: the store knows one workspace
+    assert "added 0, skipped 2 as duplicate, rejected 1" in capsys.readouterr().out
+    assert run("search", "csv", "export", "--json") == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["text"] == "The CSV export times out on big boards"
+    assert {"id", "text", "speaker", "company", "source", "score"} <= set(hits[0])
+    assert hits[0]["speaker"] == "Ana" and hits[0]["source"] == "support_ticket"
+
+
+def test_errors_are_one_line_and_nonzero(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("search", "anything") == 1
+    assert capsys.readouterr().err.strip() == \
+        "error: the store has no workspace yet; pass --team T (your Slack team id)"
+    assert run("import", str(env / "missing.csv"), "--team", "T1") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "no such file" in err and "\n" not in err
+    assert run("search", "segmnt:smb", "x", "--team", "T1") == 1
+    assert "Did you mean `segment:`" in capsys.readouterr().err
+
+
+def test_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert run("search", "billing", "--team", "T1") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot reach the database at postgresql+psycopg://nobody@")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_model_path_is_refused(monkeypatch: pytest.MonkeyPatch, env: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("VOICEBOT_EMBEDDING_MODEL", str(env / "no-such-model"))
+    assert main(["search", "billing"]) == 1
+    assert "VOICEBOT_EMBEDDING_MODEL points to" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_console_script_demo_with_the_bundled_model(tmp_path: Path) -> None:
+    """The README's first command, as a newcomer runs it (real model, real subprocess)."""
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "card has not arrived"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "added 462" in proc.stdout
+    assert "matching quote" in proc.stdout and "Banking77 customer" in proc.stdout
+    assert (tmp_path / "voicebot.db").exists()
