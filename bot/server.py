@@ -88,7 +88,11 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-                SocketModeHandler(app, settings.slack_app_token).connect()
+                from bot.app import make_client
+
+                SocketModeHandler(app, settings.slack_app_token,
+                                  web_client=make_client(settings, settings.slack_app_token),
+                                  concurrency=settings.listener_workers).connect()
         except BaseException as exc:  # noqa: BLE001 - reported, then the server stops
             log.exception("start-up failed")
             failure.append(exc)
