@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,9 +48,15 @@ class Bot:
     def event(self, event: dict, **kw: Any) -> signing.Response:
         return self.send(signing.event_callback(event, **kw))
 
-    def responses(self, url: str, count: int = 1, timeout: float = 10) -> list[dict]:
-        self.slack.wait_for("response_url", count=count, timeout=timeout)
-        return [c.params for c in self.slack.calls_to("response_url") if c.params["_url"] == url]
+    def responses(self, url: str, count: int = 1, timeout: float = 15) -> list[dict]:
+        """The posts to one response_url, once ``count`` of them arrived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c.params for c in self.slack.calls_to("response_url")
+                     if c.params["_url"] == url]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
 
 def assert_valid_message(params: dict) -> None:
@@ -94,6 +101,21 @@ def bot(tmp_path) -> Iterator[Bot]:  # type: ignore[no-untyped-def]
         try:
             yield Bot(url=f"http://127.0.0.1:{server.effective_port}", slack=slack,
                       services=services, settings=settings, server=server)
+            assert_everything_sent_is_valid(slack)
         finally:
             server.close()
             services.close()
+
+
+MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "response_url"}
+VIEW_METHODS = {"views.open", "views.publish", "views.update", "views.push"}
+
+
+def assert_everything_sent_is_valid(slack: FakeSlack) -> None:
+    """Every message and view the bot sent in a test passes slack_sdk.models validation."""
+    for call in slack.calls:
+        if call.method in MESSAGE_METHODS and ("blocks" in call.params or
+                                               "text" in call.params):
+            assert_valid_message(call.params)
+        elif call.method in VIEW_METHODS:
+            assert_valid_view(call.params["view"])

@@ -15,6 +15,16 @@ from tests.fakes import signing
 from tests.slack_harness import Bot, assert_valid_message, assert_valid_view, bot  # noqa: F401
 
 
+def eventually(check, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    """Poll ``check`` until it returns a truthy value (work continues after ack())."""
+    deadline = time.time() + timeout
+    while True:
+        value = check()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.05)
+
+
 def quote_count(bot: Bot) -> int:
     with bot.services.sessions() as s:
         return int(s.scalar(select(func.count()).select_from(Quote)))
@@ -235,19 +245,14 @@ def test_edits_and_deletes_follow_the_message(bot: Bot) -> None:
     bot.event({"type": "message", "subtype": "message_changed", "channel": "C1",
                "message": {"type": "message", "user": "UCUST", "text": "Reports are very slow",
                            "ts": ts}, "event_ts": ts})
-    deadline = time.time() + 5
-    while time.time() < deadline:
+    def edited() -> bool:
         with bot.services.sessions() as s:
-            if s.scalars(select(Quote.text)).one() == "Reports are very slow":
-                break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("edit not applied")
+            return s.scalars(select(Quote.text)).one() == "Reports are very slow"
+
+    assert eventually(edited), "edit not applied"
     bot.event({"type": "message", "subtype": "message_deleted", "channel": "C1",
                "deleted_ts": ts, "event_ts": ts})
-    deadline = time.time() + 5
-    while quote_count(bot) and time.time() < deadline:
-        time.sleep(0.05)
+    assert eventually(lambda: quote_count(bot) == 0)
     assert quote_count(bot) == 0 and len(bot.services.indexes.get("T0001")) == 0
 
 
@@ -272,3 +277,97 @@ def test_malformed_payloads_do_not_crash(bot: Bot) -> None:
     assert resp.status == 404
     with __import__("urllib.request").request.urlopen(bot.url + "/healthz") as r:
         assert r.status == 200
+
+
+def test_edit_details_button_opens_modal_and_saves(bot: Bot) -> None:
+    ts = bot.slack.add_message("C1", "Pricing page is confusing", user="UCUST")
+    bot.event(signing.reaction_added("U1", "loudspeaker", "C1", ts))
+    (eph,) = bot.slack.wait_for("chat.postEphemeral")
+    edit = next(e for b in eph.params["blocks"] if b["type"] == "actions"
+                for e in b["elements"] if e["action_id"] == "quote_edit")
+    bot.send(signing.block_actions("quote_edit", edit["value"]))
+    (opened,) = bot.slack.wait_for("views.open")
+    view = opened.params["view"]
+    values = {"speaker": {"value": {"type": "plain_text_input", "value": "Casey C."}},
+              "company": {"value": {"type": "plain_text_input", "value": "Globex"}},
+              "segment": {"value": {"type": "plain_text_input", "value": "enterprise"}},
+              "emotion": {"value": {"type": "static_select",
+                                    "selected_option": {"value": "confused"}}},
+              "hand": {"value": {"type": "radio_buttons",
+                                 "selected_option": {"value": "first_hand"}}}}
+    resp = bot.send(signing.view_submission(view["callback_id"], values,
+                                            private_metadata=view["private_metadata"]))
+    assert resp.status == 200
+
+    def updated():  # type: ignore[no-untyped-def]
+        with bot.services.sessions() as s:
+            quote = s.scalars(select(Quote)).one()
+        return quote if quote.emotion == "confused" else None
+
+    quote = eventually(updated)
+    assert quote is not None
+    assert (quote.speaker_name, quote.company, quote.segment, quote.emotion, quote.emotion_by) \
+        == ("Casey C.", "Globex", "enterprise", "confused", "U1")
+    assert quote.text == "Pricing page is confusing"  # the words never change
+
+
+def test_only_capturer_or_admin_can_delete(bot: Bot) -> None:
+    ts = bot.slack.add_message("C1", "Sync breaks offline", user="UCUST")
+    bot.event(signing.reaction_added("U1", "loudspeaker", "C1", ts))
+    bot.slack.wait_for("chat.postEphemeral")
+    with bot.services.sessions() as s:
+        quote_id = s.scalars(select(Quote.id)).one()
+    hook = bot.slack.new_response_url()
+    bot.send(signing.block_actions("quote_delete", str(quote_id), user_id="U2",
+                                   response_url=hook))
+    (refused,) = bot.responses(hook)
+    assert "Only the person who captured" in refused["text"] and quote_count(bot) == 1
+    hook = bot.slack.new_response_url()
+    bot.send(signing.block_actions("quote_delete", str(quote_id), user_id="U1",
+                                   response_url=hook))
+    (done,) = bot.responses(hook)
+    assert done["text"].startswith("Deleted") and quote_count(bot) == 0
+
+
+def test_web_api_429_and_errors_never_lose_a_capture(bot: Bot) -> None:
+    ts = bot.slack.add_message("C1", "Import from Jira keeps failing", user="UCUST")
+    bot.slack.rate_limit("reactions.get", retry_after=0)
+    bot.slack.fail("users.info", "fatal_error")
+    bot.slack.server_error("chat.getPermalink", status=503)
+    bot.event(signing.reaction_added("U1", "loudspeaker", "C1", ts))
+    bot.slack.wait_for("chat.postEphemeral", timeout=10)
+    with bot.services.sessions() as s:
+        quote = s.scalars(select(Quote)).one()
+    assert quote.text == "Import from Jira keeps failing"
+    assert len(bot.slack.calls_to("reactions.get")) == 2  # retried after the 429
+    assert quote.speaker_user_id == "UCUST"  # users.info failed: the id still attributes it
+
+
+def test_unicode_and_emoji_topics(bot: Bot) -> None:
+    seed(bot, [("Die Synchronisierung ist sehr langsam 🐢", "Ana"),
+               ("同期がとても遅いです", "Bo")])
+    for topic in ("Synchronisierung langsam", "同期 遅い", "🐢", "e\u0301xport"):
+        resp, hook = bot.command(topic)
+        assert resp.status == 200
+        (reply,) = bot.responses(hook)
+        assert reply["text"]
+
+
+def test_settings_modal_changes_the_capture_emoji(bot: Bot) -> None:
+    bot.send(signing.block_actions("home_settings", "T0001"))
+    (opened,) = bot.slack.wait_for("views.open")
+    view = opened.params["view"]
+    bad = {"emoji": {"value": {"type": "plain_text_input", "value": "not an emoji!"}},
+           "day": {"value": {"type": "static_select", "selected_option": {"value": "0"}}},
+           "time": {"value": {"type": "plain_text_input", "value": "09:00"}},
+           "tz": {"value": {"type": "plain_text_input", "value": "UTC"}}}
+    resp = bot.send(signing.view_submission(view["callback_id"], bad))
+    assert resp.json()["response_action"] == "errors"
+    good = dict(bad, emoji={"value": {"type": "plain_text_input", "value": ":star:"}})
+    assert bot.send(signing.view_submission(view["callback_id"], good)).status == 200
+    bot.slack.wait_for("views.publish")
+    ts = bot.slack.add_message("C1", "Love the new timeline view", user="UCUST")
+    bot.event(signing.reaction_added("U1", "loudspeaker", "C1", ts))
+    bot.event(signing.reaction_added("U1", "star", "C1", ts))
+    bot.slack.wait_for("chat.postEphemeral")
+    assert quote_count(bot) == 1

@@ -1,0 +1,118 @@
+"""`/voice` end to end over HTTP: signed request in, response_url post out.
+
+Serves the real app (waitress, bundled model) against the fake Slack Web API from the test
+suite, with N stored quotes (real customer messages from Banking77 train, encoded by the
+model). Prints median/p95 latency of sequential `/voice` requests and the acknowledgement
+times of 20 concurrent ones. Targets: p95 <= 300 ms at 10k quotes; all acks < 3 s.
+
+    python bench/slack_http.py [--data ../shared/data] [--quotes 10000] [--requests 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from waitress import create_server  # noqa: E402
+
+from bot.app import build_services  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.server import BotWSGI, start  # noqa: E402
+from store.quotes import NewQuote  # noqa: E402
+from tests.fakes import signing  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+
+SECRET = "bench-signing-secret"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--quotes", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=100)
+    args = parser.parse_args()
+    train = args.data / "banking77" / "train.csv"
+    if not train.exists():
+        print(f"error: {train} not found; pass --data DIR holding banking77/", file=sys.stderr)
+        return 1
+    rows = list(csv.DictReader(train.open(encoding="utf-8")))
+    labels = sorted({r["label"].replace("_", " ") for r in rows})
+    texts = [r["text"] for r in rows]
+    while len(texts) < args.quotes:
+        texts += [f"{t} (again {len(texts)})" for t in texts[: args.quotes - len(texts)]]
+    texts = texts[: args.quotes]
+
+    with tempfile.TemporaryDirectory() as tmp, FakeSlack() as slack:
+        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db",
+                            slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
+                            slack_api_url=slack.base_url)
+        services = build_services(settings)
+        t0 = time.perf_counter()
+        services.quotes.import_quotes(
+            ((i, NewQuote(team_id="T0001", text=t, speaker_name=f"Customer {i % 900}",
+                          company=f"Company {i % 300}")) for i, t in enumerate(texts)),
+            batch_size=512)
+        print(f"stored {len(texts)} quotes in {time.perf_counter() - t0:.1f} s", flush=True)
+        wsgi = BotWSGI()
+        start(settings, wsgi, services)
+        server = create_server(wsgi, host="127.0.0.1", port=0, threads=32)
+        threading.Thread(target=server.run, daemon=True).start()
+        url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+
+        def voice(topic: str) -> tuple[float, float]:
+            hook = slack.new_response_url()
+            began = time.perf_counter()
+            resp = signing.post(url, *signing.slash_command(topic, response_url=hook), SECRET)
+            ack = time.perf_counter() - began
+            assert resp.status == 200, resp
+            while not any(c.params.get("_url") == hook for c in slack.calls_to("response_url")):
+                time.sleep(0.001)
+            return ack, time.perf_counter() - began
+
+        for topic in labels[:5]:  # warm caches and pools
+            voice(topic)
+        slack.reset_calls()
+        full = [voice(labels[i % len(labels)])[1] * 1000 for i in range(args.requests)]
+        slack.reset_calls()
+        with ThreadPoolExecutor(20) as pool:
+            burst = list(pool.map(voice, labels[:20]))
+        acks = [a * 1000 for a, _ in burst]
+        server.close()
+        services.close()
+
+    report = {
+        "quotes": len(texts), "requests": args.requests,
+        "voice_end_to_end_ms": {"median": round(statistics.median(full), 1),
+                                "p95": round(pct(full, 95), 1), "max": round(max(full), 1)},
+        "concurrent_20_ack_ms": {"median": round(statistics.median(acks), 1),
+                                 "max": round(max(acks), 1)},
+        "concurrent_20_reply_ms_max": round(max(b for _, b in burst) * 1000, 1),
+    }
+    print(json.dumps(report, indent=2))
+    p95_ok = report["voice_end_to_end_ms"]["p95"] <= 300
+    ack_ok = max(acks) < 3000
+    print(f"/voice p95 {report['voice_end_to_end_ms']['p95']} ms (target <= 300): "
+          f"{'PASS' if p95_ok else 'MISS'}")
+    print(f"20 concurrent acks, slowest {max(acks):.0f} ms (target < 3000): "
+          f"{'PASS' if ack_ok else 'MISS'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
