@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.digest import DigestService
 from bot.recall import SearchService
 from bot.services import LoadReport, QuoteService
 from bot.workspaces import WorkspaceService
@@ -33,6 +34,7 @@ class Services:
     quotes: QuoteService
     search: SearchService
     workspaces: WorkspaceService
+    digests: DigestService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -71,7 +73,8 @@ def build_services(
     services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
                         indexes=indexes, quotes=quotes,
                         search=SearchService(sessions, embedder, indexes),
-                        workspaces=WorkspaceService(sessions, settings.capture_emoji))
+                        workspaces=WorkspaceService(sessions, settings.capture_emoji),
+                        digests=DigestService(sessions, indexes))
     if load_indexes:
         report: LoadReport = quotes.load_indexes(progress=progress,
                                                  on_reembed_start=on_reembed_start)
@@ -117,3 +120,17 @@ def create_app(settings: Settings, services: Services, *, search_pool=None):  # 
                                              thread_name_prefix="voicebot-search")
     listeners.register(app, Runtime(services=services, search_pool=pool))
     return app
+
+
+def make_delivery(settings: Settings, services: Services, client_for=None):  # type: ignore[no-untyped-def]
+    """Digest delivery; single-workspace installs post with SLACK_BOT_TOKEN."""
+    from bot.digest_delivery import DigestDelivery
+
+    if client_for is None:
+        client = make_client(settings, settings.slack_bot_token)
+
+        def client_for(_team_id: str):  # type: ignore[no-untyped-def]
+            return client
+
+    return DigestDelivery(services.sessions, services.digests, services.workspaces,
+                          client_for, mask=settings.mask_personal_data)

@@ -97,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic", nargs="*", help="search this topic instead of the sample topics")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("digest", help="preview or post the weekly digest",
+                       description="Preview the weekly digest as people will read it, for "
+                       "the current or any past week, or post the due digest once (for cron; "
+                       "`voicebot serve` also posts it on schedule). Posting is claimed in the "
+                       "database, so running it twice never posts twice.")
+    p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--preview", action="store_true", help="print it (the default)")
+    mode.add_argument("--post", action="store_true", help="post the due digest to its channel")
+    p.add_argument("--week", help="preview the 7 days starting on this date (YYYY-MM-DD)")
+    p.set_defaults(func=cmd_digest)
+
     p = sub.add_parser("serve", help="run the Slack bot",
                        description="Run the bot: Socket Mode when SLACK_APP_TOKEN is set, "
                        "otherwise HTTP on --port with POST /slack/events and GET /healthz.")
@@ -236,6 +248,43 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     for topic in topics:
         print("$ /voice " + topic)
         print(render(services.search.search(DEMO_TEAM, parse_query(topic), limit=3)))
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from bot.digest import week_ending
+    from bot.digest_blocks import digest_text
+
+    services = _services(settings, args)
+    team = _team(services, args.team)
+    ws = services.workspaces.get(team)
+    if args.post:
+        if args.week:
+            raise CliError("--week is for --preview; --post always posts the due week")
+        if not settings.slack_bot_token:
+            raise CliError("posting needs SLACK_BOT_TOKEN")
+        from bot.app import make_delivery
+
+        outcome = make_delivery(settings, services).post(team)
+        print(f"digest for {team}: {outcome.status}" + (f" ({outcome.detail})"
+                                                         if outcome.detail else ""))
+        return 1 if outcome.status == "failed" else 0
+    if args.week:
+        try:
+            day = datetime.strptime(args.week, "%Y-%m-%d")
+        except ValueError:
+            raise CliError(f"--week {args.week!r} is not a date (YYYY-MM-DD)") from None
+        start = day.replace(tzinfo=ZoneInfo(ws.digest_timezone))
+        end = start + timedelta(days=7)
+    else:
+        start, end = week_ending(ws, datetime.now(timezone.utc))
+    data = services.digests.build(team, start.astimezone(timezone.utc),
+                                  end.astimezone(timezone.utc),
+                                  ws.digest_channel or "__preview__")
+    print(digest_text(data))
     return 0
 
 

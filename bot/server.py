@@ -67,6 +67,11 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> object:  # type: 
         services.workspaces.ensure(auth["team_id"], auth.get("team"))
         log.info("connected to Slack", extra={"team": auth["team_id"], "bot": auth["user_id"]})
     app = create_app(settings, services)
+    if settings.digest_scheduler and settings.slack_bot_token:
+        from bot.app import make_delivery
+        from bot.digest_delivery import DigestScheduler
+
+        DigestScheduler(make_delivery(settings, services, lambda _team: app.client)).start()
     wsgi.ready(bolt_wsgi(app))
     log.info("ready", extra={"quotes": services.indexes.total()})
     return app

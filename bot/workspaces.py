@@ -24,6 +24,7 @@ class WorkspaceSettings:
     digest_weekday: int
     digest_time: str
     digest_timezone: str
+    digest_problem: str | None = None
 
 
 class WorkspaceService:
@@ -84,6 +85,8 @@ class WorkspaceService:
                 session.add(row)
             for key, value in changes.items():
                 setattr(row, key, value)
+            if "digest_channel" in changes:
+                row.digest_problem = None
             session.flush()
             settings = self._settings(team_id, row)
         with self._lock:
@@ -95,4 +98,5 @@ class WorkspaceService:
             return WorkspaceSettings(team_id, self.default_emoji, None, 0, "09:00", "UTC")
         return WorkspaceSettings(team_id, row.capture_emoji or self.default_emoji,
                                  row.digest_channel, row.digest_weekday or 0,
-                                 row.digest_time or "09:00", row.digest_timezone or "UTC")
+                                 row.digest_time or "09:00", row.digest_timezone or "UTC",
+                                 row.digest_problem)

@@ -85,7 +85,8 @@ def bot(tmp_path) -> Iterator[Bot]:  # type: ignore[no-untyped-def]
         slack.add_channel("CPRIV", "secret-deals", is_private=True)
         settings = Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}",
                             slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                            slack_api_url=slack.base_url, listener_workers=32)
+                            slack_api_url=slack.base_url, listener_workers=32,
+                            digest_scheduler=False)
         services = build_services(settings, embedder=HashingEmbedder())
         wsgi = BotWSGI()
         start(settings, wsgi, services)

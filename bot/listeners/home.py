@@ -34,6 +34,8 @@ def home_view(stats, recent, settings, *, mask: bool) -> dict:  # type: ignore[n
         blocks.mrkdwn_section("*Settings*\n"
                               f"Capture emoji: :{settings.capture_emoji}: "
                               f"`{settings.capture_emoji}`\nWeekly digest: {digest}"),
+        *([blocks.mrkdwn_section(f":warning: *Digest problem:* {settings.digest_problem}")]
+          if settings.digest_problem else []),
         {"type": "actions", "elements": [blocks.button("Edit settings", "home_settings",
                                                        settings.team_id)]},
         {"type": "divider"},

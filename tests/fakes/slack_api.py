@@ -79,6 +79,7 @@ class FakeSlack:
         )
         self._delays: dict[str, tuple[float, int | None]] = {}
         self._hooks: dict[str, Json] = {}
+        self._last_ts = 0
         self._seq = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -132,9 +133,11 @@ class FakeSlack:
 
     # ---- state helpers ---------------------------------------------------------------------
     def next_ts(self) -> str:
-        """A fresh, strictly increasing Slack ts ("1700000001.000100" style)."""
-        n = next(self._seq)
-        return f"{1700000000 + n}.{(n * 100) % 1_000_000:06d}"
+        """A fresh, strictly increasing Slack ts from the clock ("1764130000.000100" style)."""
+        with self.lock:
+            micros = max(int(time.time() * 1_000_000), self._last_ts + 100)
+            self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def add_channel(
         self,
@@ -471,6 +474,28 @@ def _conversations_info(fake: FakeSlack, p: Json) -> Json:
     return {"ok": True, "channel": copy.deepcopy(ch)}
 
 
+def _conversations_history(fake: FakeSlack, p: Json) -> Json:
+    """Top-level messages of a channel, newest first; metadata only when asked for."""
+    channel = p.get("channel", "")
+    if error := _read_error(fake, channel):
+        return _err(error)
+    oldest = float(p.get("oldest") or 0)
+    with_meta = str(p.get("include_all_metadata", "")).lower() in {"1", "true"}
+    found = []
+    for (ch, ts), msg in fake.messages.items():
+        if ch != channel or float(ts) < oldest:
+            continue
+        if msg.get("thread_ts") and msg.get("thread_ts") != ts:
+            continue
+        out = copy.deepcopy(msg)
+        if not with_meta:
+            out.pop("metadata", None)
+        found.append(out)
+    found.sort(key=lambda m: float(m["ts"]), reverse=True)
+    limit = int(p.get("limit") or 100)
+    return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+
+
 def _conversations_join(fake: FakeSlack, p: Json) -> Json:
     ch = fake.channels.get(p.get("channel", ""))
     if ch is None:
@@ -597,6 +622,7 @@ METHODS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "chat.getPermalink": _get_permalink,
     "conversations.info": _conversations_info,
     "conversations.join": _conversations_join,
+    "conversations.history": _conversations_history,
     "views.open": _views_open,
     "views.push": _views_push,
     "views.update": _views_update,

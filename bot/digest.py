@@ -1,0 +1,174 @@
+"""The weekly digest's content: new voices, themes, emotions, quotes used, the habit line.
+
+:class:`DigestService.build` reads one team's week and returns a frozen :class:`DigestData`;
+:mod:`bot.digest_blocks` renders it and :mod:`bot.digest_delivery` posts it once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import quotes as q
+from store.index import IndexRegistry
+from store.models import Quote, QuoteUse
+
+HABIT_TARGET = (2, 3)  # distinct users heard per person per week
+THEME_SIMILARITY = 0.45
+STOPWORDS = set("""a about above after again all am an and any are as at be because been before
+being below between both but by can could did do does doing don down during each few for
+from further had has have having he her here hers him his how i if in into is it its itself
+just me more most my no nor not now of off on once only or other our out over own same she
+should so some such than that the their them then there these they this those through to too
+under until up very was we were what when where which while who whom why will with would you
+your yours im ive dont cant its get got also really still even much like one would want need
+please thanks thank hi hello""".split())
+WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Theme:
+    label: str
+    size: int
+    representative: q.QuoteView
+
+
+@dataclass(frozen=True)
+class Habit:
+    user_id: str
+    people: int
+    quotes: int
+
+
+@dataclass(frozen=True)
+class DigestData:
+    team_id: str
+    start: datetime
+    end: datetime
+    total: int
+    people: int
+    companies: int
+    themes: tuple[Theme, ...]
+    frustrated: tuple[q.QuoteView, ...]
+    confused: tuple[q.QuoteView, ...]
+    disappointed: tuple[q.QuoteView, ...]
+    delighted: tuple[q.QuoteView, ...]
+    used: tuple[tuple[q.QuoteView, int], ...]
+    habits: tuple[Habit, ...]
+
+    @property
+    def quiet(self) -> bool:
+        return self.total == 0
+
+
+def week_ending(settings, now: datetime) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
+    """The 7 days before the most recent scheduled digest moment at or before ``now``."""
+    tz = ZoneInfo(settings.digest_timezone)
+    local = now.astimezone(tz)
+    hour, minute = (int(x) for x in settings.digest_time.split(":"))
+    moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    moment += timedelta(days=settings.digest_weekday - local.weekday())
+    if moment > local:
+        moment -= timedelta(days=7)
+    return moment - timedelta(days=7), moment
+
+
+class DigestService:
+    def __init__(self, sessions: sessionmaker[Session], indexes: IndexRegistry) -> None:
+        self.sessions = sessions
+        self.indexes = indexes
+
+    def build(self, team_id: str, start: datetime, end: datetime,
+              channel_id: str | None) -> DigestData:
+        """Everything the digest says about ``[start, end)``, visible in ``channel_id``."""
+        with self.sessions() as session:
+            stmt = select(Quote.id).where(Quote.team_id == team_id,
+                                          Quote.captured_at >= start, Quote.captured_at < end)
+            if channel_id:
+                stmt = stmt.where(q.visible_clause(channel_id))
+            ids = list(session.scalars(stmt.order_by(Quote.captured_at)))
+            views = q.views(session, team_id, ids)
+            used = self._used(session, team_id, start, end, channel_id)
+        week = [views[i] for i in ids if i in views]
+        people = {v.speaker_key for v in week if v.speaker_key}
+        companies = {v.company_key for v in week if v.company_key}
+
+        def by_emotion(name: str) -> tuple[q.QuoteView, ...]:
+            found = [v for v in week if v.emotion == name]
+            found.sort(key=lambda v: -(v.emotion_confidence or 0))
+            return tuple(found[:3])
+
+        return DigestData(
+            team_id=team_id, start=start, end=end, total=len(week), people=len(people),
+            companies=len(companies), themes=self._themes(team_id, week),
+            frustrated=by_emotion("frustrated"), confused=by_emotion("confused"),
+            disappointed=by_emotion("disappointed"), delighted=by_emotion("delighted"),
+            used=used, habits=self._habits(week))
+
+    def _used(self, session: Session, team_id: str, start: datetime, end: datetime,
+              channel_id: str | None) -> tuple[tuple[q.QuoteView, int], ...]:
+        rows = session.execute(
+            select(QuoteUse.quote_id, func.count()).where(
+                QuoteUse.team_id == team_id, QuoteUse.used_at >= start, QuoteUse.used_at < end)
+            .group_by(QuoteUse.quote_id).order_by(func.count().desc()).limit(20)).all()
+        views = q.views(session, team_id, [r[0] for r in rows])
+        out = [(views[qid], int(n)) for qid, n in rows if qid in views and (
+            channel_id is None or not views[qid].is_private or views[qid].shareable
+            or views[qid].channel_id == channel_id)]
+        return tuple(out[:5])
+
+    def _themes(self, team_id: str, week: list[q.QuoteView]) -> tuple[Theme, ...]:
+        index = self.indexes.get(team_id)
+        present = [v for v in week if v.id in index]
+        if len(present) < 2:
+            return ()
+        vecs = index.vectors([v.id for v in present])
+        clusters: list[list[int]] = []
+        centroids: list[np.ndarray] = []
+        for row, vec in enumerate(vecs):
+            sims = [float(vec @ (c / (np.linalg.norm(c) or 1))) for c in centroids]
+            best = int(np.argmax(sims)) if sims else -1
+            if best >= 0 and sims[best] >= THEME_SIMILARITY:
+                clusters[best].append(row)
+                centroids[best] = centroids[best] + vec
+            else:
+                clusters.append([row])
+                centroids.append(vec.copy())
+        themes = []
+        for members, centroid in zip(clusters, centroids):
+            if len(members) < 2:
+                continue
+            unit = centroid / (np.linalg.norm(centroid) or 1)
+            rep = max(members, key=lambda r: float(vecs[r] @ unit))
+            themes.append(Theme(label=_label([present[r].text for r in members]),
+                                size=len(members), representative=present[rep]))
+        themes.sort(key=lambda t: -t.size)
+        return tuple(themes[:5])
+
+    @staticmethod
+    def _habits(week: list[q.QuoteView]) -> tuple[Habit, ...]:
+        heard: dict[str, set[str]] = {}
+        counts: Counter[str] = Counter()
+        for v in week:
+            if v.captured_by and v.captured_by[:1] in {"U", "W"}:
+                counts[v.captured_by] += 1
+                if v.speaker_key:
+                    heard.setdefault(v.captured_by, set()).add(v.speaker_key)
+        return tuple(sorted((Habit(u, len(heard.get(u, ())), n) for u, n in counts.items()),
+                            key=lambda h: (-h.people, h.user_id)))
+
+
+def _label(texts: list[str]) -> str:
+    """Two or three words that the theme's quotes share most."""
+    docs = Counter()
+    for text in texts:
+        docs.update({w for w in (m.lower() for m in WORD.findall(text)) if w not in STOPWORDS})
+    words = [w for w, n in docs.most_common(3) if n >= 2] or [w for w, _ in docs.most_common(2)]
+    return " / ".join(words) if words else "assorted"

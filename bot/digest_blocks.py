@@ -1,0 +1,105 @@
+"""Pure rendering of a :class:`~bot.digest.DigestData` as Block Kit and as plain text."""
+
+from __future__ import annotations
+
+from bot.blocks import Blocks, attribution, context, mrkdwn_section, plain, quoted
+from bot.digest import HABIT_TARGET, DigestData
+from store.quotes import QuoteView
+
+QUOTE_CHARS = 280
+
+
+def _quote(view: QuoteView, mask: bool) -> list[dict]:
+    body, _ = quoted(view.text, limit=QUOTE_CHARS, link=view.source_url, mask=mask)
+    return [mrkdwn_section(body), context(attribution(view))]
+
+
+def _period(data: DigestData) -> str:
+    return f"{data.start:%b %d} \u2013 {(data.end):%b %d, %Y}"
+
+
+def digest_blocks(data: DigestData, *, mask: bool = True) -> tuple[str, Blocks]:
+    """The weekly post (at most 50 blocks; every quote verbatim or visibly shortened)."""
+    out: Blocks = [{"type": "header", "text": plain(f"User voices this week \u00b7 "
+                                                     f"{_period(data)}", 150)}]
+    if data.quiet:
+        out.append(mrkdwn_section(
+            "*A quiet week: no new user quotes were captured.* That usually means we talked "
+            "to users less, not that they had nothing to say. Places to listen this week: "
+            "new users' support tickets, churned accounts' last conversations, and the "
+            "sales calls on your calendar. React with the capture emoji when you hear "
+            "something worth keeping."))
+    else:
+        out.append(mrkdwn_section(
+            f"*{data.total}* new quote{'s' * (data.total != 1)} from *{data.people}* "
+            f"{'person' if data.people == 1 else 'people'} at *{data.companies}* "
+            f"compan{'y' if data.companies == 1 else 'ies'}."))
+    if data.themes:
+        out += [{"type": "divider"}, mrkdwn_section("*Themes*")]
+        for theme in data.themes:
+            out.append(context(f"*{theme.label}* \u00b7 {theme.size} quotes"))
+            out += _quote(theme.representative, mask)
+    sections = (("Frustrated", data.frustrated), ("Confused", data.confused),
+                ("Disappointed", data.disappointed), ("Delighted", data.delighted))
+    if any(voices for _, voices in sections):
+        out += [{"type": "divider"}, mrkdwn_section("*How users felt*")]
+        for title, voices in sections:
+            if voices:
+                out.append(context(f"*{title}*"))
+                for view in voices[:2]:
+                    out += _quote(view, mask)
+    if data.used:
+        out += [{"type": "divider"},
+                mrkdwn_section("*Pulled into debates this week* (via `/voice` or shared)")]
+        for view, uses in data.used[:3]:
+            out += _quote(view, mask)
+            out.append(context(f"used {uses} time{'s' * (uses != 1)}"))
+    lo, hi = HABIT_TARGET
+    out += [{"type": "divider"}, mrkdwn_section("*The habit*: each of us hearing from "
+                                                f"{lo}\u2013{hi} users a week")]
+    if data.habits:
+        lines = [f"<@{h.user_id}> heard from *{h.people}* user{'s' * (h.people != 1)} "
+                 f"({h.quotes} quote{'s' * (h.quotes != 1)})"
+                 + (" :white_check_mark:" if h.people >= lo else "") for h in data.habits[:15]]
+        out.append(mrkdwn_section("\n".join(lines)))
+    else:
+        out.append(context("Nobody captured a user's words this week."))
+    text = (f"User voices this week: {data.total} new quotes from {data.people} people"
+            if not data.quiet else "User voices this week: a quiet week")
+    return text, out[:50]
+
+
+def digest_text(data: DigestData) -> str:
+    """The same digest as a person reads it in a terminal (`voicebot digest --preview`)."""
+    from bot.terminal import attribution as plain_attribution
+
+    lines = [f"User voices this week \u00b7 {_period(data)}", ""]
+    if data.quiet:
+        lines.append("A quiet week: no new user quotes were captured. Listen in new users' "
+                     "support tickets, churned accounts' last conversations, sales calls.")
+    else:
+        lines.append(f"{data.total} new quotes from {data.people} people at "
+                     f"{data.companies} companies.")
+
+    def add(view: QuoteView) -> None:
+        lines.append(f"  \u201c{view.text}\u201d")
+        lines.append(f"     \u2014 {plain_attribution(view)}")
+
+    for theme in data.themes:
+        lines += ["", f"Theme: {theme.label} ({theme.size} quotes)"]
+        add(theme.representative)
+    for title, voices in (("Frustrated", data.frustrated), ("Confused", data.confused),
+                          ("Disappointed", data.disappointed), ("Delighted", data.delighted)):
+        if voices:
+            lines += ["", title]
+            for view in voices[:2]:
+                add(view)
+    if data.used:
+        lines += ["", "Pulled into debates this week"]
+        for view, uses in data.used[:3]:
+            add(view)
+            lines.append(f"     used {uses} times")
+    lines += ["", f"The habit ({HABIT_TARGET[0]}-{HABIT_TARGET[1]} users per person per week)"]
+    lines += [f"  {h.user_id}: heard from {h.people} users ({h.quotes} quotes)"
+              for h in data.habits] or ["  nobody captured a user's words this week"]
+    return "\n".join(lines) + "\n"

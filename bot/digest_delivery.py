@@ -1,0 +1,195 @@
+"""Posting each weekly digest exactly once, across processes, restarts and retries.
+
+A digest for (team, channel, period) is posted only by whoever holds its row in
+``digest_claims``. Inserting the row is the claim (a unique constraint decides races). A
+claim left ``claimed`` past its lease belonged to a process that died: the next process
+takes it over, first checks the channel for a digest that did get posted (each carries
+message metadata naming its team and period), and posts only if none is there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest import DigestService, week_ending
+from bot.digest_blocks import digest_blocks
+from bot.workspaces import WorkspaceService
+from store.models import DigestClaim, Workspace
+
+log = logging.getLogger(__name__)
+METADATA_TYPE = "voicebot_digest"
+MAX_ATTEMPTS = 12
+UNREACHABLE = {"not_in_channel": "I'm not a member of the digest channel <#{c}>. Invite me "
+               "with `/invite @voicebot` there, or choose another channel.",
+               "channel_not_found": "The digest channel no longer exists or I can't see it. "
+               "Choose another channel in Settings.",
+               "is_archived": "The digest channel <#{c}> is archived. Choose another channel.",
+               "restricted_action": "Posting in <#{c}> is restricted for apps. Choose another "
+               "channel or ask an admin."}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    team_id: str
+    status: str  # posted | already_posted | in_progress | failed | off
+    detail: str = ""
+
+
+class DigestDelivery:
+    def __init__(self, sessions: sessionmaker[Session], digests: DigestService,
+                 workspaces: WorkspaceService, client_for: Callable[[str], WebClient], *,
+                 mask: bool = True, lease: timedelta = timedelta(minutes=10),
+                 worker: str | None = None) -> None:
+        self.sessions = sessions
+        self.digests = digests
+        self.workspaces = workspaces
+        self.client_for = client_for
+        self.mask = mask
+        self.lease = lease
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+
+    def run_due(self, now: datetime | None = None) -> list[Outcome]:
+        """Post every workspace's due digest that has not been posted yet."""
+        with self.sessions() as session:
+            teams = list(session.scalars(select(Workspace.team_id).where(
+                Workspace.digest_channel.is_not(None))))
+        return [self.post(team, now=now) for team in teams]
+
+    def post(self, team_id: str, now: datetime | None = None) -> Outcome:
+        now = now or datetime.now(timezone.utc)
+        settings = self.workspaces.get(team_id)
+        if not settings.digest_channel:
+            return Outcome(team_id, "off", "no digest channel chosen")
+        start, end = week_ending(settings, now)
+        channel = settings.digest_channel
+        claim_id, takeover = self._claim(team_id, channel, start, end, now)
+        if claim_id is None:
+            return Outcome(team_id, takeover and "already_posted" or "in_progress")
+        client = self.client_for(team_id)
+        if takeover:
+            ts = self._already_posted(client, channel, team_id, start)
+            if ts:
+                self._finish(claim_id, ts, team_id)
+                log.info("digest found already posted; not posting again",
+                         extra={"team": team_id, "channel": channel, "ts": ts})
+                return Outcome(team_id, "already_posted", ts)
+        data = self.digests.build(team_id, start.astimezone(timezone.utc),
+                                  end.astimezone(timezone.utc), channel)
+        text, blocks = digest_blocks(data, mask=self.mask)
+        try:
+            resp = client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False,
+                metadata={"event_type": METADATA_TYPE, "event_payload": {
+                    "team": team_id, "period_start": start.isoformat()}})
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            self._fail(claim_id, team_id, error, channel)
+            log.warning("digest post failed", extra={"team": team_id, "channel": channel,
+                                                     "error": error})
+            return Outcome(team_id, "failed", error)
+        self._finish(claim_id, resp["ts"], team_id)
+        log.info("digest posted", extra={"team": team_id, "channel": channel,
+                                         "quotes": data.total, "ts": resp["ts"]})
+        return Outcome(team_id, "posted", resp["ts"])
+
+    def _claim(self, team_id: str, channel: str, start: datetime, end: datetime,
+               now: datetime) -> tuple[int | None, bool]:
+        """(claim id, taken over) when this process should post; (None, posted?) if not."""
+        try:
+            with self.sessions.begin() as session:
+                claim = DigestClaim(team_id=team_id, channel_id=channel, period_start=start,
+                                    period_end=end, status="claimed", claimed_by=self.worker,
+                                    claimed_at=now, attempts=1)
+                session.add(claim)
+                session.flush()
+                return claim.id, False
+        except IntegrityError:
+            pass
+        with self.sessions.begin() as session:
+            claim = session.scalar(select(DigestClaim).where(
+                DigestClaim.team_id == team_id, DigestClaim.channel_id == channel,
+                DigestClaim.period_start == start))
+            if claim is None or claim.status == "posted":
+                return None, True
+            claimed_at = claim.claimed_at if claim.claimed_at.tzinfo else \
+                claim.claimed_at.replace(tzinfo=timezone.utc)
+            stale = claim.status == "failed" or claimed_at < now - self.lease
+            if not stale or claim.attempts >= MAX_ATTEMPTS:
+                return None, False
+            won = session.execute(update(DigestClaim).where(
+                DigestClaim.id == claim.id, DigestClaim.status == claim.status,
+                DigestClaim.attempts == claim.attempts).values(
+                status="claimed", claimed_by=self.worker, claimed_at=now,
+                attempts=claim.attempts + 1)).rowcount
+            return (claim.id, True) if won == 1 else (None, False)
+
+    def _already_posted(self, client: WebClient, channel: str, team_id: str,
+                        start: datetime) -> str | None:
+        try:
+            history = client.conversations_history(channel=channel, include_all_metadata=True,
+                                                   oldest=str(start.timestamp()), limit=200)
+        except SlackApiError as exc:
+            log.info("could not read the digest channel's history",
+                     extra={"error": exc.response.get("error")})
+            return None
+        for message in history.get("messages", []):
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_TYPE and payload.get("team") == team_id \
+                    and payload.get("period_start") == start.isoformat():
+                return str(message["ts"])
+        return None
+
+    def _finish(self, claim_id: int, ts: str, team_id: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(DigestClaim).where(DigestClaim.id == claim_id).values(
+                status="posted", posted_at=datetime.now(timezone.utc), message_ts=ts,
+                last_error=None))
+            session.execute(update(Workspace).where(Workspace.team_id == team_id).values(
+                digest_problem=None))
+
+    def _fail(self, claim_id: int, team_id: str, error: str, channel: str) -> None:
+        problem = UNREACHABLE.get(error, "The last digest could not be posted (Slack said "
+                                         f"`{error}`); I will retry.").format(c=channel)
+        with self.sessions.begin() as session:
+            session.execute(update(DigestClaim).where(DigestClaim.id == claim_id).values(
+                status="failed", last_error=error))
+            session.execute(update(Workspace).where(Workspace.team_id == team_id).values(
+                digest_problem=problem))
+
+
+class DigestScheduler:
+    """A background thread that posts due digests every ``interval`` seconds."""
+
+    def __init__(self, delivery: DigestDelivery, interval: float = 60.0) -> None:
+        self.delivery = delivery
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="voicebot-digest", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.delivery.run_due()
+            except Exception:  # noqa: BLE001 - logged; the next tick tries again
+                log.exception("digest run failed")
+            if self._stop.wait(self.interval):
+                return
