@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.digest import DigestService
 from bot.recall import SearchService
 from bot.services import LoadReport, QuoteService
+from bot.sync import IndexSync
 from bot.workspaces import WorkspaceService
 from store import db
 from store.embeddings import Embedder, SentenceTransformerEmbedder
@@ -35,6 +36,7 @@ class Services:
     search: SearchService
     workspaces: WorkspaceService
     digests: DigestService
+    sync: IndexSync
 
     def close(self) -> None:
         self.engine.dispose()
@@ -70,11 +72,12 @@ def build_services(
     embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
     indexes = IndexRegistry(embedder.dim)
     quotes = QuoteService(sessions, embedder, indexes, load_emotion_classifier(embedder.dim))
+    sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
     services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
                         indexes=indexes, quotes=quotes,
                         search=SearchService(sessions, embedder, indexes),
                         workspaces=WorkspaceService(sessions, settings.capture_emoji),
-                        digests=DigestService(sessions, indexes))
+                        digests=DigestService(sessions, indexes), sync=sync)
     if load_indexes:
         report: LoadReport = quotes.load_indexes(progress=progress,
                                                  on_reembed_start=on_reembed_start)

@@ -97,6 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic", nargs="*", help="search this topic instead of the sample topics")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("forget", help="delete everything voicebot holds from one person",
+                       description="For a deletion request: remove every quote from one "
+                       "speaker (by name, case-insensitive, or Slack user id), with its "
+                       "history, vectors and index entries. An audit record keeps who ran it "
+                       "and when, never the deleted words.")
+    p.add_argument("--speaker", required=True, help="the speaker's name or Slack user id")
+    p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    p.add_argument("--by", default="cli", help="who is making this deletion (for the audit)")
+    p.add_argument("--yes", action="store_true", help="delete without asking")
+    p.set_defaults(func=cmd_forget)
+
     p = sub.add_parser("digest", help="preview or post the weekly digest",
                        description="Preview the weekly digest as people will read it, for "
                        "the current or any past week, or post the due digest once (for cron; "
@@ -248,6 +259,26 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     for topic in topics:
         print("$ /voice " + topic)
         print(render(services.search.search(DEMO_TEAM, parse_query(topic), limit=3)))
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings, args)
+    team = _team(services, args.team)
+    count = services.quotes.forget_speaker(team, args.speaker, by=args.by, dry_run=True)
+    if count == 0:
+        print(f"no quotes from {args.speaker!r} in {team}; nothing to delete")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError(f"{count} quotes would be deleted; rerun with --yes to confirm")
+        answer = input(f"Delete {count} quotes from {args.speaker!r} in {team}? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("nothing deleted")
+            return 1
+    removed = services.quotes.forget_speaker(team, args.speaker, by=args.by)
+    print(f"deleted {removed} quotes from {args.speaker!r} (text, history, vectors, index); "
+          "an audit entry records the deletion")
     return 0
 
 

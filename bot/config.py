@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///voicebot.db"
@@ -46,7 +46,8 @@ class Settings:
     log_json: bool = False
     mask_personal_data: bool = True
     digest_scheduler: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
+    sync_seconds: float = 2.0
+    on_uninstall: str = "keep"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +75,8 @@ class Settings:
             log_json=_bool(env, "VOICEBOT_LOG_JSON", False),
             mask_personal_data=_bool(env, "VOICEBOT_MASK_PERSONAL_DATA", True),
             digest_scheduler=_bool(env, "VOICEBOT_DIGEST_SCHEDULER", True),
+            sync_seconds=float(_int(env, "VOICEBOT_SYNC_SECONDS", 2, lo=1, hi=3600)),
+            on_uninstall=(get("VOICEBOT_ON_UNINSTALL") or "keep").lower(),
         )
         settings.validate()
         return settings
@@ -97,6 +100,10 @@ class Settings:
                               "name (like loudspeaker, without colons).")
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("VOICEBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+        if self.on_uninstall not in {"keep", "delete"}:
+            raise ConfigError("VOICEBOT_ON_UNINSTALL must be `keep` (quotes stay, e.g. for a "
+                              "reinstall) or `delete` (a workspace's quotes are erased when "
+                              "it uninstalls voicebot).")
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
             raise ConfigError("Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth "
                               "installs, or neither.")

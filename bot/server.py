@@ -67,6 +67,9 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> object:  # type: 
         services.workspaces.ensure(auth["team_id"], auth.get("team"))
         log.info("connected to Slack", extra={"team": auth["team_id"], "bot": auth["user_id"]})
     app = create_app(settings, services)
+    from bot.sync import SyncThread
+
+    SyncThread(services.sync, interval=settings.sync_seconds).start()
     if settings.digest_scheduler and settings.slack_bot_token:
         from bot.app import make_delivery
         from bot.digest_delivery import DigestScheduler

@@ -19,7 +19,7 @@ from store import quotes as q
 from store.embeddings import Embedder, from_blob, to_blob
 from store.errors import DatabaseUnavailable, InvalidQuote
 from store.index import IndexRegistry
-from store.models import Quote, QuoteUse, utcnow
+from store.models import AuditEntry, Quote, QuoteUse, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -271,21 +271,52 @@ class QuoteService:
 
     @_db_errors
     def delete_message(self, team_id: str, channel_id: str, ts: str) -> bool:
-        with self.sessions.begin() as session:
+        """The Slack message was deleted: the quote goes too."""
+        with self.sessions() as session:
             quote = q.by_message(session, team_id, channel_id, ts)
-            if quote is None:
-                return False
-            quote_id = quote.id
-            q.delete_ids(session, team_id, [quote_id])
-        self.indexes.get(team_id).remove([quote_id])
-        return True
+        return quote is not None and self.delete(team_id, quote.id,
+                                                 by="slack:message_deleted")
 
     @_db_errors
-    def delete(self, team_id: str, quote_id: int) -> bool:
+    def delete(self, team_id: str, quote_id: int, *, by: str) -> bool:
+        """Remove a quote, its history and its vector; audit who did it (not the words)."""
+        return self._delete_many(team_id, [quote_id], by=by, action="delete") == 1
+
+    @_db_errors
+    def forget_speaker(self, team_id: str, speaker: str, *, by: str,
+                       dry_run: bool = False) -> int:
+        """Delete everything from one person (by name or Slack user id), for a deletion
+        request. Returns how many quotes were (or, with ``dry_run``, would be) removed."""
+        key = q.normalize_key(speaker)
+        with self.sessions() as session:
+            rows = session.execute(select(Quote.id, Quote.speaker_name, Quote.speaker_user_id)
+                                   .where(Quote.team_id == team_id)).all()
+        ids = [r.id for r in rows if r.speaker_user_id == speaker or
+               (r.speaker_name and q.normalize_key(r.speaker_name) == key)]
+        if dry_run or not ids:
+            return len(ids)
+        return self._delete_many(team_id, ids, by=by, action="forget")
+
+    def _delete_many(self, team_id: str, ids: Sequence[int], *, by: str, action: str) -> int:
         with self.sessions.begin() as session:
-            removed = q.delete_ids(session, team_id, [quote_id])
-        self.indexes.get(team_id).remove([quote_id])
-        return removed > 0
+            present = list(session.scalars(select(Quote.id).where(
+                Quote.team_id == team_id, Quote.id.in_(ids))))
+            q.delete_ids(session, team_id, present)
+            session.add_all(AuditEntry(team_id=team_id, actor=by, action=action, quote_id=i,
+                                       at=utcnow()) for i in present)
+        self.indexes.get(team_id).remove(present)
+        log.info("quotes deleted", extra={"team": team_id, "count": len(present), "by": by,
+                                          "action": action})
+        return len(present)
+
+    @_db_errors
+    def purge_team(self, team_id: str, *, by: str) -> int:
+        """Delete every quote of a workspace (on uninstall, when configured to)."""
+        with self.sessions() as session:
+            ids = list(session.scalars(select(Quote.id).where(Quote.team_id == team_id)))
+        removed = self._delete_many(team_id, ids, by=by, action="purge") if ids else 0
+        self.indexes.drop(team_id)
+        return removed
 
     @_db_errors
     def update_details(self, team_id: str, quote_id: int, **changes: object) -> q.QuoteView:

@@ -7,9 +7,10 @@ from alembic import context
 
 from store.db import make_engine
 from store.models import Base
+from store.slack_tables import slack_metadata
 
 config = context.config
-target_metadata = [Base.metadata]
+target_metadata = [Base.metadata, slack_metadata()]
 
 
 def _url() -> str:

@@ -173,3 +173,18 @@ class DigestClaim(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Who removed what and when. Never holds the removed words or the speaker's name."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_team_id_id", "team_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    quote_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

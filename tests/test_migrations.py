@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 from store import db
 from store.models import Base
+from store.slack_tables import slack_metadata
 
 
 def _fresh_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
@@ -28,10 +29,13 @@ def test_upgrade_downgrade_roundtrip(kind: str, tmp_path: Path,
     engine = db.make_engine(url)
     db.upgrade(url)
     tables = set(inspect(engine).get_table_names())
-    assert {"quotes", "quote_revisions", "workspaces", "quote_uses", "alembic_version"} <= tables
+    assert {"quotes", "quote_revisions", "workspaces", "quote_uses", "digest_claims",
+            "audit_log", "slack_installations", "slack_bots", "slack_oauth_states",
+            "alembic_version"} <= tables
     assert db.is_current(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn),
+                                [Base.metadata, slack_metadata()])  # type: ignore[arg-type]
     assert diff == [], f"models and migrations disagree: {diff}"
     db.downgrade(url, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}

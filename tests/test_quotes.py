@@ -101,5 +101,5 @@ def test_delete_message_removes_quote_and_index_entry(services) -> None:  # type
 def test_team_scoping_on_reads_and_deletes(services) -> None:  # type: ignore[no-untyped-def]
     saved = services.quotes.save(slack_quote()).quote
     assert services.quotes.get("T2", saved.id) is None
-    assert not services.quotes.delete("T2", saved.id)
+    assert not services.quotes.delete("T2", saved.id, by="U1")
     assert services.quotes.get("T1", saved.id) is not None

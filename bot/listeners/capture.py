@@ -243,9 +243,7 @@ def register(app: App, rt: Runtime) -> None:
             respond(text="Only the person who captured this quote or a workspace admin can "
                     "delete it.", replace_original=False)
             return
-        quotes.delete(context.team_id or "", quote.id)
-        log.info("quote deleted from Slack", extra={"quote_id": quote.id, "by": user,
-                                                    "team": context.team_id})
+        quotes.delete(context.team_id or "", quote.id, by=user)
         respond(text="Deleted. The quote is gone from voicebot.", replace_original=True)
 
     @app.event({"type": "message", "subtype": "message_changed"})

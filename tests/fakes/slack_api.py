@@ -10,7 +10,6 @@ import collections
 import copy
 import email.parser
 import email.policy
-import itertools
 import json
 import threading
 import time
@@ -80,7 +79,6 @@ class FakeSlack:
         self._delays: dict[str, tuple[float, int | None]] = {}
         self._hooks: dict[str, Json] = {}
         self._last_ts = 0
-        self._seq = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
