@@ -101,8 +101,19 @@ def make_client(settings: Settings, token: str | None = None):  # type: ignore[n
             max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2)], **kwargs)
 
 
-def create_app(settings: Settings, services: Services, *, search_pool=None):  # type: ignore[no-untyped-def]
-    """The Bolt app, wired to ``services``. No globals: call it once per process (or test)."""
+BOT_SCOPES = ("app_mentions:read", "channels:history", "channels:read", "chat:write",
+              "chat:write.public", "commands", "groups:history", "groups:read", "im:history",
+              "im:read", "mpim:history", "mpim:read", "reactions:read", "users:read")
+
+
+def create_app(settings: Settings, services: Services, *, search_pool=None,  # type: ignore[no-untyped-def]
+               team_id: str | None = None):
+    """The Bolt app, wired to ``services``. No globals: call it once per process (or test).
+
+    With SLACK_CLIENT_ID set, workspaces install through OAuth (/slack/install) and tokens
+    come from the installation store; otherwise the single SLACK_BOT_TOKEN is used and
+    requests for any other workspace than ``team_id`` are refused.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from slack_bolt import App
@@ -110,19 +121,63 @@ def create_app(settings: Settings, services: Services, *, search_pool=None):  # 
     from bot import listeners
     from bot.listeners.runtime import Runtime
 
+    oauth = None
+    store = None
+    authorize = None
+    client = make_client(settings, None if settings.slack_client_id else
+                         settings.slack_bot_token)
+    if settings.slack_client_id:
+        from slack_bolt.oauth.oauth_settings import OAuthSettings
+        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+        from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+        store = SQLAlchemyInstallationStore(settings.slack_client_id, services.engine)
+        oauth = OAuthSettings(
+            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES), installation_store=store,
+            state_store=SQLAlchemyOAuthStateStore(600, services.engine),
+            install_path="/slack/install", redirect_uri_path="/slack/oauth_redirect")
+        # Built here so token rotation also goes through ``client`` (SLACK_API_URL, retries).
+        from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+
+        authorize = InstallationStoreAuthorize(
+            installation_store=store, client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret, client=client, logger=log)
     app = App(
         signing_secret=settings.slack_signing_secret or "",
-        client=make_client(settings, settings.slack_bot_token),
+        client=client,
+        oauth_settings=oauth,
+        authorize=authorize,
+        user_facing_authorize_error_message=(
+            "voicebot is not installed in this workspace any more. A workspace admin can "
+            "reinstall it" + ("; the quotes kept from before will be there again."
+                              if settings.on_uninstall == "keep" else ".")),
         listener_executor=ThreadPoolExecutor(settings.listener_workers,
                                              thread_name_prefix="voicebot-listener"),
         token_verification_enabled=False,
         request_verification_enabled=not settings.socket_mode,
         name="voicebot",
     )
+    if oauth is None and team_id:
+        _guard_workspace(app, team_id)
     pool = search_pool or ThreadPoolExecutor(settings.search_workers,
                                              thread_name_prefix="voicebot-search")
-    listeners.register(app, Runtime(services=services, search_pool=pool))
+    listeners.register(app, Runtime(services=services, search_pool=pool,
+                                    installation_store=store))
     return app
+
+
+def _guard_workspace(app, team_id: str) -> None:  # type: ignore[no-untyped-def]
+    from slack_bolt import BoltResponse
+
+    @app.middleware
+    def same_workspace(req, resp, next):  # type: ignore[no-untyped-def]
+        seen = req.context.team_id
+        if seen and seen != team_id and not req.context.is_enterprise_install:
+            log.warning("request for another workspace refused",
+                        extra={"team": seen, "installed": team_id})
+            return BoltResponse(status=401, body="voicebot is not installed in that workspace")
+        return next()
 
 
 def make_delivery(settings: Settings, services: Services, client_for=None):  # type: ignore[no-untyped-def]

@@ -62,11 +62,13 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> object:  # type: 
 
     services = services or build_services(settings)
     services.embedder.encode(["warm-up"])
-    if settings.slack_bot_token:
+    team_id = None
+    if settings.slack_bot_token and not settings.slack_client_id:
         auth = make_client(settings, settings.slack_bot_token).auth_test()
-        services.workspaces.ensure(auth["team_id"], auth.get("team"))
-        log.info("connected to Slack", extra={"team": auth["team_id"], "bot": auth["user_id"]})
-    app = create_app(settings, services)
+        team_id = auth["team_id"]
+        services.workspaces.ensure(team_id, auth.get("team"))
+        log.info("connected to Slack", extra={"team": team_id, "bot": auth["user_id"]})
+    app = create_app(settings, services, team_id=team_id)
     from bot.sync import SyncThread
 
     SyncThread(services.sync, interval=settings.sync_seconds).start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,36 @@ def assert_valid_view(view: dict) -> None:
     View(**view).validate_json()
 
 
+@contextmanager
+def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  # type: ignore[no-untyped-def]
+    """Build services on a SQLite file and serve the app over HTTP, as production does."""
+    values: dict[str, Any] = dict(
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}", slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET, slack_api_url=slack.base_url, listener_workers=32,
+        digest_scheduler=False)
+    values.update(overrides)
+    settings = Settings(**values)
+    services = build_services(settings, embedder=HashingEmbedder())
+    wsgi = BotWSGI()
+    start(settings, wsgi, services)
+    server = create_server(wsgi, host="127.0.0.1", port=0, threads=24)
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # the socket closes under select() at teardown
+            pass
+
+    threading.Thread(target=run, daemon=True).start()
+    try:
+        yield Bot(url=f"http://127.0.0.1:{server.effective_port}", slack=slack,
+                  services=services, settings=settings, server=server)
+        assert_everything_sent_is_valid(slack)
+    finally:
+        server.close()
+        services.close()
+
+
 @pytest.fixture
 def bot(tmp_path) -> Iterator[Bot]:  # type: ignore[no-untyped-def]
     with FakeSlack() as slack:
@@ -83,29 +114,8 @@ def bot(tmp_path) -> Iterator[Bot]:  # type: ignore[no-untyped-def]
         slack.add_user("UCUST", "Casey Customer", team_id="T0001")
         slack.add_channel("C1", "general")
         slack.add_channel("CPRIV", "secret-deals", is_private=True)
-        settings = Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-                            slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                            slack_api_url=slack.base_url, listener_workers=32,
-                            digest_scheduler=False)
-        services = build_services(settings, embedder=HashingEmbedder())
-        wsgi = BotWSGI()
-        start(settings, wsgi, services)
-        server = create_server(wsgi, host="127.0.0.1", port=0, threads=24)
-        def run() -> None:
-            try:
-                server.run()
-            except OSError:  # the socket closes under select() at teardown
-                pass
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        try:
-            yield Bot(url=f"http://127.0.0.1:{server.effective_port}", slack=slack,
-                      services=services, settings=settings, server=server)
-            assert_everything_sent_is_valid(slack)
-        finally:
-            server.close()
-            services.close()
+        with serve_bot(tmp_path, slack) as running:
+            yield running
 
 
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "response_url"}

@@ -23,7 +23,7 @@ METHOD_SCOPES = {
 EVENT_SCOPES = {"reaction_added": "reactions:read", "app_mention": "app_mentions:read",
                 "message.channels": "channels:history", "message.groups": "groups:history",
                 "message.im": "im:history", "message.mpim": "mpim:history",
-                "app_home_opened": None}
+                "app_home_opened": None, "app_uninstalled": None, "tokens_revoked": None}
 
 
 def registered(app: App) -> dict[str, set[str]]:
@@ -79,6 +79,9 @@ def test_manifest_scopes_cover_methods_and_events() -> None:
     needed |= {"commands"}
     assert needed <= scopes, f"missing scopes: {needed - scopes}"
     assert "chat:write.public" in scopes  # digests post without joining
+    from bot.app import BOT_SCOPES
+
+    assert set(BOT_SCOPES) == scopes  # what OAuth installs ask for
 
 
 def test_manifest_usage_hint_and_modes() -> None:

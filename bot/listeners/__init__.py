@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import capture, home, recall
+from bot.listeners import capture, home, install, recall
 from bot.listeners.runtime import Runtime
 
 
@@ -12,3 +12,4 @@ def register(app: App, runtime: Runtime) -> None:
     recall.register(app, runtime)
     capture.register(app, runtime)
     home.register(app, runtime)
+    install.register(app, runtime)

@@ -27,6 +27,7 @@ class Runtime:
     search_pool: ThreadPoolExecutor
     directory: Directory = field(default_factory=Directory)
     pending: dict[str, str] = field(default_factory=dict)
+    installation_store: object | None = None
     retry_delays: tuple[float, ...] = (2, 5, 15, 30, 60, 120, 300)
 
     def retry(self, attempt: Callable[[], object]) -> None:

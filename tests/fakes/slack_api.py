@@ -79,6 +79,12 @@ class FakeSlack:
         self._delays: dict[str, tuple[float, int | None]] = {}
         self._hooks: dict[str, Json] = {}
         self._last_ts = 0
+        self.current_token: str | None = None
+        self.token_teams: dict[str, str] = {}
+        self.client_id, self.client_secret = "1111.2222", "fake-client-secret"
+        self.refresh_tokens: dict[str, str] = {}
+        self.token_lifetime: int | None = None
+        self.issued = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -300,12 +306,13 @@ class FakeSlack:
     # ---- dispatch --------------------------------------------------------------------------
     def handle_api(self, method: str, params: Json, token: str | None) -> Json:
         """Answer one Web API call (after faults); runs under ``self.lock``."""
-        if token not in self.tokens:
+        if method != "oauth.v2.access" and token not in self.tokens:
             return {"ok": False, "error": "not_authed" if token is None else "invalid_auth"}
         handler = METHODS.get(method)
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
         with self.lock:
+            self.current_token = token
             return handler(self, params)
 
     def handle_hook(self, key: str, body: Json) -> tuple[int, Json | str]:
@@ -425,16 +432,48 @@ def _store_view(
 
 def _auth_test(fake: FakeSlack, p: Json) -> Json:
     t = fake.team
+    team_id = fake.token_teams.get(fake.current_token or "", t["id"])
     return {
         "ok": True,
         "url": f"https://{t['domain']}.slack.com/",
-        "team": t["name"],
+        "team": t["name"] if team_id == t["id"] else f"Workspace {team_id}",
         "user": "voicebot",
-        "team_id": t["id"],
+        "team_id": team_id,
         "user_id": fake.bot_user_id,
         "bot_id": fake.bot_id,
         "is_enterprise_install": False,
     }
+
+
+def _oauth_v2_access(fake: FakeSlack, p: Json) -> Json:
+    """Exchange ``code-<TEAM>`` (or a refresh token) for a bot token of that team.
+
+    Tokens expire after ``fake.token_lifetime`` seconds when it is set (token rotation)."""
+    if p.get("client_id") != fake.client_id or p.get("client_secret") != fake.client_secret:
+        return _err("invalid_client_id")
+    if p.get("grant_type") == "refresh_token":
+        team_id = fake.refresh_tokens.pop(p.get("refresh_token", ""), None)
+        if team_id is None:
+            return _err("invalid_refresh_token")
+    else:
+        code = p.get("code", "")
+        if not code.startswith("code-"):
+            return _err("invalid_code")
+        team_id = code[len("code-"):]
+    fake.issued += 1
+    token = f"xoxb-{team_id}-{fake.issued}"
+    fake.tokens.add(token)
+    fake.token_teams[token] = team_id
+    out: Json = {"ok": True, "access_token": token, "token_type": "bot",
+                 "scope": ",".join(fake.scopes), "bot_user_id": fake.bot_user_id,
+                 "app_id": fake.app_id, "team": {"id": team_id, "name": f"Workspace {team_id}"},
+                 "enterprise": None, "is_enterprise_install": False,
+                 "authed_user": {"id": "U1"}}
+    if fake.token_lifetime:
+        refresh = f"xoxe-1-{team_id}-{fake.issued}"
+        fake.refresh_tokens[refresh] = team_id
+        out.update(refresh_token=refresh, expires_in=fake.token_lifetime)
+    return out
 
 
 def _reactions_get(fake: FakeSlack, p: Json) -> Json:
@@ -615,6 +654,7 @@ def _chat_delete(fake: FakeSlack, p: Json) -> Json:
 
 METHODS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "auth.test": _auth_test,
+    "oauth.v2.access": _oauth_v2_access,
     "reactions.get": _reactions_get,
     "users.info": _users_info,
     "chat.getPermalink": _get_permalink,
@@ -696,6 +736,12 @@ class _Handler(BaseHTTPRequestHandler):
             method = split.path.removeprefix("/api/")
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+            if auth.startswith("Basic "):  # oauth.v2.access sends the client credentials so
+                import base64
+
+                user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                params.setdefault("client_id", user)
+                params.setdefault("client_secret", password)
             token = token or params.pop("token", None)
             params.pop("token", None)
         else:
