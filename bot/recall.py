@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.query import Query
 from store import quotes as q
 from store import ranking
+from store.db import db_errors
 
 from store.embeddings import Embedder
 from store.index import IndexRegistry
@@ -55,6 +56,7 @@ class SearchService:
         self.embedder = embedder
         self.indexes = indexes
 
+    @db_errors
     def search(self, team_id: str, query: Query, *, limit: int = 5, offset: int = 0,
                channel_id: str | None = None) -> SearchResult:
         """Up to ``limit`` quotes after ``offset``, visible in ``channel_id``.

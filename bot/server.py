@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 from bot.config import Settings
@@ -13,12 +14,39 @@ log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
+class ReplayGuard:
+    """Refuse a signed request seen before (same timestamp and signature) within Slack's
+    5-minute window. Slack's own retries carry ``X-Slack-Retry-Num`` and are let through:
+    handlers are idempotent for them."""
+
+    def __init__(self, window: float = 330.0) -> None:
+        self.window = window
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, environ: dict) -> bool:
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+        if not signature or environ.get("HTTP_X_SLACK_RETRY_NUM"):
+            return True
+        key = f"{environ.get('HTTP_X_SLACK_REQUEST_TIMESTAMP')}:{signature}"
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 50_000:
+                self._seen = {k: t for k, t in self._seen.items() if now - t < self.window}
+            seen = self._seen.get(key)
+            if seen is not None and now - seen < self.window:
+                return False
+            self._seen[key] = now
+            return True
+
+
 class BotWSGI:
     """``POST /slack/events`` to Bolt, ``GET /healthz`` answers 200 only once ready."""
 
     def __init__(self) -> None:
         self.handler: WSGIApp | None = None
         self.status = "starting"
+        self.replays = ReplayGuard()
 
     def ready(self, handler: WSGIApp) -> None:
         self.handler, self.status = handler, "ready"
@@ -31,6 +59,10 @@ class BotWSGI:
             start_response(code, [("Content-Type", "text/plain"),
                                   ("Content-Length", str(len(body)))])
             return [body]
+        if environ.get("REQUEST_METHOD") == "POST" and not self.replays.first_time(environ):
+            log.warning("replayed request refused", extra={"path": path})
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b"replayed request"]
         if self.handler is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
                                                        ("Retry-After", "5")])

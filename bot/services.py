@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import quotes as q
 from store.embeddings import Embedder, from_blob, to_blob
-from store.errors import DatabaseUnavailable, InvalidQuote
+from store.db import db_errors
+from store.errors import InvalidQuote
 from store.index import IndexRegistry
 from store.models import AuditEntry, Quote, QuoteUse, utcnow
 
@@ -54,20 +55,6 @@ class LoadReport:
     teams: int
 
 
-def _db_errors(func):  # type: ignore[no-untyped-def]
-    """Turn connection failures into DatabaseUnavailable with a readable reason."""
-
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return func(*args, **kwargs)
-        except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise DatabaseUnavailable(f"the database is unavailable: {reason}") from exc
-
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
-    return wrapper
-
-
 class QuoteService:
     """Saving and changing quotes, keeping the per-team FAISS index in step."""
 
@@ -88,7 +75,7 @@ class QuoteService:
                         "emotions are off", getattr(emotions, "dim", "?"), embedder.dim)
 
     # -- start-up ---------------------------------------------------------------
-    @_db_errors
+    @db_errors
     def load_indexes(self, progress: Progress | None = None,
                      on_reembed_start: Callable[[int], None] | None = None) -> LoadReport:
         """Fill the indexes from stored vectors; re-embed those made by another model."""
@@ -114,7 +101,7 @@ class QuoteService:
         return LoadReport(loaded=loaded, reembedded=len(stale),
                           teams=len(set(by_team) | set(self.indexes.teams())))
 
-    @_db_errors
+    @db_errors
     def reembed(self, ids: Sequence[int] | None = None, *, batch_size: int = 256,
                 progress: Progress | None = None) -> int:
         """Encode quotes again with the configured model (all when ``ids`` is None)."""
@@ -140,7 +127,7 @@ class QuoteService:
         return done
 
     # -- capture ----------------------------------------------------------------
-    @_db_errors
+    @db_errors
     def save(self, new: q.NewQuote) -> SaveResult:
         """Store one quote; saving the same Slack message again returns the existing one."""
         new = new.validated()
@@ -184,7 +171,7 @@ class QuoteService:
                                               emotion_confidence=round(float(g.confidence), 4))
                 for it, g in zip(items, guesses)]
 
-    @_db_errors
+    @db_errors
     def import_quotes(self, items: Iterable[tuple[int, q.NewQuote | RowProblem]], *,
                       batch_size: int = 256, progress: Progress | None = None) -> ImportSummary:
         """Import parsed rows in committed batches; a rerun skips what is already stored.
@@ -252,7 +239,7 @@ class QuoteService:
         return added, duplicates
 
     # -- changes from Slack or people -------------------------------------------
-    @_db_errors
+    @db_errors
     def edit_message(self, team_id: str, channel_id: str, ts: str,
                      new_text: str) -> q.QuoteView | None:
         """The Slack message behind a quote was edited: keep history, store the new words."""
@@ -269,7 +256,7 @@ class QuoteService:
         self.indexes.get(team_id).upsert([result.id], vec[None, :])
         return result
 
-    @_db_errors
+    @db_errors
     def delete_message(self, team_id: str, channel_id: str, ts: str) -> bool:
         """The Slack message was deleted: the quote goes too."""
         with self.sessions() as session:
@@ -277,12 +264,12 @@ class QuoteService:
         return quote is not None and self.delete(team_id, quote.id,
                                                  by="slack:message_deleted")
 
-    @_db_errors
+    @db_errors
     def delete(self, team_id: str, quote_id: int, *, by: str) -> bool:
         """Remove a quote, its history and its vector; audit who did it (not the words)."""
         return self._delete_many(team_id, [quote_id], by=by, action="delete") == 1
 
-    @_db_errors
+    @db_errors
     def forget_speaker(self, team_id: str, speaker: str, *, by: str,
                        dry_run: bool = False) -> int:
         """Delete everything from one person (by name or Slack user id), for a deletion
@@ -309,7 +296,7 @@ class QuoteService:
                                           "action": action})
         return len(present)
 
-    @_db_errors
+    @db_errors
     def purge_team(self, team_id: str, *, by: str) -> int:
         """Delete every quote of a workspace (on uninstall, when configured to)."""
         with self.sessions() as session:
@@ -318,7 +305,7 @@ class QuoteService:
         self.indexes.drop(team_id)
         return removed
 
-    @_db_errors
+    @db_errors
     def update_details(self, team_id: str, quote_id: int, **changes: object) -> q.QuoteView:
         """Change attribution fields (never the words) of a quote."""
         allowed = {"speaker_name", "company", "segment", "source_kind", "emotion", "first_hand",
@@ -337,12 +324,12 @@ class QuoteService:
             session.flush()
             return q.view(quote)
 
-    @_db_errors
+    @db_errors
     def get(self, team_id: str, quote_id: int) -> q.QuoteView | None:
         with self.sessions() as session:
             return q.views(session, team_id, [quote_id]).get(quote_id)
 
-    @_db_errors
+    @db_errors
     def record_use(self, team_id: str, quote_ids: Sequence[int], kind: str,
                    user_id: str | None, channel_id: str | None) -> None:
         """Remember that quotes were shown or shared (the digest reports it)."""

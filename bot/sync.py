@@ -12,6 +12,7 @@ import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.embeddings import Embedder, from_blob
@@ -74,5 +75,8 @@ class SyncThread:
         while not self._stop.wait(self.interval):
             try:
                 self.sync.poll()
+            except OperationalError as exc:
+                log.warning("index sync skipped: database unavailable",
+                            extra={"error": str(exc.orig).splitlines()[0] if exc.orig else ""})
             except Exception:  # noqa: BLE001 - logged; next poll retries
                 log.exception("index sync failed")

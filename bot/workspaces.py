@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.db import db_errors
 from store.errors import InvalidQuote
 from store.models import Workspace
 
@@ -38,6 +39,7 @@ class WorkspaceService:
         self._cache: dict[str, tuple[float, WorkspaceSettings]] = {}
         self._lock = threading.Lock()
 
+    @db_errors
     def get(self, team_id: str) -> WorkspaceSettings:
         with self._lock:
             hit = self._cache.get(team_id)
@@ -50,6 +52,7 @@ class WorkspaceService:
             self._cache[team_id] = (time.monotonic(), settings)
         return settings
 
+    @db_errors
     def ensure(self, team_id: str, name: str | None = None) -> None:
         with self.sessions.begin() as session:
             row = session.get(Workspace, team_id)
@@ -58,6 +61,7 @@ class WorkspaceService:
             elif name and row.name != name:
                 row.name = name
 
+    @db_errors
     def update(self, team_id: str, **changes: object) -> WorkspaceSettings:
         """Validate and store changed settings; raise InvalidQuote with a reason."""
         emoji = changes.get("capture_emoji")

@@ -371,3 +371,22 @@ def test_settings_modal_changes_the_capture_emoji(bot: Bot) -> None:
     bot.event(signing.reaction_added("U1", "star", "C1", ts))
     bot.slack.wait_for("chat.postEphemeral")
     assert quote_count(bot) == 1
+
+
+def test_replayed_request_is_refused(bot: Bot) -> None:
+    ts = int(time.time())
+    body = signing.slash_command("billing", response_url=bot.slack.new_response_url())
+    assert bot.send(body, timestamp=ts).status == 200
+    assert bot.send(body, timestamp=ts).status == 401
+
+
+def test_shown_quotes_mask_personal_data_but_storage_keeps_it(bot: Bot) -> None:
+    text = "Call me at +1 415 555 0199 or mail jo@acme.io, the invoice export is broken"
+    bot.services.quotes.save(NewQuote(team_id="T0001", text=text, speaker_name="Jo"))
+    _, hook = bot.command("invoice export broken")
+    (reply,) = bot.responses(hook)
+    shown = json.dumps(reply["blocks"])
+    assert "[phone hidden]" in shown and "[email hidden]" in shown
+    assert "555 0199" not in shown and "jo@acme.io" not in shown
+    with bot.services.sessions() as s:
+        assert s.scalars(select(Quote.text)).one() == text
