@@ -70,7 +70,7 @@ def main() -> int:
             batch_size=512)
         print(f"stored {len(texts)} quotes in {time.perf_counter() - t0:.1f} s", flush=True)
         wsgi = BotWSGI()
-        start(settings, wsgi, services)
+        started = start(settings, wsgi, services)
         server = create_server(wsgi, host="127.0.0.1", port=0, threads=32)
         threading.Thread(target=server.run, daemon=True).start()
         url = f"http://127.0.0.1:{server.effective_port}/slack/events"
@@ -93,6 +93,7 @@ def main() -> int:
         with ThreadPoolExecutor(20) as pool:
             burst = list(pool.map(voice, labels[:20]))
         acks = [a * 1000 for a, _ in burst]
+        started.stop()
         server.close()
         services.close()
 

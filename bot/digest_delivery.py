@@ -65,7 +65,14 @@ class DigestDelivery:
         with self.sessions() as session:
             teams = list(session.scalars(select(Workspace.team_id).where(
                 Workspace.digest_channel.is_not(None))))
-        return [self.post(team, now=now) for team in teams]
+        outcomes = []
+        for team in teams:  # one workspace's trouble never blocks another's digest
+            try:
+                outcomes.append(self.post(team, now=now))
+            except Exception as exc:  # noqa: BLE001 - logged with the team, retried next tick
+                log.exception("digest failed", extra={"team": team})
+                outcomes.append(Outcome(team, "failed", type(exc).__name__))
+        return outcomes
 
     def post(self, team_id: str, now: datetime | None = None) -> Outcome:
         now = now or datetime.now(timezone.utc)

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from bot.config import Settings
 
@@ -88,9 +89,23 @@ def bolt_wsgi(app) -> WSGIApp:  # type: ignore[no-untyped-def]
     return SlackRequestHandler(app)
 
 
-def start(settings: Settings, wsgi: BotWSGI, services=None) -> object:  # type: ignore[no-untyped-def]
+@dataclass
+class Started:
+    """A running bot: the Bolt app and the background threads to stop on shutdown."""
+
+    app: object
+    stoppers: list[Callable[[], None]]
+
+    def stop(self) -> None:
+        for stop in self.stoppers:
+            stop()
+
+
+def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type: ignore[no-untyped-def]
     """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
-    from bot.app import build_services, create_app, make_client
+    from bot.app import build_services, create_app, make_client, make_delivery
+    from bot.digest_delivery import DigestScheduler
+    from bot.sync import SyncThread
 
     services = services or build_services(settings)
     services.embedder.encode(["warm-up"])
@@ -101,17 +116,35 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> object:  # type: 
         services.workspaces.ensure(team_id, auth.get("team"))
         log.info("connected to Slack", extra={"team": team_id, "bot": auth["user_id"]})
     app = create_app(settings, services, team_id=team_id)
-    from bot.sync import SyncThread
-
-    SyncThread(services.sync, interval=settings.sync_seconds).start()
-    if settings.digest_scheduler and settings.slack_bot_token:
-        from bot.app import make_delivery
-        from bot.digest_delivery import DigestScheduler
-
-        DigestScheduler(make_delivery(settings, services, lambda _team: app.client)).start()
+    threads: list = [SyncThread(services.sync, interval=settings.sync_seconds)]
+    if settings.digest_scheduler:
+        threads.append(DigestScheduler(make_delivery(settings, services,
+                                                     _client_for(settings, services, app)),
+                                       interval=settings.digest_interval))
+    for thread in threads:
+        thread.start()
     wsgi.ready(bolt_wsgi(app))
     log.info("ready", extra={"quotes": services.indexes.total()})
-    return app
+    return Started(app=app, stoppers=[t.stop for t in threads])
+
+
+def _client_for(settings: Settings, services, app):  # type: ignore[no-untyped-def]
+    """Web API client per team: the single bot token, or the team's installed bot token."""
+    if not settings.slack_client_id:
+        return lambda _team: app.client
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+    from bot.app import make_client
+
+    store = SQLAlchemyInstallationStore(settings.slack_client_id, services.engine)
+
+    def client_for(team_id: str):  # type: ignore[no-untyped-def]
+        bot = store.find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None:
+            raise LookupError(f"voicebot is not installed in {team_id}")
+        return make_client(settings, bot.bot_token)
+
+    return client_for
 
 
 def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
@@ -126,7 +159,7 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
 
     def boot() -> None:
         try:
-            app = start(settings, wsgi)
+            app = start(settings, wsgi).app
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -87,7 +87,7 @@ def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  #
     settings = Settings(**values)
     services = build_services(settings, embedder=HashingEmbedder())
     wsgi = BotWSGI()
-    start(settings, wsgi, services)
+    started = start(settings, wsgi, services)
     server = create_server(wsgi, host="127.0.0.1", port=0, threads=24)
 
     def run() -> None:
@@ -102,6 +102,7 @@ def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  #
                   services=services, settings=settings, server=server)
         assert_everything_sent_is_valid(slack)
     finally:
+        started.stop()
         server.close()
         services.close()
 
