@@ -160,6 +160,20 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
     )
     if oauth is None and team_id:
         _guard_workspace(app, team_id)
+
+    @app.error
+    def on_error(error: Exception, request, logger):  # type: ignore[no-untyped-def]
+        """A payload Bolt cannot read gets 400 (not 500); a listener bug is logged with
+        its request type, after Slack already got its ack."""
+        from slack_bolt import BoltResponse
+
+        if isinstance(error, (KeyError, IndexError, TypeError, AttributeError, ValueError)) \
+                and not getattr(request.context, "ack_called", False):
+            log.warning("malformed Slack payload refused",
+                        extra={"error": f"{type(error).__name__}: {error}"[:200]})
+            return BoltResponse(status=400, body="malformed payload")
+        log.error("listener failed", exc_info=error)
+        return None
     pool = search_pool or ThreadPoolExecutor(settings.search_workers,
                                              thread_name_prefix="voicebot-search")
     listeners.register(app, Runtime(services=services, search_pool=pool,
@@ -168,16 +182,21 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
 
 
 def _guard_workspace(app, team_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Refuse requests for any workspace but the one SLACK_BOT_TOKEN belongs to."""
     from slack_bolt import BoltResponse
+    from slack_bolt.middleware import Middleware
 
-    @app.middleware
-    def same_workspace(req, resp, next):  # type: ignore[no-untyped-def]
-        seen = req.context.team_id
-        if seen and seen != team_id and not req.context.is_enterprise_install:
-            log.warning("request for another workspace refused",
-                        extra={"team": seen, "installed": team_id})
-            return BoltResponse(status=401, body="voicebot is not installed in that workspace")
-        return next()
+    class SameWorkspace(Middleware):
+        def process(self, *, req, resp, next):  # type: ignore[no-untyped-def,override]
+            seen = req.context.team_id
+            if seen and seen != team_id and not req.context.is_enterprise_install:
+                log.warning("request for another workspace refused",
+                            extra={"team": seen, "installed": team_id})
+                return BoltResponse(status=401,
+                                    body="voicebot is not installed in that workspace")
+            return next()
+
+    app.use(SameWorkspace())
 
 
 def make_delivery(settings: Settings, services: Services, client_for=None):  # type: ignore[no-untyped-def]

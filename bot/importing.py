@@ -75,11 +75,9 @@ def _column(name: str) -> str:
 
 
 def _csv_records(text: str, path: Path) -> Iterator[tuple[int, dict[str, str] | RowProblem]]:
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
+    header_line = text.split("\n", 1)[0]
+    delimiter = next((d for d in (",", ";", "\t") if d in header_line), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:

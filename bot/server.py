@@ -75,7 +75,7 @@ class BotWSGI:
         assert self.handler is not None
         try:
             return self.handler(environ, start_response)
-        except ValueError as exc:  # JSONDecodeError, bad form encoding, bad payload shape
+        except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:  # bad body
             log.warning("malformed request refused", extra={"error": str(exc)[:200]})
             body = b"malformed request"
             start_response("400 Bad Request", [("Content-Type", "text/plain"),
