@@ -77,9 +77,15 @@ class QuoteIndex:
 
 
 class IndexRegistry:
-    """One :class:`QuoteIndex` per Slack workspace, created on first use."""
+    """One :class:`QuoteIndex` per Slack workspace, created on first use.
 
-    def __init__(self, dim: int) -> None:
+    FAISS runs single-threaded: queries are one vector each and concurrency comes from the
+    bot's own pools; OpenMP threads for one query only add tail latency on a busy machine
+    (bench/PERF.md: p95 at 100k quotes 170 ms with 2 threads, 42 ms with 1).
+    """
+
+    def __init__(self, dim: int, *, faiss_threads: int = 1) -> None:
+        faiss.omp_set_num_threads(faiss_threads)
         self.dim = dim
         self._indexes: dict[str, QuoteIndex] = {}
         self._lock = threading.Lock()
