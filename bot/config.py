@@ -85,13 +85,13 @@ class Settings:
 
     def validate(self) -> None:
         """Checks that need no network: shapes of tokens, model paths, emoji names."""
-        if self.embedding_model and _looks_like_path(self.embedding_model):
-            if not Path(self.embedding_model).expanduser().exists():
-                raise ConfigError(
-                    f"VOICEBOT_EMBEDDING_MODEL points to {self.embedding_model!r}, which does "
-                    "not exist. Give the folder of a sentence-transformers model on this disk, "
-                    "or unset it to use the bundled all-MiniLM-L6-v2."
-                )
+        if self.embedding_model and _looks_like_path(self.embedding_model) and \
+                not Path(self.embedding_model).expanduser().exists():
+            raise ConfigError(
+                f"VOICEBOT_EMBEDDING_MODEL points to {self.embedding_model!r}, which does "
+                "not exist. Give the folder of a sentence-transformers model on this disk, "
+                "or unset it to use the bundled all-MiniLM-L6-v2."
+            )
         _check_token("SLACK_BOT_TOKEN", self.slack_bot_token, "xoxb-")
         _check_token("SLACK_APP_TOKEN", self.slack_app_token, "xapp-")
         if self.slack_signing_secret and self.slack_signing_secret.lower() in PLACEHOLDERS:

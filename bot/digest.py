@@ -22,14 +22,15 @@ from store.models import Quote, QuoteUse
 
 HABIT_TARGET = (2, 3)  # distinct users heard per person per week
 THEME_SIMILARITY = 0.45
-STOPWORDS = set("""a about above after again all am an and any are as at be because been before
-being below between both but by can could did do does doing don down during each few for
-from further had has have having he her here hers him his how i if in into is it its itself
-just me more most my no nor not now of off on once only or other our out over own same she
-should so some such than that the their them then there these they this those through to too
-under until up very was we were what when where which while who whom why will with would you
-your yours im ive dont cant its get got also really still even much like one would want need
-please thanks thank hi hello""".split())
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below
+between both but by can cant could did do does doing dont down during each even few for from
+further get got had has have having he hello her here hers hi him his how i if im in into is
+it its itself ive just like me more most much my need no nor not now of off on once one only
+or other our out over own please really same she should so some still such than thank thanks
+that the their them then there these they this those through to too under until up very want
+was we were what when where which while who whom why will with would you your yours
+""".split())
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 

@@ -107,7 +107,7 @@ def topic_problem(topic: str) -> str | None:
     meaningful = [ch for ch in topic if ch.isalnum() or unicodedata.category(ch) == "So"]
     if not meaningful:
         return "That topic has no words to search for. Try `/voice onboarding` or `/voice help`."
-    if len(topic.strip()) < 2 and not unicodedata.category(topic.strip()) == "So":
+    if len(topic.strip()) < 2 and unicodedata.category(topic.strip()) != "So":
         return f"`{topic.strip()}` is too short to search for. Use a word or two."
     return None
 

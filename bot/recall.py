@@ -13,7 +13,6 @@ from bot.query import Query
 from store import quotes as q
 from store import ranking
 from store.db import db_errors
-
 from store.embeddings import Embedder
 from store.index import IndexRegistry
 from store.models import Quote

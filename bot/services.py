@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import quotes as q
-from store.embeddings import Embedder, from_blob, to_blob
 from store.db import db_errors
+from store.embeddings import Embedder, from_blob, to_blob
 from store.errors import InvalidQuote
 from store.index import IndexRegistry
 from store.models import AuditEntry, Quote, QuoteUse, utcnow
@@ -233,7 +233,8 @@ class QuoteService:
                     for it, v in zip(fresh, vecs)]
             with self.sessions.begin() as session:
                 ids = list(session.scalars(
-                    Quote.__table__.insert().returning(Quote.id, sort_by_parameter_order=True), rows))
+                    Quote.__table__.insert().returning(Quote.id, sort_by_parameter_order=True),
+                    rows))
             self.indexes.get(team_id).upsert(ids, vecs)
             added += len(ids)
         return added, duplicates

@@ -73,8 +73,8 @@ class SentenceTransformerEmbedder:
                 f"cannot load the embedding model {model or path!r} from local files: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             ) from exc
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension")
+        get_dim = (getattr(self._model, "get_embedding_dimension", None)
+                   or self._model.get_sentence_embedding_dimension)
         dim = get_dim()
         if not dim:
             raise EmbeddingModelError(f"model {self.name!r} does not report an embedding size")

@@ -22,6 +22,8 @@ from store import db
 from store.embeddings import HashingEmbedder
 from store.models import Base
 
+pytest_plugins = ["tests.slack_harness"]  # the `bot` fixture: the app served over HTTP
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

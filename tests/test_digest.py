@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
 from slack_sdk.models.blocks import Block
+from sqlalchemy import select, update
 
 from bot.app import build_services, make_client, make_delivery
 from bot.config import Settings

@@ -1,4 +1,5 @@
-"""FAISS agrees with brute force; the index is rebuilt from stored vectors; model changes re-embed."""
+"""FAISS agrees with brute force; the index is rebuilt from stored vectors; a model change
+re-embeds."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from bot.services import RowProblem
 from store.models import Quote
 from store.quotes import NewQuote
 from tests.fakes import signing
-from tests.slack_harness import Bot, assert_valid_message, bot  # noqa: F401
+from tests.slack_harness import Bot, assert_valid_message
 
 FIXTURE_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture],
                       deadline=None, max_examples=30)
@@ -67,7 +67,8 @@ def test_arbitrary_files_never_crash_the_parser(tmp_path_factory, data: bytes, n
 
 
 @FIXTURE_OK
-@given(st.lists(st.one_of(words, st.just(""), st.just(" "), st.integers(40_001, 40_010).map(lambda n: "x" * n)),
+@given(st.lists(st.one_of(words, st.just(""), st.just(" "),
+                          st.integers(40_001, 40_010).map(lambda n: "x" * n)),
                 max_size=12))
 def test_imports_write_exactly_what_they_report(services, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     with services.sessions() as s:
@@ -85,7 +86,7 @@ def test_imports_write_exactly_what_they_report(services, texts: list[str]) -> N
 
 @FIXTURE_OK
 @given(words)
-def test_any_voice_text_gets_an_answer(bot: Bot, text: str) -> None:  # noqa: F811
+def test_any_voice_text_gets_an_answer(bot: Bot, text: str) -> None:
     resp, hook = bot.command(text)
     assert resp.status == 200
     if resp.text:
@@ -107,7 +108,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | words,
                        json_values, max_size=8),
        st.sampled_from(["reaction_added", "app_mention", "message", "app_home_opened",
                         "app_uninstalled", None]))
-def test_malformed_events_never_crash(bot: Bot, event: dict, kind: str | None) -> None:  # noqa: F811
+def test_malformed_events_never_crash(bot: Bot, event: dict, kind: str | None) -> None:
     if kind:
         event["type"] = kind
     resp = bot.event(event)
@@ -121,7 +122,7 @@ def test_malformed_events_never_crash(bot: Bot, event: dict, kind: str | None) -
                                         "message", "user", "team", "response_url"]),
                        json_values, max_size=8),
        st.sampled_from(["block_actions", "view_submission", "message_action", "shortcut"]))
-def test_malformed_interactions_never_crash(bot: Bot, payload: dict, kind: str) -> None:  # noqa: F811
+def test_malformed_interactions_never_crash(bot: Bot, payload: dict, kind: str) -> None:
     payload["type"] = kind
     payload.setdefault("team", {"id": "T0001"})
     resp = bot.send(signing.interactive(payload))
@@ -131,6 +132,6 @@ def test_malformed_interactions_never_crash(bot: Bot, payload: dict, kind: str) 
         assert s.scalar(select(func.count()).select_from(Quote)) == 0
 
 
-def test_json_body_that_is_not_an_object(bot: Bot, tmp_path: Path) -> None:  # noqa: F811
+def test_json_body_that_is_not_an_object(bot: Bot, tmp_path: Path) -> None:
     for body in ("[]", "null", "42", json.dumps("text")):
         assert bot.send((body, "application/json")).status in (400, 401, 404)

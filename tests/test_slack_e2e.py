@@ -12,7 +12,7 @@ from bot.modals import CAPTURE_CALLBACK
 from store.models import Quote
 from store.quotes import NewQuote
 from tests.fakes import signing
-from tests.slack_harness import Bot, assert_valid_message, assert_valid_view, bot  # noqa: F401
+from tests.slack_harness import Bot, assert_valid_message, assert_valid_view
 
 
 def eventually(check, timeout: float = 15.0):  # type: ignore[no-untyped-def]

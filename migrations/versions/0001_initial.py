@@ -1,7 +1,7 @@
 """quotes, revisions, workspaces, quote uses
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 03:53:23.844759
 """
 from __future__ import annotations
