@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.recall import QuoteHit, SearchResult
+from bot.recall import Breadth, QuoteHit, SearchResult
 from store.quotes import QuoteView
 
 MAX_SHOWN_CHARS = 700
@@ -106,18 +106,25 @@ class Target:
     thread_ts: str | None = None
 
 
-def breadth_text(result: SearchResult) -> str:
-    b = result.breadth
+def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token,
+                     bold: str = "*") -> str:
+    """"12 matching quotes from 7 people at 4 companies, <dates>" (parts that are unknown
+    are left out rather than shown as zero)."""
     if not b.matches:
         return "No stored quote matches closely; these are the nearest."
-    span = ""
+    text = f"{bold}{b.matches}{bold} matching quote{'s' * (b.matches != 1)}"
+    if b.people:
+        text += f" from {bold}{b.people} {'person' if b.people == 1 else 'people'}{bold}"
+    if b.companies:
+        text += f" at {bold}{b.companies} compan{'y' if b.companies == 1 else 'ies'}{bold}"
     if b.first and b.last:
-        span = (f", {date_token(b.first)} to {date_token(b.last)}"
-                if b.first.date() != b.last.date() else f", on {date_token(b.first)}")
-    people = f"{b.people} {'person' if b.people == 1 else 'people'}"
-    companies = f"{b.companies} compan{'y' if b.companies == 1 else 'ies'}"
-    return (f"*{b.matches}* matching quote{'s' * (b.matches != 1)} from *{people}* at "
-            f"*{companies}*{span}")
+        text += (f", {date(b.first)} to {date(b.last)}" if b.first.date() != b.last.date()
+                 else f", on {date(b.first)}")
+    return text
+
+
+def breadth_text(result: SearchResult) -> str:
+    return describe_breadth(result.breadth)
 
 
 def search_reply(result: SearchResult, target: Target, *, mask: bool = True,

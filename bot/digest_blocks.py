@@ -20,7 +20,7 @@ def _period(data: DigestData) -> str:
 
 def digest_blocks(data: DigestData, *, mask: bool = True) -> tuple[str, Blocks]:
     """The weekly post (at most 50 blocks; every quote verbatim or visibly shortened)."""
-    out: Blocks = [{"type": "header", "text": plain(f"User voices this week \u00b7 "
+    out: Blocks = [{"type": "header", "text": plain(f"User voices \u00b7 week of "
                                                      f"{_period(data)}", 150)}]
     if data.quiet:
         out.append(mrkdwn_section(
@@ -73,7 +73,7 @@ def digest_text(data: DigestData) -> str:
     """The same digest as a person reads it in a terminal (`voicebot digest --preview`)."""
     from bot.terminal import attribution as plain_attribution
 
-    lines = [f"User voices this week \u00b7 {_period(data)}", ""]
+    lines = [f"User voices \u00b7 week of {_period(data)}", ""]
     if data.quiet:
         lines.append("A quiet week: no new user quotes were captured. Listen in new users' "
                      "support tickets, churned accounts' last conversations, sales calls.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from bot.blocks import describe_breadth
 from bot.recall import SearchResult
 from store.quotes import QuoteView
 
@@ -21,16 +22,7 @@ def attribution(quote: QuoteView) -> str:
 
 
 def breadth_line(result: SearchResult) -> str:
-    b = result.breadth
-    if b.matches == 0:
-        return "No stored quote matches closely."
-    span = ""
-    if b.first and b.last:
-        span = f", {b.first:%Y-%m-%d} to {b.last:%Y-%m-%d}" if b.first.date() != b.last.date() \
-            else f", on {b.first:%Y-%m-%d}"
-    return (f"{b.matches} matching quote{'s' * (b.matches != 1)} from {b.people} "
-            f"{'person' if b.people == 1 else 'people'} at {b.companies} "
-            f"compan{'y' if b.companies == 1 else 'ies'}{span}")
+    return describe_breadth(result.breadth, date=lambda d: f"{d:%Y-%m-%d}", bold="")
 
 
 def render(result: SearchResult, *, width: int = 88) -> str:
