@@ -93,6 +93,10 @@ def attribution(quote: QuoteView) -> str:
     return " · ".join(parts)
 
 
+def also_note(also: int) -> str:
+    return f" · also captured {also} more time{'s' * (also != 1)}" if also else ""
+
+
 def date_token(when: datetime) -> str:
     ts = int(when.timestamp())
     return f"<!date^{ts}^{{date_short}}|{when:%Y-%m-%d}>"
@@ -154,7 +158,7 @@ def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
     quote = hit.quote
     body, shortened = quoted(quote.text, link=quote.source_url, mask=mask)
     section = mrkdwn_section(f"*{n}.*\n{body}", block_id=f"quote_{quote.id}")
-    blocks: Blocks = [section, context(attribution(quote))]
+    blocks: Blocks = [section, context(attribution(quote) + also_note(hit.also))]
     if show_buttons:
         value = json.dumps({"id": quote.id, "c": target.channel_id, "t": target.thread_ts})
         elements = [button("Share in channel" if not target.thread_ts else "Share in thread",

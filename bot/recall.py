@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.query import Query
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 class QuoteHit:
     quote: q.QuoteView
     score: float
+    also: int = 0  # other captures of the same words, visible here
 
 
 @dataclass(frozen=True)
@@ -76,20 +77,18 @@ class SearchService:
         with self.sessions() as session:
             found = q.views(session, team_id, ids)
             breadth = self._breadth(session, team_id, [i for i, _ in matched])
-        candidates = [
+        present = [(i, s) for i, s in ranked if i in found]
+        vecs = index.vectors([i for i, _ in present]) if present else []
+        candidates = [  # one voice (the same words captured twice) is shown once
             ranking.Candidate(id=i, score=s, speaker_key=found[i].speaker_key,
                               company_key=found[i].company_key,
-                              text_key=q.normalize_key(found[i].text), vector=None)
-            for i, s in ranked if i in found
-        ]
-        if candidates:
-            vecs = index.vectors([c.id for c in candidates])
-            candidates = [ranking.Candidate(id=c.id, score=c.score, speaker_key=c.speaker_key,
-                                            company_key=c.company_key, text_key=c.text_key,
-                                            vector=v) for c, v in zip(candidates, vecs)]
+                              text_key=f"voice:{found[i].voice}", vector=v)
+            for (i, s), v in zip(present, vecs)]
         chosen = ranking.diversify(candidates, k=want + 1)
         page = chosen[offset:want]
-        hits = tuple(QuoteHit(found[c.id], c.score) for c in page)
+        with self.sessions() as session:
+            also = self._other_captures(session, team_id, [found[c.id] for c in page], allowed)
+        hits = tuple(QuoteHit(found[c.id], c.score, also.get(c.id, 0)) for c in page)
         return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
                             has_more=len(chosen) > want)
 
@@ -113,20 +112,35 @@ class SearchService:
                             offset=offset, has_more=len(ids) > offset + limit)
 
     @staticmethod
+    def _other_captures(session: Session, team_id: str, views: list[q.QuoteView],
+                        allowed) -> dict[int, int]:  # type: ignore[no-untyped-def]
+        roots = {v.voice for v in views}
+        if not roots:
+            return {}
+        rows = session.execute(select(Quote.id, Quote.voice_id).where(
+            Quote.team_id == team_id,
+            or_(Quote.id.in_(roots), Quote.voice_id.in_(roots)))).all()
+        per_voice: dict[int, int] = {}
+        for quote_id, voice_id in rows:
+            if allowed is None or allowed(quote_id):
+                per_voice[voice_id or quote_id] = per_voice.get(voice_id or quote_id, 0) + 1
+        return {v.id: per_voice.get(v.voice, 1) - 1 for v in views}
+
+    @staticmethod
     def _breadth(session: Session, team_id: str, ids: list[int]) -> Breadth:
         if not ids:
             return Breadth()
         people: set[str] = set()
         companies: set[str] = set()
-        texts: set[str] = set()
+        voices: set[int] = set()
         first = last = None
         for start in range(0, len(ids), 1000):
             rows = session.execute(
-                select(Quote.speaker_user_id, Quote.speaker_name, Quote.company, Quote.said_at,
-                       Quote.captured_at, Quote.text)
+                select(Quote.id, Quote.voice_id, Quote.speaker_user_id, Quote.speaker_name,
+                       Quote.company, Quote.said_at, Quote.captured_at)
                 .where(Quote.team_id == team_id, Quote.id.in_(ids[start : start + 1000]))).all()
             for r in rows:
-                texts.add(q.normalize_key(r.text))
+                voices.add(r.voice_id or r.id)  # the same words captured twice count once
                 key = r.speaker_user_id or (q.normalize_key(r.speaker_name)
                                             if r.speaker_name else None)
                 if key:
@@ -136,5 +150,5 @@ class SearchService:
                 when = q._aware(r.said_at or r.captured_at)
                 first = when if first is None or when < first else first
                 last = when if last is None or when > last else last
-        return Breadth(matches=len(texts), people=len(people), companies=len(companies),
+        return Breadth(matches=len(voices), people=len(people), companies=len(companies),
                        first=first, last=last)

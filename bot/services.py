@@ -150,9 +150,35 @@ class QuoteService:
                     raise
                 return SaveResult(q.view(existing), created=False)
         self.indexes.get(new.team_id).upsert([saved.id], vec[None, :])
+        voices = self._link_voices(new.team_id, [saved.id], vec[None, :])
+        if voices:
+            saved = replace(saved, voice_id=voices[saved.id])
         log.info("quote saved", extra={"team": new.team_id, "quote_id": saved.id,
                                        "source": new.source_kind.value})
         return SaveResult(saved, created=True)
+
+    def _link_voices(self, team_id: str, ids: Sequence[int],
+                     vecs: np.ndarray) -> dict[int, int]:
+        """Mark new quotes whose words were already captured (cosine at or above
+        ``ranking.NEAR_DUPLICATE_THRESHOLD``) as the same voice as the earlier capture."""
+        from store.ranking import NEAR_DUPLICATE_THRESHOLD
+
+        index = self.indexes.get(team_id)
+        links: dict[int, int] = {}
+        for quote_id, hits in zip(ids, index.search_many(vecs, 4)):
+            earlier = [i for i, s in hits if i < quote_id and s >= NEAR_DUPLICATE_THRESHOLD]
+            if earlier:
+                links[quote_id] = min(earlier)
+        if not links:
+            return {}
+        with self.sessions.begin() as session:
+            roots = dict(session.execute(select(Quote.id, Quote.voice_id).where(
+                Quote.id.in_(set(links.values())))).all())
+            for quote_id, other in links.items():
+                links[quote_id] = roots.get(other) or other
+                session.execute(update(Quote).where(Quote.id == quote_id).values(
+                    voice_id=links[quote_id]))
+        return links
 
     @staticmethod
     def _existing(session: Session, new: q.NewQuote) -> Quote | None:
@@ -236,6 +262,7 @@ class QuoteService:
                     Quote.__table__.insert().returning(Quote.id, sort_by_parameter_order=True),
                     rows))
             self.indexes.get(team_id).upsert(ids, vecs)
+            self._link_voices(team_id, ids, vecs)
             added += len(ids)
         return added, duplicates
 
@@ -290,6 +317,7 @@ class QuoteService:
             present = list(session.scalars(select(Quote.id).where(
                 Quote.team_id == team_id, Quote.id.in_(ids))))
             q.delete_ids(session, team_id, present)
+            q.relink_voices(session, team_id, present)
             session.add_all(AuditEntry(team_id=team_id, actor=by, action=action, quote_id=i,
                                        at=utcnow()) for i in present)
         self.indexes.get(team_id).remove(present)

@@ -60,6 +60,17 @@ class QuoteIndex:
             scores, ids = self._index.search(query, min(k, n))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
+    def search_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """:meth:`search` for several query vectors in one call."""
+        with self._lock:
+            n = int(self._index.ntotal)
+            if n == 0 or k <= 0:
+                return [[] for _ in range(len(vectors))]
+            queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+            scores, ids = self._index.search(queries, min(k, n))
+        return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i != -1]
+                for row_ids, row_scores in zip(ids, scores)]
+
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """Stored vectors for ``ids`` (KeyError for an id not in the index)."""
         out = np.empty((len(ids), self.dim), dtype=np.float32)

@@ -98,6 +98,9 @@ class Quote(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(255))
     dedupe_key: Mapped[str] = mapped_column(String(128))
+    #: The first quote with (nearly) the same words: the same voice captured again
+    #: elsewhere. None for the first capture itself.
+    voice_id: Mapped[int | None] = mapped_column(Integer, index=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidQuote
@@ -118,6 +118,12 @@ class QuoteView:
     emotion_confidence: float | None
     embedding_model: str | None
     revisions: int = 0
+    voice_id: int | None = None
+
+    @property
+    def voice(self) -> int:
+        """The id shared by every capture of these words (the first capture's id)."""
+        return self.voice_id or self.id
 
     @property
     def when(self) -> datetime:
@@ -148,7 +154,7 @@ def view(q: Quote, revisions: int = 0) -> QuoteView:
         first_hand=q.first_hand, relayed_by=q.relayed_by, captured_by=q.captured_by,
         captured_at=_aware(q.captured_at), said_at=_aware(q.said_at) if q.said_at else None,
         tags=tuple(q.tags or ()), emotion=q.emotion, emotion_confidence=q.emotion_confidence,
-        embedding_model=q.embedding_model, revisions=revisions,
+        embedding_model=q.embedding_model, revisions=revisions, voice_id=q.voice_id,
     )
 
 
@@ -219,6 +225,18 @@ def delete_ids(session: Session, team_id: str, ids: Sequence[int]) -> int:
         return 0
     result = session.execute(delete(Quote).where(Quote.team_id == team_id, Quote.id.in_(ids)))
     return int(result.rowcount or 0)
+
+
+def relink_voices(session: Session, team_id: str, deleted: Sequence[int]) -> None:
+    """After deleting first captures, the earliest remaining capture of each voice becomes
+    its first."""
+    for root in deleted:
+        rest = list(session.scalars(select(Quote.id).where(
+            Quote.team_id == team_id, Quote.voice_id == root).order_by(Quote.id)))
+        if rest:
+            session.execute(update(Quote).where(Quote.id == rest[0]).values(voice_id=None))
+            session.execute(update(Quote).where(Quote.id.in_(rest[1:])).values(
+                voice_id=rest[0]))
 
 
 def teams(session: Session) -> list[str]:

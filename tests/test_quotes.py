@@ -103,3 +103,20 @@ def test_team_scoping_on_reads_and_deletes(services) -> None:  # type: ignore[no
     assert services.quotes.get("T2", saved.id) is None
     assert not services.quotes.delete("T2", saved.id, by="U1")
     assert services.quotes.get("T1", saved.id) is not None
+
+
+def test_same_words_captured_twice_are_one_voice(services) -> None:  # type: ignore[no-untyped-def]
+    from bot.query import parse_query
+
+    first = services.quotes.save(slack_quote("The export button is impossible to find")).quote
+    again = services.quotes.save(slack_quote("The export button is impossible to find!",
+                                             channel_id="C2", message_ts="2.2")).quote
+    other = services.quotes.save(slack_quote("Love the new reports", message_ts="3.3")).quote
+    assert first.voice_id is None and again.voice_id == first.id and other.voice_id is None
+    result = services.search.search("T1", parse_query("export button impossible"))
+    shown = [h.quote.id for h in result.hits]
+    assert len({first.id, again.id} & set(shown)) == 1 and other.id in shown  # shown once
+    assert result.hits[0].also == 1
+    assert result.breadth.matches <= 2  # the twice-captured words count once
+    services.quotes.delete("T1", first.id, by="U1")
+    assert services.quotes.get("T1", again.id).voice_id is None  # now the first capture
