@@ -104,3 +104,36 @@ class WorkspaceService:
                                  row.digest_channel, row.digest_weekday or 0,
                                  row.digest_time or "09:00", row.digest_timezone or "UTC",
                                  row.digest_problem)
+
+
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CHANNEL_REF = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def parse_digest_args(args: str, here: str) -> dict[str, object]:
+    """``/voice digest here friday 16:00 Europe/Paris`` -> settings changes.
+
+    ``here`` (or a ``<#C…>`` channel reference) chooses the channel, ``off`` turns the digest
+    off; a day name, a ``HH:MM`` time and a time zone may follow in any order. Raises
+    InvalidQuote with the reason for anything it cannot read.
+    """
+    changes: dict[str, object] = {}
+    for word in args.split():
+        low = word.lower()
+        if low == "off":
+            changes["digest_channel"] = None
+        elif low == "here":
+            changes["digest_channel"] = here
+        elif m := CHANNEL_REF.match(word):
+            changes["digest_channel"] = m.group(1)
+        elif any(day.startswith(low) for day in DAY_NAMES) and len(low) >= 3:
+            changes["digest_weekday"] = next(i for i, d in enumerate(DAY_NAMES)
+                                             if d.startswith(low))
+        elif re.fullmatch(r"\d{1,2}:\d{2}", word):
+            changes["digest_time"] = word.zfill(5)
+        elif "/" in word or word.upper() == "UTC":
+            changes["digest_timezone"] = "UTC" if word.upper() == "UTC" else word
+        else:
+            raise InvalidQuote(f"`{word}` is not a channel (`here`), a day, a time (`09:30`) "
+                               "or a time zone (`Europe/Paris`)")
+    return changes

@@ -390,3 +390,35 @@ def test_shown_quotes_mask_personal_data_but_storage_keeps_it(bot: Bot) -> None:
     assert "555 0199" not in shown and "jo@acme.io" not in shown
     with bot.services.sessions() as s:
         assert s.scalars(select(Quote.text)).one() == text
+
+
+def test_voice_digest_settings_command(bot: Bot) -> None:
+    resp, _ = bot.command("digest")
+    assert "digest is *off*" in resp.json()["text"]
+    resp, _ = bot.command("digest here fri 16:30 Europe/Paris", channel_id="CPROD")
+    assert "<#CPROD>" in resp.json()["text"] and "Fridays at 16:30 (Europe/Paris)" in \
+        resp.json()["text"]
+    resp, _ = bot.command("digest here Mars/Olympus")
+    assert "not a time zone" in resp.json()["text"]
+    assert bot.services.workspaces.get("T0001").digest_timezone == "Europe/Paris"
+    resp, _ = bot.command("digest off")
+    assert "digest is *off*" in resp.json()["text"]
+
+
+def test_show_more_pages_through_results(bot: Bot) -> None:
+    seed(bot, [(f"Offline mode problem number {i}", f"P{i}") for i in range(12)])
+    _, hook = bot.command("offline mode problem")
+    (first,) = bot.responses(hook)
+    more = next(e for b in first["blocks"] if b["type"] == "actions"
+                for e in b["elements"] if e["action_id"] == "voice_more")
+    bot.send(signing.block_actions("voice_more", more["value"], response_url=hook))
+    first_ids = {b["block_id"] for b in first["blocks"] if b.get("block_id", "").startswith("quote_")
+                 and not b["block_id"].startswith("quote_actions")}
+    replies = bot.responses(hook, count=2)
+    second = replies[1]
+    assert second["replace_original"] is True
+    second_ids = {b["block_id"] for b in second["blocks"]
+                  if b.get("block_id", "").startswith("quote_")
+                  and not b["block_id"].startswith("quote_actions")}
+    assert len(first_ids) == 5 and len(second_ids) == 5 and not first_ids & second_ids
+    assert "*6.*" in json.dumps(second["blocks"])

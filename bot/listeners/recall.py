@@ -30,9 +30,9 @@ def register(app: App, rt: Runtime) -> None:
         if text.lower() in {"", "help", "?", "-h", "--help"}:
             ack(**_reply(blocks.usage(emoji)))
             return
-        if text.lower().startswith("digest"):
-            ack(**_reply(blocks.message("Digest settings live in the App Home tab of "
-                                        "voicebot (click its name, then *Home*).")))
+        if text.lower().split(" ", 1)[0] == "digest":
+            ack(**_reply(rt.digest_command(team_id, text[len("digest"):].strip(),
+                                           command["channel_id"])))
             return
         query = parse_query(text)
         error = _query_error(query)

@@ -106,6 +106,30 @@ class Runtime:
         except DatabaseUnavailable:
             log.warning("could not record quote use", extra={"team": team_id})
 
+    def digest_command(self, team_id: str, args: str, here: str) -> Reply:
+        """`/voice digest [here|off|#channel] [day] [HH:MM] [Zone/Name]`: change or show."""
+        from bot.workspaces import DAY_NAMES, parse_digest_args
+        from store.errors import InvalidQuote
+
+        workspaces = self.services.workspaces  # type: ignore[attr-defined]
+        try:
+            changes = parse_digest_args(args, here)
+            settings = (workspaces.update(team_id, **changes) if changes
+                        else workspaces.get(team_id))
+        except InvalidQuote as exc:
+            return blocks.message(f"{exc}. Example: `/voice digest here monday 09:00 "
+                                  "Europe/Paris`, or `/voice digest off`.")
+        except DatabaseUnavailable:
+            return blocks.message("I can't reach my database right now; try again shortly.")
+        if not settings.digest_channel:
+            return blocks.message("The weekly digest is *off*. Turn it on here with "
+                                  "`/voice digest here monday 09:00 Europe/Paris`.")
+        return blocks.message(
+            f"The weekly digest goes to <#{settings.digest_channel}> on "
+            f"{DAY_NAMES[settings.digest_weekday].title()}s at {settings.digest_time} "
+            f"({settings.digest_timezone}). Change it with `/voice digest ...` or in my App "
+            "Home; make sure I'm in that channel.")
+
     @staticmethod
     def explain_post_error(error: str | None, channel: str) -> str:
         if error in NOT_IN_CHANNEL:
