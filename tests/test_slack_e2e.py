@@ -412,7 +412,8 @@ def test_show_more_pages_through_results(bot: Bot) -> None:
     more = next(e for b in first["blocks"] if b["type"] == "actions"
                 for e in b["elements"] if e["action_id"] == "voice_more")
     bot.send(signing.block_actions("voice_more", more["value"], response_url=hook))
-    first_ids = {b["block_id"] for b in first["blocks"] if b.get("block_id", "").startswith("quote_")
+    first_ids = {b["block_id"] for b in first["blocks"]
+                 if b.get("block_id", "").startswith("quote_")
                  and not b["block_id"].startswith("quote_actions")}
     replies = bot.responses(hook, count=2)
     second = replies[1]
