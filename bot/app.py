@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.recall import SearchService
-from bot.services import LoadReport, QuoteService
+from bot.services import EmotionModel, LoadReport, QuoteService
 from bot.sync import IndexSync
 from bot.workspaces import WorkspaceService
 from store import db
@@ -42,7 +42,7 @@ class Services:
         self.engine.dispose()
 
 
-def load_emotion_classifier(dim: int) -> object | None:
+def load_emotion_classifier(dim: int) -> EmotionModel | None:
     """The packaged emotion head, if it fits the model's vectors."""
     try:
         from store.emotion import EmotionClassifier

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from bot.blocks import (
     EMOTION_EMOJI,
@@ -107,8 +108,23 @@ def edit_modal(quote: QuoteView) -> dict:
             "private_metadata": json.dumps({"id": quote.id}), "blocks": blocks}
 
 
-def read_details(values: dict) -> dict[str, object]:
-    """Field values of a submitted capture or edit modal."""
+@dataclass(frozen=True)
+class Details:
+    """What a person entered in the capture or edit modal (validated)."""
+
+    excerpt: str | None
+    speaker: str | None
+    company: str | None
+    segment: str | None
+    source: str
+    emotion: str | None  # None: detect automatically
+    first_hand: bool
+    relayed_by: str | None
+    shareable: bool | None  # None: the field was not offered
+
+
+def read_details(values: dict) -> Details:
+    """Field values of a submitted capture or edit modal; unknown choices fall back."""
     def text(block: str) -> str | None:
         value = (values.get(block, {}).get("value", {}) or {}).get("value")
         return value.strip() if isinstance(value, str) and value.strip() else None
@@ -117,13 +133,18 @@ def read_details(values: dict) -> dict[str, object]:
         option = (values.get(block, {}).get("value", {}) or {}).get("selected_option")
         return option.get("value") if option else None
 
-    hand = selected("hand") or "first_hand"
-    shareable = values.get("shareable", {}).get("value", {}).get("selected_options")
-    return {"excerpt": (values.get("excerpt", {}).get("value", {}) or {}).get("value"),
-            "speaker": text("speaker"), "company": text("company"), "segment": text("segment"),
-            "source": selected("source") or "slack", "emotion": selected("emotion"),
-            "first_hand": hand == "first_hand", "relayed_by": text("relayed_by"),
-            "shareable": bool(shareable) if "shareable" in values else None}
+    source = selected("source")
+    emotion = selected("emotion")
+    excerpt = (values.get("excerpt", {}).get("value", {}) or {}).get("value")
+    shareable = (values.get("shareable", {}).get("value", {}) or {}).get("selected_options")
+    return Details(
+        excerpt=excerpt if isinstance(excerpt, str) and excerpt.strip() else None,
+        speaker=text("speaker"), company=text("company"), segment=text("segment"),
+        source=source if source in dict(SOURCES) else "slack",
+        emotion=emotion if emotion in EMOTIONS else None,
+        first_hand=(selected("hand") or "first_hand") == "first_hand",
+        relayed_by=text("relayed_by"),
+        shareable=bool(shareable) if "shareable" in values else None)
 
 
 def capture_confirmation(quote: QuoteView, *, created: bool, mask: bool) -> tuple[str, Blocks]:

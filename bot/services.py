@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select, update
@@ -55,6 +56,14 @@ class LoadReport:
     teams: int
 
 
+class EmotionModel(Protocol):
+    """What the services need of an emotion classifier (see ``store.emotion``)."""
+
+    dim: int
+
+    def predict(self, vectors: np.ndarray) -> Sequence[Any]: ...
+
+
 class QuoteService:
     """Saving and changing quotes, keeping the per-team FAISS index in step."""
 
@@ -63,16 +72,16 @@ class QuoteService:
         sessions: sessionmaker[Session],
         embedder: Embedder,
         indexes: IndexRegistry,
-        emotions: object | None = None,
+        emotions: EmotionModel | None = None,
     ) -> None:
         self.sessions = sessions
         self.embedder = embedder
         self.indexes = indexes
-        self.emotions = emotions if emotions is not None and getattr(
-            emotions, "dim", None) == embedder.dim else None
+        self.emotions = emotions if emotions is not None and emotions.dim == embedder.dim \
+            else None
         if emotions is not None and self.emotions is None:
             log.warning("emotion head expects %s-d vectors but the model makes %s-d; "
-                        "emotions are off", getattr(emotions, "dim", "?"), embedder.dim)
+                        "emotions are off", emotions.dim, embedder.dim)
 
     # -- start-up ---------------------------------------------------------------
     @db_errors
@@ -192,7 +201,7 @@ class QuoteService:
         items = [items] if isinstance(items, q.NewQuote) else list(items)
         if self.emotions is None:
             return items
-        guesses = self.emotions.predict(vecs)  # type: ignore[attr-defined]
+        guesses = self.emotions.predict(vecs)
         return [it if it.emotion else replace(it, emotion=g.label,
                                               emotion_confidence=round(float(g.confidence), 4))
                 for it, g in zip(items, guesses)]

@@ -67,7 +67,7 @@ def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, li
 
 def register(app: App, rt: Runtime) -> None:
     seen = SeenEvents()
-    quotes = rt.services.quotes  # type: ignore[attr-defined]
+    quotes = rt.services.quotes
 
     def confirm(client: WebClient, channel: str | None, user: str, result) -> None:  # type: ignore[no-untyped-def]
         tell(client, channel, user, modals.capture_confirmation(
@@ -166,8 +166,8 @@ def register(app: App, rt: Runtime) -> None:
                                                   "and use the shortcut again."})
             return
         details = modals.read_details(view.get("state", {}).get("values", {}))
-        excerpt = details["excerpt"]
-        if isinstance(excerpt, str) and excerpt.strip():
+        excerpt = details.excerpt
+        if excerpt is not None:
             if excerpt not in text:
                 ack(response_action="errors", errors={"excerpt": "The excerpt must be copied "
                     "exactly from the message (same words, spelling and punctuation)."})
@@ -176,24 +176,24 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         channel = meta["c"]
         speaker_user = meta.get("a")
-        speaker_name = details["speaker"]
+        speaker_name = details.speaker
         if not speaker_name:
             speaker_name = (rt.directory.user(client, team_id, speaker_user).name
                             if speaker_user else meta.get("bot") or "an integration")
-        elif speaker_user and details["first_hand"] is False:
+        elif speaker_user and details.first_hand is False:
             speaker_user = None  # the author relayed someone else's words
-        emotion = details["emotion"] if details["emotion"] not in (None, "auto") else None
-        relayed_by = details["relayed_by"]
-        if not details["first_hand"] and not relayed_by and meta.get("a"):
+        emotion = details.emotion
+        relayed_by = details.relayed_by
+        if not details.first_hand and not relayed_by and meta.get("a"):
             relayed_by = rt.directory.user(client, team_id, meta["a"]).name
         save_or_explain(client, channel, user, NewQuote(
-            team_id=team_id, text=text, source_kind=SourceKind(details["source"]),
+            team_id=team_id, text=text, source_kind=SourceKind(details.source),
             speaker_name=speaker_name, speaker_user_id=speaker_user,
-            company=details["company"], segment=details["segment"],
+            company=details.company, segment=details.segment,
             source_url=rt.directory.permalink(client, channel, meta["ts"]),
             channel_id=channel, message_ts=meta["ts"], thread_ts=meta.get("th"),
             is_private=rt.directory.is_private(client, team_id, channel),
-            first_hand=bool(details["first_hand"]), relayed_by=relayed_by,
+            first_hand=details.first_hand, relayed_by=relayed_by,
             captured_by=user, said_at=said_at(meta["ts"]), emotion=emotion,
             emotion_confidence=1.0 if emotion else None))
 
@@ -215,15 +215,15 @@ def register(app: App, rt: Runtime) -> None:
             return
         ack()
         changes: dict[str, object] = {
-            "speaker_name": details["speaker"], "company": details["company"],
-            "segment": details["segment"], "source_kind": details["source"],
-            "first_hand": details["first_hand"],
-            "relayed_by": details["relayed_by"] if not details["first_hand"] else None}
-        if details["emotion"] not in (None, "auto"):
-            changes["emotion"] = details["emotion"]
+            "speaker_name": details.speaker, "company": details.company,
+            "segment": details.segment, "source_kind": details.source,
+            "first_hand": details.first_hand,
+            "relayed_by": details.relayed_by if not details.first_hand else None}
+        if details.emotion is not None:
+            changes["emotion"] = details.emotion
             changes["emotion_by"] = body.get("user", {}).get("id")
-        if details["shareable"] is not None:
-            changes["shareable"] = details["shareable"]
+        if details.shareable is not None:
+            changes["shareable"] = details.shareable
         try:
             quotes.update_details(context.team_id or "", quote_id, **changes)
         except InvalidQuote as exc:
@@ -264,6 +264,6 @@ def register(app: App, rt: Runtime) -> None:
 
 def _quote(rt: Runtime, context: BoltContext, action: dict):  # type: ignore[no-untyped-def]
     try:
-        return rt.services.quotes.get(context.team_id or "", int(action["value"]))  # type: ignore[attr-defined]
+        return rt.services.quotes.get(context.team_id or "", int(action["value"]))
     except (KeyError, ValueError, TypeError):
         return None

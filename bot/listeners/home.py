@@ -84,9 +84,9 @@ def register(app: App, rt: Runtime) -> None:
     services = rt.services
 
     def publish(client: WebClient, team_id: str, user_id: str) -> None:
-        settings = services.workspaces.get(team_id)  # type: ignore[attr-defined]
-        stats = workspace_stats(services.sessions, team_id)  # type: ignore[attr-defined]
-        recent = services.search.search(team_id, parse_query(""), limit=8,  # type: ignore[attr-defined]
+        settings = services.workspaces.get(team_id)
+        stats = workspace_stats(services.sessions, team_id)
+        recent = services.search.search(team_id, parse_query(""), limit=8,
                                         channel_id="__app_home__").hits
         client.views_publish(user_id=user_id, view=home_view(stats, recent, settings,
                                                              mask=rt.mask))
@@ -99,7 +99,7 @@ def register(app: App, rt: Runtime) -> None:
     @app.action("home_settings")
     def open_settings(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         ack()
-        settings = services.workspaces.get(context.team_id or "")  # type: ignore[attr-defined]
+        settings = services.workspaces.get(context.team_id or "")
         client.views_open(trigger_id=body["trigger_id"], view=settings_modal(settings))
 
     @app.view(SETTINGS_CALLBACK)
@@ -117,7 +117,7 @@ def register(app: App, rt: Runtime) -> None:
                    "digest_timezone": (get("tz") or "").strip()}
         team_id = context.team_id or ""
         try:
-            services.workspaces.update(team_id, **changes)  # type: ignore[attr-defined]
+            services.workspaces.update(team_id, **changes)
         except InvalidQuote as exc:
             field = {"capture": "emoji", "time zone": "tz", "time of day": "time"}
             block = next((b for k, b in field.items() if k in str(exc)), "emoji")

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def register(app: App, rt: Runtime) -> None:
     revocation = (TokenRevocationListeners(rt.installation_store)  # type: ignore[arg-type]
                   if rt.installation_store is not None else None)
-    settings = rt.services.settings  # type: ignore[attr-defined]
+    settings = rt.services.settings
 
     @app.event("tokens_revoked")
     def tokens_revoked(event: dict, context: BoltContext) -> None:
@@ -34,7 +34,7 @@ def register(app: App, rt: Runtime) -> None:
         if revocation is not None:
             revocation.handle_app_uninstalled_events(context)
         if settings.on_uninstall == "delete":
-            removed = rt.services.quotes.purge_team(  # type: ignore[attr-defined]
+            removed = rt.services.quotes.purge_team(
                 team_id, by="slack:app_uninstalled")
             log.info("workspace uninstalled; quotes deleted",
                      extra={"team": team_id, "count": removed})

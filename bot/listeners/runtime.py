@@ -8,11 +8,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot import blocks
 from bot.directory import Directory
 from bot.query import Query
 from store.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +27,7 @@ NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
 
 @dataclass
 class Runtime:
-    services: object  # bot.app.Services (typed loosely to avoid an import cycle)
+    services: Services
     search_pool: ThreadPoolExecutor
     directory: Directory = field(default_factory=Directory)
     pending: dict[str, str] = field(default_factory=dict)
@@ -56,13 +60,13 @@ class Runtime:
 
     @property
     def mask(self) -> bool:
-        return bool(self.services.settings.mask_personal_data)  # type: ignore[attr-defined]
+        return bool(self.services.settings.mask_personal_data)
 
     def emoji(self, team_id: str) -> str:
         try:
-            return self.services.workspaces.get(team_id).capture_emoji  # type: ignore[attr-defined]
+            return self.services.workspaces.get(team_id).capture_emoji
         except DatabaseUnavailable:
-            return self.services.settings.capture_emoji  # type: ignore[attr-defined]
+            return self.services.settings.capture_emoji
 
     def run_search(self, team_id: str, query: Query, target: blocks.Target, *,
                    respond: Callable[..., object] | None = None,
@@ -80,7 +84,7 @@ class Runtime:
 
         try:
             future = self.search_pool.submit(
-                self.services.search.search, team_id, query,  # type: ignore[attr-defined]
+                self.services.search.search, team_id, query,
                 limit=5, offset=offset, channel_id=target.channel_id)
             result = future.result(timeout=SEARCH_TIMEOUT)
         except DatabaseUnavailable:
@@ -101,7 +105,7 @@ class Runtime:
             return
         send(blocks.search_reply(result, target, mask=self.mask, show_buttons=not in_thread))
         try:
-            self.services.quotes.record_use(  # type: ignore[attr-defined]
+            self.services.quotes.record_use(
                 team_id, [h.quote.id for h in result.hits], "shown", user_id, target.channel_id)
         except DatabaseUnavailable:
             log.warning("could not record quote use", extra={"team": team_id})
@@ -111,7 +115,7 @@ class Runtime:
         from bot.workspaces import DAY_NAMES, parse_digest_args
         from store.errors import InvalidQuote
 
-        workspaces = self.services.workspaces  # type: ignore[attr-defined]
+        workspaces = self.services.workspaces
         try:
             changes = parse_digest_args(args, here)
             settings = (workspaces.update(team_id, **changes) if changes
