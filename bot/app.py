@@ -48,7 +48,11 @@ def load_emotion_classifier(dim: int) -> EmotionModel | None:
         from store.emotion import EmotionClassifier
     except ImportError:  # pragma: no cover - shipped with the package
         return None
-    classifier = EmotionClassifier.load()
+    try:
+        classifier = EmotionClassifier.load()
+    except FileNotFoundError:
+        log.warning("emotion head weights are missing from the package; emotions are off")
+        return None
     return classifier if classifier.dim == dim else None
 
 

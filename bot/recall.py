@@ -71,18 +71,24 @@ class SearchService:
                 return self._recent(session, team_id, query, allowed, limit, offset)
         vector = self.embedder.encode([query.topic])[0]
         want = offset + limit
-        ranked = ranking.rank(vector, index, k=max(4 * want, 20), allowed=allowed)
+        ranked = ranking.rank(vector, index, k=max(4 * want, 20), allowed=allowed,
+                              said_at=self._said_at(team_id))
         matched = ranking.count_matches(vector, index, allowed=allowed)
         ids = [i for i, _ in ranked]
         with self.sessions() as session:
             found = q.views(session, team_id, ids)
             breadth = self._breadth(session, team_id, [i for i, _ in matched])
-        present = [(i, s) for i, s in ranked if i in found]
+        voices: set[int] = set()
+        present = []
+        for i, s in ranked:  # one voice (the same words captured twice) is shown once
+            if i in found and found[i].voice not in voices:
+                voices.add(found[i].voice)
+                present.append((i, s))
         vecs = index.vectors([i for i, _ in present]) if present else []
-        candidates = [  # one voice (the same words captured twice) is shown once
+        candidates = [
             ranking.Candidate(id=i, score=s, speaker_key=found[i].speaker_key,
-                              company_key=found[i].company_key,
-                              text_key=f"voice:{found[i].voice}", vector=v)
+                              company_key=found[i].company_key, text_key=found[i].text,
+                              vector=v)
             for (i, s), v in zip(present, vecs)]
         chosen = ranking.diversify(candidates, k=want + 1)
         page = chosen[offset:want]
@@ -91,6 +97,16 @@ class SearchService:
         hits = tuple(QuoteHit(found[c.id], c.score, also.get(c.id, 0)) for c in page)
         return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
                             has_more=len(chosen) > want)
+
+    def _said_at(self, team_id: str):  # type: ignore[no-untyped-def]
+        """When a quote was said (epoch seconds), looked up only for near-ties."""
+        def said_at(quote_id: int) -> float | None:
+            with self.sessions() as session:
+                row = session.execute(select(Quote.said_at, Quote.captured_at).where(
+                    Quote.team_id == team_id, Quote.id == quote_id)).first()
+            return q._aware(row[0] or row[1]).timestamp() if row else None
+
+        return said_at
 
     def _allowed(self, session: Session, team_id: str, query: Query,
                  channel_id: str | None):  # type: ignore[no-untyped-def]

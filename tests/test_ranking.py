@@ -1,0 +1,221 @@
+"""store.ranking on small synthetic vectors and an in-memory brute-force index (no model)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from store import ranking
+from store.ranking import Candidate, RankParams
+
+DENSE_ONLY = replace(ranking.PARAMS, neighbours=0, feedback_weight=0.0)  # score == cosine
+FEEDBACK_ONLY = replace(ranking.PARAMS, neighbours=0)
+SMALL_POOL = replace(ranking.PARAMS, pool=31)  # full neighbour count on a 31-quote corpus
+
+
+class BruteIndex:
+    """A :class:`ranking.VectorSearch` over {quote_id: vector}, recording what was asked."""
+
+    def __init__(self, vectors: dict[int, np.ndarray]) -> None:
+        self.ids = np.array(list(vectors), dtype=np.int64)
+        self.X = ranking._unit(np.stack(list(vectors.values())).astype(np.float32))
+        self.asked: list[int] = []
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        self.asked.append(k)
+        s = self.X @ vector
+        order = np.argsort(-s, kind="stable")[:k]
+        return [(int(self.ids[i]), float(s[i])) for i in order]
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        pos = {int(q): n for n, q in enumerate(self.ids)}
+        return self.X[[pos[int(i)] for i in ids]]
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def random_index(n: int, dim: int = 16, seed: int = 0) -> tuple[BruteIndex, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    return BruteIndex({1000 + i: rng.normal(size=dim) for i in range(n)}), rng
+
+
+def test_rank_returns_the_k_best_best_first() -> None:
+    index, rng = random_index(500)
+    q = unit(rng.normal(size=16))
+    got = ranking.rank(q, index, k=10, params=DENSE_ONLY)
+    cos = index.X @ q
+    want = [int(index.ids[i]) for i in np.argsort(-cos)[:10]]
+    assert [i for i, _ in got] == want
+    assert np.allclose([s for _, s in got], np.sort(cos)[::-1][:10], atol=1e-5)
+    shipped = ranking.rank(q, index, k=10)
+    scores = [s for _, s in shipped]
+    assert len(shipped) == 10 and len({i for i, _ in shipped}) == 10
+    assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 + 1e-6 for s in scores)
+
+
+def test_rank_on_a_small_team_returns_what_there_is() -> None:
+    index, rng = random_index(3)
+    assert len(ranking.rank(unit(rng.normal(size=16)), index, k=10)) == 3
+    assert ranking.rank(unit(rng.normal(size=16)), index, k=0) == []
+    empty = BruteIndex({1: np.ones(4)})
+    assert ranking.rank(np.ones(4, np.float32), empty, k=5, allowed=lambda i: False) == []
+
+
+def test_a_tiny_team_keeps_the_plain_order() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        index = BruteIndex({1: rng.normal(size=8), 2: rng.normal(size=8), 3: rng.normal(size=8)})
+        q = unit(rng.normal(size=8))
+        plain = [i for i, _ in ranking.rank(q, index, k=3, params=DENSE_ONLY)]
+        assert ranking.rank(q, index, k=3)[0][0] == plain[0]  # not averaged into one blob
+
+
+def test_allowed_is_respected_and_over_fetch_still_yields_k() -> None:
+    index, rng = random_index(3000)
+    q = unit(rng.normal(size=16))
+    allowed = lambda i: i % 50 == 0  # noqa: E731 - 60 of 3000 quotes pass
+    got = ranking.rank(q, index, k=20, allowed=allowed, params=replace(DENSE_ONLY, pool=20))
+    assert len(got) == 20 and all(allowed(i) for i, _ in got)
+    assert max(index.asked) > 20  # it had to look past the first page
+    cos = index.X @ q
+    best_allowed = [int(index.ids[i]) for i in np.argsort(-cos) if allowed(int(index.ids[i]))][:20]
+    assert [i for i, _ in got] == best_allowed
+    few = ranking.rank(q, index, k=20, allowed=lambda i: i in (1001, 1002, 1003))
+    assert sorted(i for i, _ in few) == [1001, 1002, 1003]  # fewer than k: all that exist
+
+
+def cluster_and_singletons(dim: int = 32, seed: int = 1) -> tuple[BruteIndex, np.ndarray]:
+    """Query e0; 30 quotes in one tight cluster at cos ~0.70; one lone quote at cos ~0.71."""
+    rng = np.random.default_rng(seed)
+    e = np.eye(dim)
+    noise = np.hstack([np.zeros(8), np.ones(dim - 8)])  # orthogonal to e0..e7
+    vecs = {i: e[0] + e[1] + 0.05 * noise * rng.normal(size=dim) for i in range(30)}
+    vecs[100] = e[0] + 0.99 * e[2]
+    return BruteIndex(vecs), e[0].astype(np.float32)
+
+
+def test_feedback_moves_the_ranking_toward_the_dense_cluster() -> None:
+    index, q = cluster_and_singletons()
+    dense = ranking.rank(q, index, k=3, params=DENSE_ONLY)
+    assert dense[0][0] == 100  # plain cosine: the lone quote wins
+    for params in (FEEDBACK_ONLY, ranking.PARAMS, SMALL_POOL):
+        got = [i for i, _ in ranking.rank(q, index, k=31, params=params)]
+        assert got[-1] == 100 and sorted(got[:30]) == list(range(30)), params
+
+
+def test_smoothing_pulls_cluster_members_together_but_not_a_lone_quote() -> None:
+    index, q = cluster_and_singletons()
+    plain = dict(ranking.rank(q, index, k=31, params=FEEDBACK_ONLY))
+    smooth = dict(ranking.rank(q, index, k=31, params=SMALL_POOL))
+    assert np.std([smooth[i] for i in range(30)]) < np.std([plain[i] for i in range(30)])
+    V = index.vectors(list(range(30)) + [100])
+    S = ranking._smooth(V, SMALL_POOL)
+    assert np.allclose(S[-1], V[-1])  # no mutual neighbour: unchanged
+    assert not np.allclose(S[0], V[0])
+
+
+def test_near_ties_are_broken_newest_first() -> None:
+    v = np.array([1.0, 0.0, 0.0])
+    index = BruteIndex({1: v, 2: v, 3: v, 4: np.array([0.6, 0.8, 0.0])})
+    said = {1: 100.0, 2: 300.0, 3: None, 4: 999.0}
+    got = ranking.rank(v.astype(np.float32), index, k=4, said_at=said.get, params=DENSE_ONLY)
+    assert [i for i, _ in got] == [2, 1, 3, 4]  # ties newest first, unknown date last
+
+
+def test_count_matches_uses_the_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    index, rng = random_index(400)
+    q = unit(rng.normal(size=16))
+    cos = index.X @ q
+    got = ranking.count_matches(q, index, threshold=0.2, params=DENSE_ONLY)
+    assert sorted(i for i, _ in got) == sorted(int(index.ids[i])
+                                               for i in np.flatnonzero(cos >= 0.2))
+    assert all(s >= 0.2 for _, s in got)
+    monkeypatch.setattr(ranking, "MATCH_THRESHOLD", 0.4)
+    default = ranking.count_matches(q, index, params=DENSE_ONLY)
+    assert {i for i, _ in default} == {int(index.ids[i]) for i in np.flatnonzero(cos >= 0.4)}
+    odd = ranking.count_matches(q, index, allowed=lambda i: i % 2 == 1, params=DENSE_ONLY)
+    assert {i for i, _ in odd} == {i for i, _ in default if i % 2 == 1}
+
+
+@pytest.mark.parametrize("pool_max", [2000, 300])
+def test_count_matches_is_not_cut_off_by_the_pool(monkeypatch: pytest.MonkeyPatch,
+                                                  pool_max: int) -> None:
+    rng = np.random.default_rng(3)
+    q = np.zeros(8, np.float32)
+    q[0] = 1
+    vecs = {i: q + 0.3 * rng.normal(size=8) for i in range(900)}  # most match
+    vecs |= {5000 + i: -q + 0.3 * rng.normal(size=8) for i in range(300)}  # none match
+    index = BruteIndex(vecs)
+    monkeypatch.setattr(ranking, "COUNT_POOL_MAX", pool_max)
+    params = replace(DENSE_ONLY, pool=50)
+    got = ranking.count_matches(q, index, threshold=0.5, params=params)
+    want = {int(index.ids[i]) for i in np.flatnonzero(index.X @ q >= 0.5)}
+    assert len(want) > 600 and {i for i, _ in got} == want
+
+
+def cand(i: int, score: float, speaker: str | None = None, company: str | None = None,
+         text: str | None = None, vec: np.ndarray | None = None) -> Candidate:
+    return Candidate(i, score, speaker, company, text if text is not None else f"quote {i}", vec)
+
+
+def test_diversify_caps_a_speaker_when_comparable_alternatives_exist() -> None:
+    cands = [cand(1, .90, "ann"), cand(2, .89, "ann"), cand(3, .88, "ann"), cand(4, .87, "ann"),
+             cand(5, .86, "bob"), cand(6, .85, "cy"), cand(7, .84, "dee")]
+    shown = ranking.diversify(cands, k=5, max_per_source=2, margin=0.05)
+    assert [c.id for c in shown] == [1, 2, 5, 6, 7]
+    scores = [c.score for c in shown]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_diversify_caps_a_company_too() -> None:
+    cands = [cand(i, .9 - i / 100, f"p{i}", "acme") for i in range(4)] + [
+        cand(10, .85, "z", "globex"), cand(11, .84, None, None)]
+    shown = ranking.diversify(cands, k=4, max_per_source=2, margin=0.1)
+    assert [c.id for c in shown] == [0, 1, 10, 11]
+
+
+def test_diversify_fills_rather_than_showing_fewer() -> None:
+    same = [cand(i, .9 - i / 100, "ann") for i in range(4)]
+    assert [c.id for c in ranking.diversify(same + [cand(9, .2, "bob")], k=5)] == [0, 1, 2, 3, 9]
+    # the only alternative is far less relevant than the margin allows: the capped one is shown
+    shown = ranking.diversify(same + [cand(9, .5, "bob")], k=3, margin=0.05)
+    assert [c.id for c in shown] == [0, 1, 2]
+
+
+def test_diversify_shows_near_duplicates_once() -> None:
+    rng = np.random.default_rng(4)
+    v = unit(rng.normal(size=16))
+    close = unit(v + 0.01 * rng.normal(size=16))
+    other = unit(rng.normal(size=16))
+    assert float(v @ close) >= ranking.NEAR_DUPLICATE_THRESHOLD > float(v @ other)
+    cands = [
+        cand(1, .9, "a", text="Pricing is way too high for us!", vec=v),
+        cand(2, .89, "b", text="  pricing is WAY too high for us ", vec=other),  # same words
+        cand(3, .88, "c", text="Customer said: pricing is way too high for us 🙏", vec=other),
+        cand(4, .87, "d", text="different words entirely", vec=close),  # same vector
+        cand(5, .86, "e", text="another distinct quote", vec=other),
+        cand(6, .85, "f", text="yet another distinct quote", vec=None),
+    ]
+    shown = ranking.diversify(cands, k=5)
+    assert [c.id for c in shown] == [1, 5, 6]  # duplicates collapse onto the best of them
+
+
+def test_text_normalization_and_containment() -> None:
+    assert ranking.normalize_text("  “Pricing,  is TOO high!” 😡\n") == "pricing is too high"
+    assert ranking.normalize_text("Café") == ranking.normalize_text("cafe")
+    assert ranking.same_text("the export keeps failing", "the export keeps failing")
+    assert ranking.same_text("the export keeps failing", "ugh the export keeps failing again")
+    assert not ranking.same_text("too slow", "it is too slow for us")  # too short to contain
+    assert not ranking.same_text("voice 12", "voice 1")
+    assert not ranking.same_text("", "")
+
+
+def test_params_are_a_frozen_dataclass() -> None:
+    assert isinstance(ranking.PARAMS, RankParams)
+    with pytest.raises(AttributeError):
+        ranking.PARAMS.pool = 1  # type: ignore[misc]
