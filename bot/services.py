@@ -168,16 +168,34 @@ class QuoteService:
 
     def _link_voices(self, team_id: str, ids: Sequence[int],
                      vecs: np.ndarray) -> dict[int, int]:
-        """Mark new quotes whose words were already captured (cosine at or above
-        ``ranking.NEAR_DUPLICATE_THRESHOLD``) as the same voice as the earlier capture."""
-        from store.ranking import NEAR_DUPLICATE_THRESHOLD
+        """Mark new quotes whose words were already captured as the same voice as the earlier
+        capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
+        the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD)."""
+        from store.ranking import Candidate, is_near_duplicate
 
         index = self.indexes.get(team_id)
+        nearest = dict(zip(ids, index.search_many(vecs, 5)))
+        wanted = set(ids) | {i for hits in nearest.values() for i, _ in hits}
+        with self.sessions() as session:
+            texts = dict(session.execute(select(Quote.id, Quote.text).where(
+                Quote.id.in_(wanted))).all())
+        new_vecs = dict(zip(ids, vecs))
+
+        def candidate(quote_id: int, vector: np.ndarray | None) -> Candidate:
+            return Candidate(id=quote_id, score=0.0, speaker_key=None, company_key=None,
+                             text_key=texts.get(quote_id, ""), vector=vector)
+
         links: dict[int, int] = {}
-        for quote_id, hits in zip(ids, index.search_many(vecs, 4)):
-            earlier = [i for i, s in hits if i < quote_id and s >= NEAR_DUPLICATE_THRESHOLD]
-            if earlier:
-                links[quote_id] = min(earlier)
+        for quote_id, hits in nearest.items():
+            earlier = [i for i, _ in hits if i < quote_id and i in texts]
+            if not earlier:
+                continue
+            mine = candidate(quote_id, new_vecs[quote_id])
+            others = index.vectors(earlier)
+            same = [i for i, v in zip(earlier, others)
+                    if is_near_duplicate(mine, candidate(i, v))]
+            if same:
+                links[quote_id] = min(same)
         if not links:
             return {}
         with self.sessions.begin() as session:

@@ -120,3 +120,12 @@ def test_same_words_captured_twice_are_one_voice(services) -> None:  # type: ign
     assert result.breadth.matches <= 2  # the twice-captured words count once
     services.quotes.delete("T1", first.id, by="U1")
     assert services.quotes.get("T1", again.id).voice_id is None  # now the first capture
+
+
+def test_recapture_inside_a_longer_paste_is_the_same_voice(services) -> None:  # type: ignore[no-untyped-def]
+    words = "Honestly the sync keeps dropping my calendar invites every week"
+    first = services.quotes.save(slack_quote(words)).quote
+    pasted = services.quotes.save(NewQuote(
+        team_id="T1", text=f"From ticket #4411: “{words}.” Customer on the Pro plan.",
+        source_kind=SourceKind.SUPPORT_TICKET)).quote
+    assert pasted.voice_id == first.id
