@@ -320,9 +320,14 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
     from bot.server import serve
 
     settings.validate_for_serving()
+    # Serving encodes one short topic at a time: one torch thread per query is fastest and
+    # leaves the other core to concurrent requests (bench/PERF.md, SearchService stages).
+    settings = dataclasses.replace(settings, torch_threads=settings.torch_threads or 1)
     return serve(settings, port=args.port or settings.port, host=args.host)
 
 

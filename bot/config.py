@@ -47,6 +47,7 @@ class Settings:
     mask_personal_data: bool = True
     digest_scheduler: bool = True
     sync_seconds: float = 2.0
+    torch_threads: int | None = None
     digest_interval: float = 60.0
     on_uninstall: str = "keep"
 
@@ -77,6 +78,7 @@ class Settings:
             mask_personal_data=_bool(env, "VOICEBOT_MASK_PERSONAL_DATA", True),
             digest_scheduler=_bool(env, "VOICEBOT_DIGEST_SCHEDULER", True),
             sync_seconds=float(_int(env, "VOICEBOT_SYNC_SECONDS", 2, lo=1, hi=3600)),
+            torch_threads=_int(env, "VOICEBOT_TORCH_THREADS", 0, lo=0, hi=64) or None,
             digest_interval=float(_int(env, "VOICEBOT_DIGEST_INTERVAL", 60, lo=1, hi=86400)),
             on_uninstall=(get("VOICEBOT_ON_UNINSTALL") or "keep").lower(),
         )

@@ -86,12 +86,18 @@ class QuoteService:
     # -- start-up ---------------------------------------------------------------
     @db_errors
     def load_indexes(self, progress: Progress | None = None,
-                     on_reembed_start: Callable[[int], None] | None = None) -> LoadReport:
-        """Fill the indexes from stored vectors; re-embed those made by another model."""
+                     on_reembed_start: Callable[[int], None] | None = None,
+                     stored: Iterable[tuple[str, int, bytes | None, str | None]] | None = None,
+                     ) -> LoadReport:
+        """Fill the indexes from stored vectors; re-embed those made by another model.
+
+        ``stored`` is the database's (team, id, vector, model) rows when already read (start-up
+        reads them while the model loads)."""
         by_team: dict[str, tuple[list[int], list[np.ndarray]]] = {}
         stale: list[int] = []
         with self.sessions() as session:
-            for team_id, quote_id, blob, model in q.stored_vectors(session):
+            rows = stored if stored is not None else q.stored_vectors(session)
+            for team_id, quote_id, blob, model in rows:
                 if blob is None or model != self.embedder.name or \
                         len(blob) != 4 * self.embedder.dim:
                     stale.append(quote_id)

@@ -51,7 +51,10 @@ def bundled_model_path() -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU, loaded from local files only."""
 
-    def __init__(self, model: str | None = None, *, device: str = "cpu") -> None:
+    def __init__(self, model: str | None = None, *, device: str = "cpu",
+                 threads: int | None = None) -> None:
+        """``threads``: torch intra-op threads (None: torch's default, one per core). One
+        thread answers single queries fastest on a busy machine (bench/PERF.md)."""
         if model is None:
             path, self.name = bundled_model_path(), BUNDLED_MODEL_NAME
         else:
@@ -59,6 +62,10 @@ class SentenceTransformerEmbedder:
             if model.startswith(("/", ".", "~")) and not Path(model).expanduser().exists():
                 raise EmbeddingModelError(f"embedding model path {model!r} does not exist")
         try:
+            if threads:
+                import torch
+
+                torch.set_num_threads(threads)
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(

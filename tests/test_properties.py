@@ -126,7 +126,8 @@ def test_malformed_interactions_never_crash(bot: Bot, payload: dict, kind: str) 
     payload["type"] = kind
     payload.setdefault("team", {"id": "T0001"})
     resp = bot.send(signing.interactive(payload))
-    replayed = resp.status == 401 and resp.text == "replayed request"  # hypothesis repeats
+    replayed = resp.status == 401 and resp.text in (  # hypothesis repeats, or forges a team
+        "replayed request", "voicebot is not installed in that workspace")
     assert resp.status in (200, 400, 404) or replayed
     with bot.services.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Quote)) == 0

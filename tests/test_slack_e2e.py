@@ -423,3 +423,11 @@ def test_show_more_pages_through_results(bot: Bot) -> None:
                   and not b["block_id"].startswith("quote_actions")}
     assert len(first_ids) == 5 and len(second_ids) == 5 and not first_ids & second_ids
     assert "*6.*" in json.dumps(second["blocks"])
+
+
+def test_topics_containing_the_word_payload_are_searched(bot: Bot) -> None:
+    seed(bot, [("The webhook payload is missing the customer id", "Ana")])
+    resp, hook = bot.command("webhook payload")
+    assert resp.status == 200
+    (reply,) = bot.responses(hook)
+    assert "The webhook payload is missing" in json.dumps(reply["blocks"])
