@@ -232,7 +232,7 @@ class QuoteService:
 
     @db_errors
     def import_quotes(self, items: Iterable[tuple[int, q.NewQuote | RowProblem]], *,
-                      batch_size: int = 256, progress: Progress | None = None) -> ImportSummary:
+                      batch_size: int = 512, progress: Progress | None = None) -> ImportSummary:
         """Import parsed rows in committed batches; a rerun skips what is already stored.
 
         ``items`` yields ``(line, NewQuote)`` or ``(line, RowProblem)``. Each batch is one

@@ -92,8 +92,11 @@ class SentenceTransformerEmbedder:
         self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
     ) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            chunk = list(texts[start : start + batch_size])
+        # sentence-transformers sorts each call's texts by length to pad less: encode in
+        # large chunks (progress per chunk), letting the model batch inside each one.
+        step = max(batch_size, 1024)
+        for start in range(0, len(texts), step):
+            chunk = list(texts[start : start + step])
             with self._lock:
                 vecs = self._model.encode(
                     chunk, batch_size=batch_size, normalize_embeddings=True,
