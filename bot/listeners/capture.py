@@ -99,6 +99,10 @@ def register(app: App, rt: Runtime) -> None:
         if not channel or not ts:
             log.warning("reaction without channel or ts", extra={"event_id": body.get("event_id")})
             return
+        rt.background(capture_reaction, client, team_id, channel, ts, user)
+
+    def capture_reaction(client: WebClient, team_id: str, channel: str, ts: str,
+                         user: str) -> None:
         try:
             message = client.reactions_get(channel=channel, timestamp=ts, full=True)["message"]
         except SlackApiError as exc:
@@ -174,6 +178,10 @@ def register(app: App, rt: Runtime) -> None:
                 return
             text = excerpt
         ack()
+        rt.background(save_shortcut, client, team_id, user, text, meta, details)
+
+    def save_shortcut(client: WebClient, team_id: str, user: str, text: str, meta: dict,
+                      details: modals.Details) -> None:
         channel = meta["c"]
         speaker_user = meta.get("a")
         speaker_name = details.speaker
@@ -250,7 +258,8 @@ def register(app: App, rt: Runtime) -> None:
     def message_changed(event: dict, context: BoltContext) -> None:
         msg = event.get("message") or {}
         if event.get("channel") and msg.get("ts") and isinstance(msg.get("text"), str):
-            quotes.edit_message(context.team_id or "", event["channel"], msg["ts"], msg["text"])
+            rt.background(quotes.edit_message, context.team_id or "", event["channel"],
+                          msg["ts"], msg["text"])
 
     @app.event({"type": "message", "subtype": "message_deleted"})
     def message_deleted(event: dict, context: BoltContext) -> None:

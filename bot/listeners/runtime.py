@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Reply = tuple[str, list[dict]]
-SEARCH_TIMEOUT = 25.0
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
@@ -30,6 +29,8 @@ class Runtime:
     services: Services
     search_pool: ThreadPoolExecutor
     directory: Directory = field(default_factory=Directory)
+    work_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        4, thread_name_prefix="voicebot-work"))
     pending: dict[str, str] = field(default_factory=dict)
     installation_store: object | None = None
     retry_delays: tuple[float, ...] = (2, 5, 15, 30, 60, 120, 300)
@@ -50,6 +51,17 @@ class Runtime:
             log.error("gave up retrying after %d attempts", len(self.retry_delays))
 
         threading.Thread(target=loop, name="voicebot-retry", daemon=True).start()
+
+    def background(self, work: Callable[..., object], *args: object) -> None:
+        """Run capture work after the ack, off the listener pool; failures are logged."""
+
+        def run() -> None:
+            try:
+                work(*args)
+            except Exception:  # noqa: BLE001 - logged with its traceback; Slack was acked
+                log.exception("background work failed", extra={"work": work.__name__})
+
+        self.work_pool.submit(run)
 
     def is_admin(self, client, user_id: str) -> bool:  # type: ignore[no-untyped-def]
         try:
@@ -72,7 +84,15 @@ class Runtime:
                    respond: Callable[..., object] | None = None,
                    post: Callable[[Reply], object] | None = None, offset: int = 0,
                    user_id: str | None = None, replace_original: bool = False) -> None:
-        """Search on the pool, then answer through ``respond`` or ``post``."""
+        """Queue the search on the bounded search pool and return at once: the listener
+        thread (and so the next request's ack) is never held by model or database work."""
+        self.search_pool.submit(self._search_and_send, team_id, query, target, respond, post,
+                                offset, user_id, replace_original)
+
+    def _search_and_send(self, team_id: str, query: Query, target: blocks.Target,
+                         respond: Callable[..., object] | None,
+                         post: Callable[[Reply], object] | None, offset: int,
+                         user_id: str | None, replace_original: bool) -> None:
         in_thread = post is not None
 
         def send(reply: Reply) -> None:
@@ -83,10 +103,8 @@ class Runtime:
                         replace_original=replace_original)
 
         try:
-            future = self.search_pool.submit(
-                self.services.search.search, team_id, query,
-                limit=5, offset=offset, channel_id=target.channel_id)
-            result = future.result(timeout=SEARCH_TIMEOUT)
+            result = self.services.search.search(team_id, query, limit=5, offset=offset,
+                                                 channel_id=target.channel_id)
         except DatabaseUnavailable:
             log.warning("search failed: database unavailable", extra={"team": team_id})
             send(blocks.message("I can't reach my database right now, so I can't search. "
