@@ -62,7 +62,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, FakeSlack() as slack:
         settings = Settings(database_url=f"sqlite:///{tmp}/bench.db",
                             slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
-                            slack_api_url=slack.base_url)
+                            slack_api_url=slack.base_url, torch_threads=1)  # as `serve`
         services = build_services(settings)
         t0 = time.perf_counter()
         services.quotes.import_quotes(
