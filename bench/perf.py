@@ -70,6 +70,9 @@ TARGET_INGEST_RATIO = 0.80
 TARGET_SEARCH_P95_MS = 50.0
 TARGET_READY_S = 10.0
 TARGET_SIZE = 100_000
+#: `voicebot serve` runs torch with ``settings.torch_threads or 1`` (bot/cli.py:cmd_serve);
+#: search latency and the ready probe are measured with it, as the server runs.
+SERVE_TORCH_THREADS = 1
 
 
 # --------------------------------------------------------------------------- helpers
@@ -81,6 +84,17 @@ def pct(values: Sequence[float], p: float) -> float:
     import numpy as np
 
     return float(np.percentile(np.asarray(values, dtype=float), p))
+
+
+def rss_now_mb() -> float:
+    """This process's current RSS in MiB (0 where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def peak_rss_mb() -> float:
@@ -271,7 +285,7 @@ class SizeResult:
     faiss_1t: Latency  # same, with faiss.omp_set_num_threads(1)
     numpy: Latency
     service: Latency | None
-    service_1t: Latency | None  # same, torch and FAISS limited to one thread each
+    service_default: Latency | None  # same, torch at its default threads (CLI, library use)
     index_load_s: float  # build_services(load_indexes=True) with the model already loaded
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     agree: float = 0.0  # fraction of queries whose FAISS top-k ids equal NumPy's
@@ -302,6 +316,8 @@ class Results:
     queries: int = 0
     profile: str = ""
     skipped: set[str] = field(default_factory=set)
+    torch_default: int = 0
+    ingest_batch: int = 0
 
     @property
     def ingest_ratio(self) -> float:
@@ -313,13 +329,15 @@ class Results:
 
 
 # --------------------------------------------------------------------------- ingest
-def bench_ingest(db: BenchDatabases, embedder, texts: list[str], chunks: int,
+def bench_ingest(db: BenchDatabases, embedder, texts: list[str], batch: int,
                  res: Results) -> None:
     """Raw model vs Embedder.encode vs import_quotes on the same texts, interleaved.
 
-    The texts are split in ``chunks``; each chunk is encoded by the raw model, by the app's
-    Embedder wrapper, and imported end to end (DB writes included), in a rotating order so
-    load drift on a shared machine hits all three alike. Throughput = texts / summed time.
+    The texts are split in chunks of ``batch`` (import_quotes' batch size, so the raw model
+    is handed exactly the texts one import transaction encodes); each chunk is encoded by the
+    raw model, by the app's Embedder wrapper, and imported end to end (DB writes included),
+    in a rotating order so load drift on a shared machine hits all three alike.
+    Throughput = texts / summed time.
     """
     from bot.app import build_services
     from bot.config import Settings
@@ -339,7 +357,7 @@ def bench_ingest(db: BenchDatabases, embedder, texts: list[str], chunks: int,
     try:
         raw(texts[:16])  # warm-up
         embedder.encode(texts[:16])
-        size = max(1, len(texts) // chunks)
+        size = max(1, batch)
         parts = [texts[i : i + size] for i in range(0, len(texts), size)]
         spent = {"raw": 0.0, "wrapper": 0.0, "ingest": 0.0}
         line = 0
@@ -352,7 +370,7 @@ def bench_ingest(db: BenchDatabases, embedder, texts: list[str], chunks: int,
                 items.append((line, NewQuote(
                     team_id=TEAM, text=t, speaker_name=f"Customer {line % 97}",
                     company=f"Company {line % 31}", segment="smb")))
-            summary = services.quotes.import_quotes(items)
+            summary = services.quotes.import_quotes(items, batch_size=batch)
             if summary.added != len(chunk):
                 raise RuntimeError(f"import added {summary.added} of {len(chunk)}")
 
@@ -367,6 +385,7 @@ def bench_ingest(db: BenchDatabases, embedder, texts: list[str], chunks: int,
             log(f"ingest chunk {n + 1}/{len(parts)}: " + ", ".join(
                 f"{k} {len(texts[: size * (n + 1)]) / v:.0f}/s" for k, v in spent.items() if v))
         res.ingest_n = len(texts)
+        res.ingest_batch = batch
         res.raw_qps = len(texts) / spent["raw"]
         res.wrapper_qps = len(texts) / spent["wrapper"]
         res.ingest_qps = len(texts) / spent["ingest"]
@@ -375,6 +394,16 @@ def bench_ingest(db: BenchDatabases, embedder, texts: list[str], chunks: int,
     finally:
         services.close()
         db.drop(url)
+
+
+def _import_batch_size() -> int:
+    """import_quotes' default batch size (what `voicebot import` uses)."""
+    import inspect
+
+    from bot.services import QuoteService
+
+    default = inspect.signature(QuoteService.import_quotes).parameters["batch_size"].default
+    return int(default) if isinstance(default, int) and default > 0 else 256
 
 
 def profile_ingest(db: BenchDatabases, embedder, texts: list[str]) -> str:
@@ -496,7 +525,7 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
         import torch
 
         threads = faiss.omp_get_max_threads()
-        app_threads = f"torch {torch.get_num_threads()} / FAISS {threads} threads"
+        app_threads = f"FAISS {threads} thread{'s' if threads > 1 else ''}"
         f_times, f1_times, n_times, agree = [], [], [], 0
         for q in qs:  # alternate so drift hits all alike
             t = now()
@@ -531,38 +560,34 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
         if len(index) != size:
             raise RuntimeError("the index did not go back to its size after the upsert probe")
 
-        service = service_1t = None
+        service = service_default = None
         stages: dict[str, dict[str, float]] = {}
         if ranking_ready:
             queries = [parse_query(topics[i % len(topics)]) for i in range(n_queries)]
             for qq in queries[:5]:
                 services.search.search(TEAM, qq, limit=5)
             torch_threads = torch.get_num_threads()
-            s_times, s1_times = [], []
+            s_times, d_times = [], []
             for n, qq in enumerate(queries):
-                # Alternate app defaults and one thread each for torch and FAISS (what
-                # torch.set_num_threads(1) + faiss.omp_set_num_threads(1) at start-up gives).
-                for single in ((False, True) if n % 2 else (True, False)):
-                    if single:
-                        torch.set_num_threads(1)
-                        faiss.omp_set_num_threads(1)
+                # Alternate the server's torch threads and torch's default, query by query.
+                for serve in ((False, True) if n % 2 else (True, False)):
+                    if serve:
+                        torch.set_num_threads(SERVE_TORCH_THREADS)
                     try:
                         t = now()
                         result = services.search.search(TEAM, qq, limit=5)
-                        (s1_times if single else s_times).append(now() - t)
+                        (s_times if serve else d_times).append(now() - t)
                     finally:
                         torch.set_num_threads(torch_threads)
-                        faiss.omp_set_num_threads(threads)
                     if not result.hits:
                         raise RuntimeError(f"no hits for {qq.topic!r}")
-            service, service_1t = Latency.of(s_times), Latency.of(s1_times)
+            service, service_default = Latency.of(s_times), Latency.of(d_times)
             if breakdown:
-                stages = stage_breakdown(services, queries[: max(20, len(queries) // 2)],
-                                         threads)
+                stages = stage_breakdown(services, queries[: max(20, len(queries) // 2)])
             if profile:
                 res.profile += profile_search(services, queries[: min(50, len(queries))], size)
         res.sizes.append(SizeResult(size, Latency.of(f_times), Latency.of(f1_times),
-                                    Latency.of(n_times), service, service_1t,
+                                    Latency.of(n_times), service, service_default,
                                     index_load, stages, agree / len(qs),
                                     upsert_batch * 1000, statistics.median(ones) * 1000,
                                     app_threads))
@@ -573,13 +598,12 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
 STAGES = ("allowed", "encode", "rank", "count_matches", "views", "breadth", "diversify")
 
 
-def stage_breakdown(services, queries, threads_faiss: int) -> dict[str, dict[str, float]]:
-    """Median ms per SearchService.search stage, app defaults vs one thread each.
+def stage_breakdown(services, queries) -> dict[str, dict[str, float]]:
+    """Median ms per SearchService.search stage, server torch threads vs torch's default.
 
     Wraps the functions ``bot/recall.py`` calls (module attributes and this instance's
     attributes only, restored afterwards); the app's code is not changed.
     """
-    import faiss
     import torch
 
     from store import quotes as squotes
@@ -605,8 +629,10 @@ def stage_breakdown(services, queries, threads_faiss: int) -> dict[str, dict[str
     saved_mod = {name: getattr(ranking, name) for name in ("rank", "count_matches", "diversify")}
     saved_views = squotes.views
     saved_inst = {"embedder": search.embedder}
-    out: dict[str, list[dict[str, float]]] = {"app defaults": [], "1 thread": []}
     torch_threads = torch.get_num_threads()
+    serve_mode = f"as serve (torch {SERVE_TORCH_THREADS})"
+    default_mode = f"torch default ({torch_threads})"
+    out: dict[str, list[dict[str, float]]] = {serve_mode: [], default_mode: []}
     try:
         for name, fn in saved_mod.items():
             setattr(ranking, name, timed(name, fn))
@@ -615,10 +641,9 @@ def stage_breakdown(services, queries, threads_faiss: int) -> dict[str, dict[str
         search._breadth = timed("breadth", type(search)._breadth)
         search._allowed = timed("allowed", search._allowed)
         for n, qq in enumerate(queries):
-            for single in ((False, True) if n % 2 else (True, False)):
-                if single:
-                    torch.set_num_threads(1)
-                    faiss.omp_set_num_threads(1)
+            for serve in ((False, True) if n % 2 else (True, False)):
+                if serve:
+                    torch.set_num_threads(SERVE_TORCH_THREADS)
                 try:
                     spent.clear()
                     t = now()
@@ -626,11 +651,10 @@ def stage_breakdown(services, queries, threads_faiss: int) -> dict[str, dict[str
                     total = now() - t
                 finally:
                     torch.set_num_threads(torch_threads)
-                    faiss.omp_set_num_threads(threads_faiss)
                 row = {k: spent.get(k, 0.0) for k in STAGES}
                 row["total"] = total
                 row["other"] = total - sum(row[k] for k in STAGES)
-                out["1 thread" if single else "app defaults"].append(row)
+                out[serve_mode if serve else default_mode].append(row)
     finally:
         for name, fn in saved_mod.items():
             setattr(ranking, name, fn)
@@ -672,10 +696,8 @@ def ready_probe(url: str, profile: bool) -> None:
     from bot.config import Settings
 
     t_import = now() - t0
-    t = now()
-    import sentence_transformers  # noqa: F401 - imported lazily by the embedder anyway
-
-    marks["st_import"] = now() - t
+    marks["st_import"] = 0.0
+    _time_heavy_imports(marks)
 
     def timed(key: str, fn):  # type: ignore[no-untyped-def]
         def wrapper(*a, **k):  # type: ignore[no-untyped-def]
@@ -714,7 +736,7 @@ def ready_probe(url: str, profile: bool) -> None:
         prof = cProfile.Profile()
         prof.enable()
     t1 = now()
-    services = app.build_services(Settings(database_url=url))
+    services = app.build_services(Settings(database_url=url, torch_threads=SERVE_TORCH_THREADS))
     t_build = now() - t1
     t2 = now()
     services.embedder.encode(["warm up the model"])
@@ -729,10 +751,37 @@ def ready_probe(url: str, profile: bool) -> None:
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(40)
         print(out.getvalue(), file=sys.stderr)
     quotes = services.indexes.total()
+    rss_ready = rss_now_mb()
     services.close()
     print("READY " + json.dumps(dict(
         imports_s=t_import, build_s=t_build, warmup_s=t_warm, total_s=total, quotes=quotes,
-        maxrss_mb=peak_rss_mb(), **{f"{k}_s": v for k, v in marks.items()})), flush=True)
+        maxrss_mb=peak_rss_mb(), rss_ready_mb=rss_ready,
+        **{f"{k}_s": v for k, v in marks.items()})), flush=True)
+
+
+def _time_heavy_imports(marks: dict[str, float]) -> None:
+    """Add to marks["st_import"] the time of the first (outermost) import of torch or
+    sentence_transformers, wherever the app does it, without changing when it happens."""
+    import builtins
+    import threading
+
+    original = builtins.__import__
+    heavy = {"torch", "sentence_transformers"}
+    state = threading.local()
+
+    def timed_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+        top = name.partition(".")[0]
+        if level or top not in heavy or top in sys.modules or getattr(state, "busy", False):
+            return original(name, globals, locals, fromlist, level)
+        state.busy = True
+        t = now()
+        try:
+            return original(name, globals, locals, fromlist, level)
+        finally:
+            marks["st_import"] += now() - t
+            state.busy = False
+
+    builtins.__import__ = timed_import
 
 
 def run_ready_probe(url: str, profile: bool) -> dict:
@@ -740,15 +789,18 @@ def run_ready_probe(url: str, profile: bool) -> dict:
     if profile:
         cmd.append("--profile")
     t = now()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=str(REPO))
-    result = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("READY "):
-            result = json.loads(line[6:])
-            result["wall_s"] = now() - t
-    _, err = proc.communicate()
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errfile:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, text=True,
+                                cwd=str(REPO))
+        result = None
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("READY "):
+                result = json.loads(line[6:])
+                result["wall_s"] = now() - t
+        proc.wait()
+        errfile.seek(0)
+        err = errfile.read()
     if proc.returncode != 0 or result is None:
         raise RuntimeError(f"ready probe failed ({proc.returncode}):\n{err[-3000:]}")
     result["python_startup_s"] = result["wall_s"] - result["total_s"]
@@ -782,7 +834,17 @@ def machine() -> dict[str, str]:
                                check=False).stdout.strip()
     except OSError:
         nproc = str(os.cpu_count())
-    return {"nproc": nproc, "cpu": cpu, "python": platform.python_version(),
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False, cwd=REPO).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot", "store",
+                                "migrations"], capture_output=True, text=True, check=False,
+                               cwd=REPO).stdout.split("\n")
+        changed = [line[3:] for line in dirty if line.strip()]
+        code = f"git {head or '?'}" + (f" + uncommitted: {', '.join(changed)}" if changed else "")
+    except OSError:
+        code = "?"
+    return {"code": code, "nproc": nproc, "cpu": cpu, "python": platform.python_version(),
             "versions": ", ".join(f"{k} {v}" for k, v in versions.items())}
 
 
@@ -801,7 +863,8 @@ def render(res: Results) -> tuple[str, str]:
         add("Raw model encode (SentenceTransformer.encode)", f"{res.raw_qps:.0f} quotes/s")
         add("App Embedder.encode (store/embeddings.py)",
             f"{res.wrapper_qps:.0f} quotes/s ({res.wrapper_qps / res.raw_qps:.0%} of raw)")
-        add(f"Ingest end-to-end (import_quotes, {res.ingest_n:,} quotes, DB writes incl.)",
+        add(f"Ingest end-to-end (import_quotes, {res.ingest_n:,} quotes in batches of "
+            f"{res.ingest_batch}, DB writes incl.)",
             f"{res.ingest_qps:.0f} quotes/s = {res.ingest_ratio:.0%} of raw",
             f">= {TARGET_INGEST_RATIO:.0%} of raw", res.ingest_ratio >= TARGET_INGEST_RATIO)
     else:
@@ -810,21 +873,24 @@ def render(res: Results) -> tuple[str, str]:
         n = human(s.size)
         add(f"Search @ {n}: FAISS QuoteIndex.search (k={K_RAW}, app's {s.threads})",
             f"median {s.faiss.median_ms:.2f} ms, p95 {s.faiss.p95_ms:.2f} ms")
-        add(f"Search @ {n}: same, faiss.omp_set_num_threads(1)",
-            f"median {s.faiss_1t.median_ms:.2f} ms, p95 {s.faiss_1t.p95_ms:.2f} ms")
+        if s.threads != "FAISS 1 thread":
+            add(f"Search @ {n}: same, faiss.omp_set_num_threads(1)",
+                f"median {s.faiss_1t.median_ms:.2f} ms, p95 {s.faiss_1t.p95_ms:.2f} ms")
         add(f"Search @ {n}: NumPy brute force (k={K_RAW})",
             f"median {s.numpy.median_ms:.2f} ms, p95 {s.numpy.p95_ms:.2f} ms "
             f"(FAISS/NumPy median {s.faiss.median_ms / s.numpy.median_ms:.2f}x; "
             f"same top-{K_RAW} {s.agree:.0%})")
         is_target = s.size == target_size
         if s.service is not None:
-            add(f"Search @ {n}: SearchService.search end-to-end (app's {s.threads})",
+            add(f"Search @ {n}: SearchService.search end-to-end, as `voicebot serve` (torch "
+                f"{SERVE_TORCH_THREADS} thread, {s.threads})",
                 f"median {s.service.median_ms:.1f} ms, p95 {s.service.p95_ms:.1f} ms",
                 f"p95 <= {TARGET_SEARCH_P95_MS:.0f} ms{at}" if is_target else "",
                 (s.service.p95_ms <= TARGET_SEARCH_P95_MS) if is_target else "")
-            if s.service_1t is not None:
-                add(f"Search @ {n}: same, torch + FAISS at 1 thread (not the app's setting)",
-                    f"median {s.service_1t.median_ms:.1f} ms, p95 {s.service_1t.p95_ms:.1f} ms")
+            if s.service_default is not None:
+                add(f"Search @ {n}: same with torch's default threads ({res.torch_default})",
+                    f"median {s.service_default.median_ms:.1f} ms, "
+                    f"p95 {s.service_default.p95_ms:.1f} ms")
         else:
             add(f"Search @ {n}: SearchService.search end-to-end",
                 f"not measured: {res.service_note}", ok=None if is_target else "")
@@ -846,12 +912,15 @@ def render(res: Results) -> tuple[str, str]:
             ready_s <= TARGET_READY_S)
         add("  ready breakdown (median run)",
             f"interpreter {r['python_startup_s']:.2f} s, imports {r['imports_s']:.2f} s, "
-            f"migrations {r['migrate_s']:.2f} s, import torch/sentence-transformers "
-            f"{r['st_import_s']:.2f} s, model load {r['model_load_s']:.2f} s, "
-            f"index load {r['index_load_s']:.2f} s (DB read {r['db_read_s']:.2f} s, "
-            f"FAISS add {r['faiss_add_s']:.2f} s), warm-up encode {r['warmup_s']:.2f} s")
+            f"migrations {r['migrate_s']:.2f} s, model {r['model_load_s']:.2f} s (of which "
+            f"import torch/sentence-transformers {r['st_import_s']:.2f} s), "
+            f"index load {r['index_load_s']:.2f} s (FAISS add {r['faiss_add_s']:.2f} s), "
+            f"DB read of stored vectors {r['db_read_s']:.2f} s (inside index load, or in "
+            f"parallel with the model if the app prefetches), "
+            f"warm-up encode {r['warmup_s']:.2f} s")
         add("Peak memory: ready server process (VmHWM)",
-            f"{max(x['maxrss_mb'] for x in res.ready):.0f} MiB")
+            f"{max(x['maxrss_mb'] for x in res.ready):.0f} MiB (RSS once ready: "
+            f"{r.get('rss_ready_mb', 0):.0f} MiB)")
     elif "ready" not in res.skipped:
         add("Start to ready", "not measured", ok=None)
     add("Peak memory: this benchmark process (VmHWM)", f"{res.peak_rss_mb:.0f} MiB")
@@ -869,6 +938,7 @@ def render(res: Results) -> tuple[str, str]:
           f"- Date: {res.started}",
           f"- Machine: nproc={m['nproc']}, {m['cpu']}; Python {m['python']}; {m['versions']}",
           f"- Model: {res.model}",
+        f"- Code measured: {m['code']}",
           (f"- Load average (1, 5, 15 min) before: "
            f"{', '.join(f'{x:.2f}' for x in res.load_before)}; after: "
            f"{', '.join(f'{x:.2f}' for x in res.load_after)} (shared machine: numbers are "
@@ -895,8 +965,9 @@ Targets (from the issue): ingest >= 80% of the raw model's encode throughput; se
 
 How it measures:
 
-- **Ingest**: the same N real sentences, in chunks, go through (a) the raw
-  `SentenceTransformer.encode` on the whole chunk, (b) the app's `Embedder.encode`, and (c)
+- **Ingest**: the same N real sentences, in chunks of import_quotes' default batch size, go
+  through (a) the raw `SentenceTransformer.encode` on the whole chunk (it sorts by length
+  and batches by 64), (b) the app's `Embedder.encode`, and (c)
   `QuoteService.import_quotes` into a fresh database (dedupe lookup, encode, emotion head if
   present, INSERT, FAISS add). The three alternate per chunk so machine noise hits all alike.
 - **Search**: quotes are stored through SQLAlchemy Core exactly as the app stores them
@@ -904,9 +975,12 @@ How it measures:
   vectors are real model vectors of a pool of real sentences plus small noise for the copies.
   FAISS = `QuoteIndex.search(k=20)` on the index `build_services` loaded; NumPy =
   `vecs @ q` + `argpartition`; SearchService = `services.search.search(team, parse_query(topic),
-  limit=5)`, which encodes the topic, ranks, and reads the quotes from the database.
-- **Ready**: a fresh `python` process runs `build_services(Settings(database_url=...))`
-  (imports, migrations check, model load, index load from stored vectors) and one warm-up
+  limit=5)`, which encodes the topic, ranks, and reads the quotes from the database, with
+  torch at one thread as `voicebot serve` runs it (and, alternating query by query, at
+  torch's default threads). The stage rows time the functions `bot/recall.py` calls.
+- **Ready**: a fresh `python` process runs `build_services(Settings(database_url=...,
+  torch_threads=1))` as `voicebot serve` does (imports, migrations check, model load, index
+  load from stored vectors) and one warm-up
   encode; the wall time is measured by the parent from spawn to the "ready" line.
 - **Peak memory**: peak RSS (`VmHWM`; `ru_maxrss` would carry the parent's peak into the
   child across fork+exec) of the ready process (the realistic server figure) and of the
@@ -946,8 +1020,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="1000,10000,100000",
                    help="stored quote counts for search latency (default 1000,10000,100000)")
     p.add_argument("--ingest", type=int, default=2000, help="quotes to ingest (default 2000)")
-    p.add_argument("--ingest-chunks", type=int, default=4,
-                   help="interleaved chunks for the ingest comparison (default 4)")
+    p.add_argument("--ingest-batch", type=int, default=None,
+                   help="import_quotes batch size = texts per interleaved chunk (default: "
+                        "import_quotes' own default)")
     p.add_argument("--queries", type=int, default=200,
                    help="single queries per latency measurement (default 200)")
     p.add_argument("--pool", type=int, default=5000,
@@ -1034,14 +1109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         import bot.app  # noqa: F401
         from store.embeddings import SentenceTransformerEmbedder
 
-        embedder = SentenceTransformerEmbedder()
+        embedder = SentenceTransformerEmbedder()  # torch's default threads, as `voicebot import`
         res.model = f"{embedder.name} ({embedder.dim}-d)"
+        import torch
+
+        res.torch_default = torch.get_num_threads()
 
         # 1. ingest ---------------------------------------------------------------
         ingest_texts = corpus.texts[: args.ingest]
         if "ingest" in args.parts:
             log(f"ingest: {len(ingest_texts)} texts, raw model vs Embedder vs import_quotes")
-            bench_ingest(dbs, embedder, ingest_texts, max(1, args.ingest_chunks), res)
+            bench_ingest(dbs, embedder, ingest_texts, args.ingest_batch or _import_batch_size(),
+                         res)
             if args.profile:
                 res.profile += "\n### cProfile: import_quotes of 256 quotes\n" + profile_ingest(
                     dbs, embedder, corpus.texts[need:][:256] or ingest_texts[:256])
