@@ -62,6 +62,22 @@ def migrated_postgres(postgres_url: str) -> str:
     return postgres_url
 
 
+def wipe(url: str) -> None:
+    """Delete every row the app wrote (the schema stays)."""
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_postgres(migrated_postgres: str) -> Iterator[str]:
+    """The session's migrated PostgreSQL database, emptied again after the test."""
+    yield migrated_postgres
+    wipe(migrated_postgres)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: a SQLite file, or the session's PostgreSQL database."""
@@ -70,13 +86,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         db.upgrade(url)
         yield url
         return
-    url = request.getfixturevalue("migrated_postgres")
-    yield url
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-    engine.dispose()
+    yield request.getfixturevalue("clean_postgres")
 
 
 @pytest.fixture

@@ -110,10 +110,10 @@ def test_bad_settings_are_refused(services) -> None:  # type: ignore[no-untyped-
 # -- delivery, against real PostgreSQL and the fake Slack Web API ----------------------------
 
 @pytest.fixture
-def pg_delivery(migrated_postgres: str):  # type: ignore[no-untyped-def]
+def pg_delivery(clean_postgres: str):  # type: ignore[no-untyped-def]
     with FakeSlack() as slack:
         slack.add_channel("CDIG", "product")
-        settings = Settings(database_url=migrated_postgres, slack_bot_token="xoxb-test-token",
+        settings = Settings(database_url=clean_postgres, slack_bot_token="xoxb-test-token",
                             slack_api_url=slack.base_url)
         services = build_services(settings, embedder=HashingEmbedder())
         services.workspaces.update("T0001", digest_channel="CDIG", digest_weekday=0,
@@ -121,10 +121,6 @@ def pg_delivery(migrated_postgres: str):  # type: ignore[no-untyped-def]
         week_quotes(services, NOW - timedelta(days=3))
         yield slack, settings, services
         services.close()
-        from store.models import Base
-        with services.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
 
 
 def _post_in_child(url: str, api: str, barrier, results) -> None:  # type: ignore[no-untyped-def]

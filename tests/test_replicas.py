@@ -57,15 +57,15 @@ def voice(url: str, slack: FakeSlack, topic: str) -> str:
 
 @pytest.mark.model
 @pytest.mark.postgres
-def test_two_serve_processes_share_one_postgres(tmp_path: Path, postgres_url: str) -> None:
+def test_two_serve_processes_share_one_postgres(tmp_path: Path, clean_postgres: str) -> None:
     with FakeSlack() as slack:
         slack.add_channel("CDIG", "product")
         slack.add_user("UCUST", "Casey Customer")
-        setup = build_services(Settings(database_url=postgres_url), embedder=HashingEmbedder())
+        setup = build_services(Settings(database_url=clean_postgres), embedder=HashingEmbedder())
         setup.workspaces.update("T0001", digest_channel="CDIG", digest_weekday=0,
                                 digest_time="00:00", digest_timezone="UTC")
         setup.close()
-        env = {**os.environ, "DATABASE_URL": postgres_url, "SLACK_BOT_TOKEN": "xoxb-test-token",
+        env = {**os.environ, "DATABASE_URL": clean_postgres, "SLACK_BOT_TOKEN": "xoxb-test-token",
                "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.base_url,
                "VOICEBOT_SYNC_SECONDS": "1", "VOICEBOT_DIGEST_INTERVAL": "1"}
         env.pop("SLACK_APP_TOKEN", None)
@@ -105,10 +105,3 @@ def test_two_serve_processes_share_one_postgres(tmp_path: Path, postgres_url: st
                 proc.terminate()
             for proc in procs:
                 proc.communicate(timeout=30)
-            from store import db
-            from store.models import Base
-            engine = db.make_engine(postgres_url)
-            with engine.begin() as conn:
-                for table in reversed(Base.metadata.sorted_tables):
-                    conn.execute(table.delete())
-            engine.dispose()

@@ -48,26 +48,20 @@ def test_cli_forget_needs_confirmation(monkeypatch, tmp_path: Path, capsys) -> N
     assert "deleted 1 quotes" in capsys.readouterr().out
 
 
-def test_two_replicas_sharing_postgres_agree(make_services, migrated_postgres: str) -> None:  # type: ignore[no-untyped-def]
-    one = make_services(migrated_postgres)
-    two = make_services(migrated_postgres)
-    try:
-        quote = add(one, "Onboarding checklist would save us days", "Ana", channel_id="C1",
-                    message_ts="5.5")
-        assert quote not in two.indexes.get("T1")
-        assert two.sync.poll()[0] >= 1
-        assert quote in two.indexes.get("T1")
-        from bot.query import parse_query
-        hits = two.search.search("T1", parse_query("onboarding checklist")).hits
-        assert hits and hits[0].quote.id == quote
-        one.quotes.delete_message("T1", "C1", "5.5")
-        assert two.sync.poll()[1] == 1
-        assert quote not in two.indexes.get("T1")
-    finally:
-        from store.models import Base
-        with one.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
+def test_two_replicas_sharing_postgres_agree(make_services, clean_postgres: str) -> None:  # type: ignore[no-untyped-def]
+    one = make_services(clean_postgres)
+    two = make_services(clean_postgres)
+    quote = add(one, "Onboarding checklist would save us days", "Ana", channel_id="C1",
+                message_ts="5.5")
+    assert quote not in two.indexes.get("T1")
+    assert two.sync.poll()[0] >= 1
+    assert quote in two.indexes.get("T1")
+    from bot.query import parse_query
+    hits = two.search.search("T1", parse_query("onboarding checklist")).hits
+    assert hits and hits[0].quote.id == quote
+    one.quotes.delete_message("T1", "C1", "5.5")
+    assert two.sync.poll()[1] == 1
+    assert quote not in two.indexes.get("T1")
 
 
 def test_purge_team_on_uninstall(services) -> None:  # type: ignore[no-untyped-def]
