@@ -132,8 +132,10 @@ def _newest_first_ties(ranked: list[tuple[int, float]],
     group: list[tuple[int, float]] = []
     for item in ranked + [(-1, -np.inf)]:
         if group and group[-1][1] - item[1] > TIE_EPSILON:
-            ts = {i: said_at(i) for i, _ in group}
-            out += sorted(group, key=lambda h: (ts[h[0]] is None, -(ts[h[0]] or 0.0)))
+            if len(group) > 1:  # look dates up only for real ties (each look-up is a query)
+                ts = {i: said_at(i) for i, _ in group}
+                group.sort(key=lambda h: (ts[h[0]] is None, -(ts[h[0]] or 0.0)))
+            out += group
             group = []
         group.append(item)
     return out
