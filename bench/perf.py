@@ -1006,9 +1006,10 @@ How it measures:
 - **Ingest**: the same N real sentences, in chunks of import_quotes' default batch size, go
   through (a) the raw `SentenceTransformer.encode` on the whole chunk (it sorts by length
   and batches by 64), (b) the app's `Embedder.encode`, and (c)
-  `QuoteService.import_quotes` into a fresh database (dedupe lookup, encode, emotion head if
-  present, INSERT, FAISS add). The three alternate per chunk so machine noise hits all alike;
-  the verdict uses the median over chunks of (raw time / import time) on the same texts.
+  `QuoteService.import_quotes` into a fresh database (dedupe lookup, one encoding pass that
+  also feeds the emotion head's fine-tuned top layer, INSERT, FAISS add). The three
+  alternate per chunk so machine noise hits all alike; the verdict uses the median over
+  chunks of (raw time / import time) on the same texts.
 - **Search**: quotes are stored through SQLAlchemy Core exactly as the app stores them
   (`store.quotes.to_row`, vectors as float32 blobs tagged with the model name); the
   vectors are real model vectors of a pool of real sentences plus small noise for the copies.

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.recall import SearchService
-from bot.services import EmotionModel, LoadReport, QuoteService
+from bot.services import EmotionEncoder, LoadReport, QuoteService
 from bot.sync import IndexSync
 from bot.workspaces import WorkspaceService
 from store import db
@@ -49,18 +49,11 @@ def _read_stored_vectors(sessions: sessionmaker[Session]) -> list:  # type: igno
         return list(q.stored_vectors(session))
 
 
-def load_emotion_classifier(dim: int) -> EmotionModel | None:
-    """The packaged emotion head, if it fits the model's vectors."""
-    try:
-        from store.emotion import EmotionClassifier
-    except ImportError:  # pragma: no cover - shipped with the package
-        return None
-    try:
-        classifier = EmotionClassifier.load()
-    except FileNotFoundError:
-        log.warning("emotion head weights are missing from the package; emotions are off")
-        return None
-    return classifier if classifier.dim == dim else None
+def load_emotion_reader(embedder: Embedder) -> EmotionEncoder | None:
+    """The packaged emotion head wired to the model, if it was trained on that model."""
+    from store.emotion import load_reader
+
+    return load_reader(embedder)
 
 
 def build_services(
@@ -90,7 +83,7 @@ def build_services(
                                                    threads=settings.torch_threads)
             stored = future.result() if future else None
     indexes = IndexRegistry(embedder.dim)
-    quotes = QuoteService(sessions, embedder, indexes, load_emotion_classifier(embedder.dim))
+    quotes = QuoteService(sessions, embedder, indexes, load_emotion_reader(embedder))
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
     services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
                         indexes=indexes, quotes=quotes,

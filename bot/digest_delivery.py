@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -175,28 +174,3 @@ class DigestDelivery:
                 status="failed", last_error=error))
             session.execute(update(Workspace).where(Workspace.team_id == team_id).values(
                 digest_problem=problem))
-
-
-class DigestScheduler:
-    """A background thread that posts due digests every ``interval`` seconds."""
-
-    def __init__(self, delivery: DigestDelivery, interval: float = 60.0) -> None:
-        self.delivery = delivery
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="voicebot-digest", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.delivery.run_due()
-            except Exception:  # noqa: BLE001 - logged; the next tick tries again
-                log.exception("digest run failed")
-            if self._stop.wait(self.interval):
-                return

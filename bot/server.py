@@ -104,11 +104,12 @@ class Started:
 def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type: ignore[no-untyped-def]
     """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
     from bot.app import build_services, create_app, make_client, make_delivery
-    from bot.digest_delivery import DigestScheduler
-    from bot.sync import SyncThread
+    from bot.periodic import Periodic
 
     services = services or build_services(settings)
     services.embedder.encode(["warm-up"])
+    if services.quotes.emotions is not None:  # the first capture should not pay for set-up
+        services.quotes.emotions.encode(["warm-up"])
     team_id = None
     if settings.slack_bot_token and not settings.slack_client_id:
         auth = make_client(settings, settings.slack_bot_token).auth_test()
@@ -116,11 +117,12 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type:
         services.workspaces.ensure(team_id, auth.get("team"))
         log.info("connected to Slack", extra={"team": team_id, "bot": auth["user_id"]})
     app = create_app(settings, services, team_id=team_id)
-    threads: list = [SyncThread(services.sync, interval=settings.sync_seconds)]
+    # each replica polls for others' changes; digests are posted now, then every interval
+    threads = [Periodic("index sync", services.sync.poll, settings.sync_seconds)]
     if settings.digest_scheduler:
-        threads.append(DigestScheduler(make_delivery(settings, services,
-                                                     _client_for(settings, services, app)),
-                                       interval=settings.digest_interval))
+        delivery = make_delivery(settings, services, _client_for(settings, services, app))
+        threads.append(Periodic("digest", delivery.run_due, settings.digest_interval,
+                                eager=True))
     for thread in threads:
         thread.start()
     wsgi.ready(bolt_wsgi(app))

@@ -56,12 +56,11 @@ class LoadReport:
     teams: int
 
 
-class EmotionModel(Protocol):
-    """What the services need of an emotion classifier (see ``store.emotion``)."""
+class EmotionEncoder(Protocol):
+    """Vectors and emotions from one encoding pass (see ``store.emotion.EmotionReader``)."""
 
-    dim: int
-
-    def predict(self, vectors: np.ndarray) -> Sequence[Any]: ...
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: Progress | None = None) -> tuple[np.ndarray, Sequence[Any]]: ...
 
 
 class QuoteService:
@@ -72,16 +71,14 @@ class QuoteService:
         sessions: sessionmaker[Session],
         embedder: Embedder,
         indexes: IndexRegistry,
-        emotions: EmotionModel | None = None,
+        emotions: EmotionEncoder | None = None,
     ) -> None:
+        """``emotions`` encodes with the same model as ``embedder`` and reads each quote's
+        emotion on the way; without it quotes are stored with no emotion."""
         self.sessions = sessions
         self.embedder = embedder
         self.indexes = indexes
-        self.emotions = emotions if emotions is not None and emotions.dim == embedder.dim \
-            else None
-        if emotions is not None and self.emotions is None:
-            log.warning("emotion head expects %s-d vectors but the model makes %s-d; "
-                        "emotions are off", emotions.dim, embedder.dim)
+        self.emotions = emotions
 
     # -- start-up ---------------------------------------------------------------
     @db_errors
@@ -119,7 +116,8 @@ class QuoteService:
     @db_errors
     def reembed(self, ids: Sequence[int] | None = None, *, batch_size: int = 256,
                 progress: Progress | None = None) -> int:
-        """Encode quotes again with the configured model (all when ``ids`` is None)."""
+        """Encode quotes again with the configured model (all when ``ids`` is None); quotes
+        saved without an emotion (under a model the emotion head does not fit) get one."""
         if ids is None:
             with self.sessions() as session:
                 ids = list(session.scalars(select(Quote.id).order_by(Quote.id)))
@@ -127,13 +125,17 @@ class QuoteService:
         for start in range(0, len(ids), batch_size):
             chunk = list(ids[start : start + batch_size])
             with self.sessions() as session:
-                rows = session.execute(select(Quote.id, Quote.team_id, Quote.text)
+                rows = session.execute(select(Quote.id, Quote.team_id, Quote.text, Quote.emotion)
                                        .where(Quote.id.in_(chunk))).all()
-            vecs = self.embedder.encode([r.text for r in rows], batch_size=64)
+            vecs, guesses = self._encode([r.text for r in rows])
             with self.sessions.begin() as session:
-                for row, vec in zip(rows, vecs):
-                    session.execute(update(Quote).where(Quote.id == row.id).values(
-                        embedding=to_blob(vec), embedding_model=self.embedder.name))
+                for n, (row, vec) in enumerate(zip(rows, vecs)):
+                    values: dict[str, Any] = {"embedding": to_blob(vec),
+                                              "embedding_model": self.embedder.name}
+                    if guesses is not None and row.emotion is None:  # saved under another model
+                        values.update(emotion=guesses[n].label,
+                                      emotion_confidence=round(float(guesses[n].confidence), 4))
+                    session.execute(update(Quote).where(Quote.id == row.id).values(**values))
             for row, vec in zip(rows, vecs):
                 self.indexes.get(row.team_id).upsert([row.id], vec[None, :])
             done += len(rows)
@@ -150,8 +152,8 @@ class QuoteService:
             existing = self._existing(session, new)
             if existing is not None:
                 return SaveResult(q.view(existing), created=False)
-        vec = self.embedder.encode([new.text])[0]
-        new = self._with_emotion(new, vec[None, :])[0]
+        vecs, guesses = self._encode([new.text])
+        vec, new = vecs[0], self._with_emotion([new], guesses)[0]
         try:
             with self.sessions.begin() as session:
                 quote = Quote(**q.to_row(new, embedding=to_blob(vec), model=self.embedder.name))
@@ -220,12 +222,18 @@ class QuoteService:
         return session.scalar(select(Quote).where(Quote.team_id == new.team_id,
                                                   Quote.dedupe_key == new.dedupe_key))
 
-    def _with_emotion(self, items: Sequence[q.NewQuote] | q.NewQuote,
-                      vecs: np.ndarray) -> list[q.NewQuote]:
-        items = [items] if isinstance(items, q.NewQuote) else list(items)
+    def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, Sequence[Any] | None]:
+        """Vectors, and emotion guesses when an emotion head is wired (same pass)."""
         if self.emotions is None:
-            return items
-        guesses = self.emotions.predict(vecs)
+            return self.embedder.encode(texts), None
+        return self.emotions.encode(texts)
+
+    @staticmethod
+    def _with_emotion(items: Sequence[q.NewQuote],
+                      guesses: Sequence[Any] | None) -> list[q.NewQuote]:
+        """Fill the guessed emotion where the item does not already carry one."""
+        if guesses is None:
+            return list(items)
         return [it if it.emotion else replace(it, emotion=g.label,
                                               emotion_confidence=round(float(g.confidence), 4))
                 for it, g in zip(items, guesses)]
@@ -286,8 +294,8 @@ class QuoteService:
             duplicates += len(unique) - len(fresh)
             if not fresh:
                 continue
-            vecs = self.embedder.encode([it.text for it in fresh])
-            fresh = self._with_emotion(fresh, vecs)
+            vecs, guesses = self._encode([it.text for it in fresh])
+            fresh = self._with_emotion(fresh, guesses)
             rows = [q.to_row(it, embedding=to_blob(v), model=self.embedder.name)
                     for it, v in zip(fresh, vecs)]
             with self.sessions.begin() as session:
@@ -306,12 +314,16 @@ class QuoteService:
         """The Slack message behind a quote was edited: keep history, store the new words."""
         if not new_text.strip():
             return None
-        vec = self.embedder.encode([new_text])[0]
+        vecs, guesses = self._encode([new_text])
+        vec = vecs[0]
         with self.sessions.begin() as session:
             quote = q.by_message(session, team_id, channel_id, ts)
             if quote is None or not q.record_edit(session, quote, new_text):
                 return None
             quote.embedding, quote.embedding_model = to_blob(vec), self.embedder.name
+            if guesses and quote.emotion_by is None:  # a person's correction stands
+                quote.emotion = guesses[0].label
+                quote.emotion_confidence = round(float(guesses[0].confidence), 4)
             session.flush()
             result = q.view(quote, revisions=len(quote.revisions))
         self.indexes.get(team_id).upsert([result.id], vec[None, :])

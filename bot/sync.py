@@ -8,11 +8,9 @@ deleted through one replica is reflected in every other within one poll interval
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.embeddings import Embedder, from_blob
@@ -57,26 +55,3 @@ class IndexSync:
             self.indexes.get(entry.team_id).remove([entry.quote_id])
             self.audit_since = entry.id
         return upserted, len(removed)
-
-
-class SyncThread:
-    def __init__(self, sync: IndexSync, interval: float = 2.0) -> None:
-        self.sync, self.interval = sync, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="voicebot-sync", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sync.poll()
-            except OperationalError as exc:
-                log.warning("index sync skipped: database unavailable",
-                            extra={"error": str(exc.orig).splitlines()[0] if exc.orig else ""})
-            except Exception:  # noqa: BLE001 - logged; next poll retries
-                log.exception("index sync failed")

@@ -11,8 +11,9 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,6 +22,19 @@ from store.errors import EmbeddingModelError
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Tap:
+    """Hand each batch's hidden states entering transformer layer ``layer`` to ``consume``.
+
+    ``consume(rows, states, mask)`` gets the batch's row numbers in the input, the states as
+    a ``(batch, tokens, dim)`` tensor and the attention mask ``(batch, tokens)``. This lets a
+    head (store.emotion) read a quote from the same forward pass that makes its vector.
+    """
+
+    layer: int
+    consume: Callable[[np.ndarray, Any, Any], None]
 
 
 @runtime_checkable
@@ -87,10 +101,35 @@ class SentenceTransformerEmbedder:
             raise EmbeddingModelError(f"model {self.name!r} does not report an embedding size")
         self.dim = int(dim)
         self._lock = threading.Lock()
+        self._fingerprints: dict[int, str | None] = {}
+
+    def transformer_layers(self) -> Any:
+        """The transformer's list of layers (BERT-style models), or None."""
+        auto = getattr(self._model[0], "auto_model", None)
+        encoder = getattr(auto, "encoder", None)
+        return getattr(encoder, "layer", None)
+
+    def fingerprint(self, layer: int) -> str | None:
+        """Identifies the weights that make the hidden states entering ``layer``: a hash of
+        the layer below it (None when the model has no such layer)."""
+        if layer not in self._fingerprints:
+            layers = self.transformer_layers()
+            if layers is None or not 0 < layer <= len(layers):
+                self._fingerprints[layer] = None
+            else:
+                digest = hashlib.sha256()
+                for name, tensor in sorted(layers[layer - 1].state_dict().items()):
+                    digest.update(name.encode())
+                    digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+                self._fingerprints[layer] = digest.hexdigest()[:16]
+        return self._fingerprints[layer]
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None,
+        tap: Tap | None = None,
     ) -> np.ndarray:
+        if tap is not None:
+            return self._encode_tapped(texts, batch_size, progress, tap)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         # sentence-transformers sorts each call's texts by length to pad less: encode in
         # large chunks (progress per chunk), letting the model batch inside each one.
@@ -105,6 +144,43 @@ class SentenceTransformerEmbedder:
             out[start : start + len(chunk)] = vecs
             if progress:
                 progress(len(chunk))
+        return out
+
+    def _encode_tapped(self, texts: Sequence[str], batch_size: int,
+                       progress: Progress | None, tap: Tap) -> np.ndarray:
+        """``encode`` with our own batching, as sentence-transformers does it (longest first),
+        so each batch's hidden states can be handed to ``tap`` with their row numbers."""
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        layers = self.transformer_layers()
+        if layers is None or not 0 <= tap.layer < len(layers):
+            raise ValueError(f"model {self.name!r} has no transformer layer {tap.layer}")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        captured: list[Any] = []
+
+        def grab(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            captured.append(args[0] if args else kwargs["hidden_states"])
+
+        prepare = getattr(self._model, "preprocess", None) or self._model.tokenize
+        layer = layers[tap.layer]
+        for start in range(0, len(texts), max(batch_size, 1)):
+            rows = order[start : start + batch_size]
+            features = batch_to_device(prepare([texts[i] for i in rows]), self._model.device)
+            captured.clear()
+            with self._lock:  # per batch, so a /voice query waits for one batch at most
+                handle = layer.register_forward_pre_hook(grab, with_kwargs=True)
+                try:
+                    with torch.inference_mode():
+                        result = self._model.forward(features)
+                finally:
+                    handle.remove()
+            vecs = torch.nn.functional.normalize(result["sentence_embedding"], dim=-1)
+            out[rows] = vecs.to(torch.float32).cpu().numpy()
+            tap.consume(rows, captured[0], features["attention_mask"])
+            if progress:
+                progress(len(rows))
         return out
 
 

@@ -1,24 +1,41 @@
-"""Emotion of a quote from its sentence embedding (pure numpy, no torch at run time).
+"""Emotion of a quote, read from the same forward pass that makes its sentence vector.
 
-The head is a one-hidden-layer ReLU MLP trained by ``bench/train_emotion.py`` on GoEmotions
-mapped to five classes (see ``bench/EMOTION.md``). It reads the 384-d normalized
-all-MiniLM-L6-v2 vector the app already computes for each quote, so no second model runs.
+The head is a fine-tuned copy of all-MiniLM-L6-v2's top transformer layer plus a linear
+classifier over its mean-pooled tokens, trained by ``bench/train_emotion.py`` on GoEmotions
+mapped to five classes (see ``bench/EMOTION.md``). At run time the embedder hands over the
+hidden states entering that layer (:class:`store.embeddings.Tap`); the head runs its own
+copy of the layer on them, so a quote is encoded once for both its vector and its emotion.
+Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, about 3.5 MB).
 """
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from store.embeddings import Progress, Tap
+
+if TYPE_CHECKING:
+    import torch
+
 EMOTIONS: tuple[str, ...] = ("frustrated", "confused", "delighted", "disappointed", "neutral")
+
+log = logging.getLogger(__name__)
 
 _PACKAGE = "store"
 _RESOURCE = "data/emotion_head.npz"
-_ARRAYS = ("w1", "b1", "w2", "b2", "temperature", "bias")
+# One transformer layer, named like a BERT layer; each block's arrays are prefixed "b{n}.".
+BLOCK_ARRAYS = ("q_w", "q_b", "k_w", "k_b", "v_w", "v_b", "o_w", "o_b", "ln1_w", "ln1_b",
+                "i_w", "i_b", "out_w", "out_b", "ln2_w", "ln2_b")
+_META = ("labels", "layer", "blocks", "heads", "eps", "fingerprint", "model", "head_w",
+         "head_b", "temperature", "bias")
 
 
 @dataclass(frozen=True)
@@ -29,102 +46,166 @@ class EmotionGuess:
     confidence: float
 
 
-class EmotionClassifier:
-    """Calibrated MLP head: ``softmax((relu(x @ w1 + b1) @ w2 + b2) / temperature + bias)``."""
+class EmotionHead:
+    """Fine-tuned top layer(s) + mean pooling + linear classifier, calibrated by temperature.
 
-    def __init__(
-        self,
-        w1: np.ndarray,
-        b1: np.ndarray,
-        w2: np.ndarray,
-        b2: np.ndarray,
-        temperature: float = 1.0,
-        bias: np.ndarray | None = None,
-        labels: tuple[str, ...] = EMOTIONS,
-    ) -> None:
-        self.w1 = np.asarray(w1, dtype=np.float32)
-        self.b1 = np.asarray(b1, dtype=np.float32).reshape(-1)
-        self.w2 = np.asarray(w2, dtype=np.float32)
-        self.b2 = np.asarray(b2, dtype=np.float32).reshape(-1)
-        self.temperature = float(temperature)
-        n_out = len(labels)
-        self.bias = (
-            np.zeros(n_out, np.float32)
-            if bias is None
-            else np.asarray(bias, dtype=np.float32).reshape(-1)
-        )
-        self.labels = tuple(labels)
-        hidden = self.w1.shape[1] if self.w1.ndim == 2 else -1
-        if (
-            self.w1.ndim != 2
-            or self.b1.shape != (hidden,)
-            or self.w2.shape != (hidden, n_out)
-            or self.b2.shape != (n_out,)
-            or self.bias.shape != (n_out,)
-        ):
+    ``layer`` is the index of the first transformer layer the head replaces: it reads the
+    hidden states entering that layer. ``fingerprint`` identifies the model whose lower layers
+    produce those states (``SentenceTransformerEmbedder.fingerprint``).
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], *, where: str = "emotion head") -> None:
+        missing = [k for k in _META if k not in arrays]
+        if missing:
+            raise ValueError(f"{where}: emotion head is missing arrays {missing}")
+        self.labels = tuple(str(x) for x in arrays["labels"])
+        self.layer = int(arrays["layer"])
+        self.heads = int(arrays["heads"])
+        self.eps = float(arrays["eps"])
+        self.fingerprint = str(arrays["fingerprint"])
+        self.model = str(arrays["model"])
+        self.temperature = float(np.asarray(arrays["temperature"]).reshape(-1)[0])
+        n_blocks = int(arrays["blocks"])
+        self.blocks = []
+        for b in range(n_blocks):
+            keys = [f"b{b}.{k}" for k in BLOCK_ARRAYS]
+            absent = [k for k in keys if k not in arrays]
+            if absent:
+                raise ValueError(f"{where}: emotion head is missing arrays {absent}")
+            self.blocks.append({k: np.asarray(arrays[f"b{b}.{k}"], np.float32)
+                                for k in BLOCK_ARRAYS})
+        self.head_w = np.asarray(arrays["head_w"], np.float32)
+        self.head_b = np.asarray(arrays["head_b"], np.float32).reshape(-1)
+        self.bias = np.asarray(arrays["bias"], np.float32).reshape(-1)
+        n_out = len(self.labels)
+        dim = self.head_w.shape[1] if self.head_w.ndim == 2 else -1
+        if (n_blocks < 1 or self.head_w.shape != (n_out, dim) or self.head_b.shape != (n_out,)
+                or self.bias.shape != (n_out,) or dim % self.heads
+                or any(blk["q_w"].shape != (dim, dim) for blk in self.blocks)):
             raise ValueError(
-                f"inconsistent emotion head shapes: w1 {self.w1.shape}, b1 {self.b1.shape}, "
-                f"w2 {self.w2.shape}, b2 {self.b2.shape}, bias {self.bias.shape}, "
-                f"{n_out} labels"
-            )
+                f"{where}: inconsistent emotion head shapes: {n_blocks} blocks, head_w "
+                f"{self.head_w.shape}, head_b {self.head_b.shape}, bias {self.bias.shape}, "
+                f"{n_out} labels, {self.heads} attention heads")
         if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+            raise ValueError(f"{where}: temperature must be > 0, got {self.temperature}")
+        self.dim = dim
+        self._torch: list[dict[str, Any]] | None = None
 
-    @property
-    def dim(self) -> int:
-        """Expected input dimension (384 for all-MiniLM-L6-v2)."""
-        return int(self.w1.shape[0])
-
+    # -- loading ----------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path | None = None) -> EmotionClassifier:
+    def load(cls, path: str | Path | None = None) -> EmotionHead:
         """Load weights from ``path``, or the packaged ``store/data/emotion_head.npz``."""
         if path is None:
             ref = resources.files(_PACKAGE).joinpath(_RESOURCE)
             with ref.open("rb") as fh:
-                arrays = cls._read(fh, str(ref))
-        else:
-            with open(path, "rb") as fh:
-                arrays = cls._read(fh, str(path))
-        labels = tuple(str(x) for x in arrays.get("labels", np.array(EMOTIONS)))
-        return cls(
-            arrays["w1"],
-            arrays["b1"],
-            arrays["w2"],
-            arrays["b2"],
-            temperature=float(arrays["temperature"].reshape(-1)[0]),
-            bias=arrays["bias"],
-            labels=labels,
-        )
+                return cls(cls._read(fh), where=str(ref))
+        with open(path, "rb") as fh:
+            return cls(cls._read(fh), where=str(path))
 
     @staticmethod
-    def _read(fh: BinaryIO, where: str) -> dict[str, np.ndarray]:
+    def _read(fh: BinaryIO) -> dict[str, np.ndarray]:
         with np.load(fh, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        missing = [k for k in _ARRAYS if k not in arrays]
-        if missing:
-            raise ValueError(f"{where}: emotion head is missing arrays {missing}")
-        return arrays
+            return {k: data[k] for k in data.files}
 
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities, shape ``(n, len(labels))``, columns in label order."""
-        x = np.asarray(vectors, dtype=np.float32)
-        if x.ndim == 1:
-            x = x[None, :]
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            got = f"{x.shape[1]}-d vectors" if x.ndim == 2 else f"shape {np.shape(vectors)}"
-            raise ValueError(
-                f"emotion head expects {self.dim}-d sentence embeddings (all-MiniLM-L6-v2) as "
-                f"shape (n, {self.dim}), got {got}; a different embedding model needs a head "
-                "retrained with bench/train_emotion.py"
-            )
-        hidden = np.maximum(x @ self.w1 + self.b1, 0.0)
-        logits = (hidden @ self.w2 + self.b2) / self.temperature + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+    def fits(self, embedder: object) -> bool:
+        """Whether ``embedder`` makes the hidden states this head was trained on."""
+        fingerprint = getattr(embedder, "fingerprint", None)
+        return callable(fingerprint) and fingerprint(self.layer) == self.fingerprint
 
-    def predict(self, vectors: np.ndarray) -> list[EmotionGuess]:
-        """One guess per row of ``vectors`` (shape ``(n, dim)``; a single 1-D vector is allowed)."""
-        probs = self.probabilities(vectors)
-        best = probs.argmax(axis=1)
-        return [EmotionGuess(self.labels[int(k)], float(probs[i, k])) for i, k in enumerate(best)]
+    # -- inference --------------------------------------------------------------
+    def _weights(self) -> list[dict[str, Any]]:
+        if self._torch is None:
+            import torch
+
+            self._torch = [{k: torch.from_numpy(v) for k, v in blk.items()}
+                           for blk in self.blocks]
+        return self._torch
+
+    def logits(self, states: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+        """Raw class scores for a batch: ``states`` (B, T, D) entering ``layer``, ``mask``
+        (B, T) with 1 for real tokens."""
+        import torch
+        import torch.nn.functional as F
+
+        x = states.detach().to(torch.float32)
+        keep = mask.to(torch.bool)
+        batch, length, dim = x.shape
+        head_dim = dim // self.heads
+        with torch.inference_mode():
+            for w in self._weights():
+                def split(t: torch.Tensor) -> torch.Tensor:
+                    return t.view(batch, length, self.heads, head_dim).transpose(1, 2)
+
+                q = split(F.linear(x, w["q_w"], w["q_b"]))
+                k = split(F.linear(x, w["k_w"], w["k_b"]))
+                v = split(F.linear(x, w["v_w"], w["v_b"]))
+                att = (q @ k.transpose(-1, -2)) / math.sqrt(head_dim)
+                att = att.masked_fill(~keep[:, None, None, :], -1e4).softmax(-1)
+                ctx = (att @ v).transpose(1, 2).reshape(batch, length, dim)
+                x = F.layer_norm(x + F.linear(ctx, w["o_w"], w["o_b"]), (dim,),
+                                 w["ln1_w"], w["ln1_b"], self.eps)
+                ffn = F.linear(F.gelu(F.linear(x, w["i_w"], w["i_b"])), w["out_w"], w["out_b"])
+                x = F.layer_norm(x + ffn, (dim,), w["ln2_w"], w["ln2_b"], self.eps)
+            m = keep[..., None].to(torch.float32)
+            pooled = (x * m).sum(1) / m.sum(1).clamp(min=1.0)
+        return pooled.numpy() @ self.head_w.T + self.head_b
+
+    def probabilities_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities: ``softmax(logits / temperature + bias)``."""
+        z = np.asarray(logits, np.float64) / self.temperature + self.bias
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def guesses(self, probabilities: np.ndarray) -> list[EmotionGuess]:
+        best = probabilities.argmax(axis=1)
+        return [EmotionGuess(self.labels[int(k)], float(probabilities[i, k]))
+                for i, k in enumerate(best)]
+
+
+class EmotionReader:
+    """Vectors and emotions from one pass of a sentence-transformers embedder."""
+
+    def __init__(self, embedder: Any, head: EmotionHead) -> None:
+        if not head.fits(embedder):
+            raise ValueError(f"the emotion head was trained on {head.model}'s layers; "
+                             f"model {getattr(embedder, 'name', '?')!r} does not make them")
+        self.embedder = embedder
+        self.head = head
+
+    def probabilities(self, texts: Sequence[str], *, batch_size: int = 64,
+                      progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(vectors, probabilities)`` for ``texts``: columns in ``head.labels`` order."""
+        probs = np.zeros((len(texts), len(self.head.labels)), np.float32)
+
+        def consume(rows: np.ndarray, states: Any, mask: Any) -> None:
+            probs[rows] = self.head.probabilities_from_logits(self.head.logits(states, mask))
+
+        vectors = self.embedder.encode(texts, batch_size=batch_size, progress=progress,
+                                       tap=Tap(self.head.layer, consume))
+        return vectors, probs
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: Progress | None = None) -> tuple[np.ndarray, list[EmotionGuess]]:
+        """``(vectors, guesses)`` for ``texts``, in order."""
+        vectors, probs = self.probabilities(texts, batch_size=batch_size, progress=progress)
+        return vectors, self.head.guesses(probs)
+
+
+def load_reader(embedder: Any, path: str | Path | None = None) -> EmotionReader | None:
+    """The packaged head wired to ``embedder``, or None (logged) when it does not fit."""
+    try:
+        head = EmotionHead.load(path)
+    except FileNotFoundError:
+        log.warning("emotion head weights are missing from the package; emotions are off")
+        return None
+    if not callable(getattr(embedder, "fingerprint", None)):  # e.g. the tests' hashing one
+        log.debug("embedder %r has no transformer layers; emotions are off",
+                  getattr(embedder, "name", "?"))
+        return None
+    if not head.fits(embedder):
+        log.warning("the emotion head was trained on %s; model %r makes different hidden "
+                    "states, so emotions are off (retrain with bench/train_emotion.py)",
+                    head.model, getattr(embedder, "name", "?"))
+        return None
+    return EmotionReader(embedder, head)

