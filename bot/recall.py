@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.query import Query
@@ -133,12 +133,15 @@ class SearchService:
         roots = {v.voice for v in views}
         if not roots:
             return {}
-        rows = session.execute(select(Quote.id, Quote.voice_id).where(
-            Quote.team_id == team_id,
-            or_(Quote.id.in_(roots), Quote.voice_id.in_(roots)))).all()
+        # Two index look-ups (primary key, then voice_id) rather than one OR, which SQLite
+        # plans as a walk over the whole team (bench/PERF.md); the team is checked per row.
+        rows = {r.id: r for r in session.execute(select(
+            Quote.id, Quote.voice_id, Quote.team_id).where(Quote.id.in_(roots)))}
+        rows.update({r.id: r for r in session.execute(select(
+            Quote.id, Quote.voice_id, Quote.team_id).where(Quote.voice_id.in_(roots)))})
         per_voice: dict[int, int] = {}
-        for quote_id, voice_id in rows:
-            if allowed is None or allowed(quote_id):
+        for quote_id, voice_id, team in rows.values():
+            if team == team_id and (allowed is None or allowed(quote_id)):
                 per_voice[voice_id or quote_id] = per_voice.get(voice_id or quote_id, 0) + 1
         return {v.id: per_voice.get(v.voice, 1) - 1 for v in views}
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store import quotes as q
 from store.db import db_errors
-from store.embeddings import Embedder, from_blob, to_blob
+from store.embeddings import Embedder, to_blob
 from store.errors import InvalidQuote
 from store.index import IndexRegistry
 from store.models import AuditEntry, Quote, QuoteUse, utcnow
@@ -90,20 +90,21 @@ class QuoteService:
 
         ``stored`` is the database's (team, id, vector, model) rows when already read (start-up
         reads them while the model loads)."""
-        by_team: dict[str, tuple[list[int], list[np.ndarray]]] = {}
+        by_team: dict[str, tuple[list[int], list[bytes]]] = {}
         stale: list[int] = []
+        name, size = self.embedder.name, 4 * self.embedder.dim
         with self.sessions() as session:
             rows = stored if stored is not None else q.stored_vectors(session)
             for team_id, quote_id, blob, model in rows:
-                if blob is None or model != self.embedder.name or \
-                        len(blob) != 4 * self.embedder.dim:
+                if blob is None or model != name or len(blob) != size:
                     stale.append(quote_id)
                     continue
-                ids, vecs = by_team.setdefault(team_id, ([], []))
+                ids, blobs = by_team.setdefault(team_id, ([], []))
                 ids.append(quote_id)
-                vecs.append(from_blob(blob))
-        for team_id, (ids, vecs) in by_team.items():
-            self.indexes.get(team_id).upsert(ids, np.vstack(vecs))
+                blobs.append(blob)
+        for team_id, (ids, blobs) in by_team.items():  # one copy per team, no per-row arrays
+            matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)
+            self.indexes.get(team_id).upsert(ids, matrix.reshape(len(ids), self.embedder.dim))
         if stale:
             log.info("re-embedding quotes made by another model", extra={"count": len(stale)})
             if on_reembed_start:

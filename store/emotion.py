@@ -5,7 +5,7 @@ classifier over its mean-pooled tokens, trained by ``bench/train_emotion.py`` on
 mapped to five classes (see ``bench/EMOTION.md``). At run time the embedder hands over the
 hidden states entering that layer (:class:`store.embeddings.Tap`); the head runs its own
 copy of the layer on them, so a quote is encoded once for both its vector and its emotion.
-Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, about 3.5 MB).
+Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, a few MB).
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ class EmotionHead:
         dim = self.head_w.shape[1] if self.head_w.ndim == 2 else -1
         if (n_blocks < 1 or self.head_w.shape != (n_out, dim) or self.head_b.shape != (n_out,)
                 or self.bias.shape != (n_out,) or dim % self.heads
-                or any(blk["q_w"].shape != (dim, dim) for blk in self.blocks)):
+                or any(blk["q_w"].shape != (dim, dim) or blk["i_w"].shape[1:] != (dim,)
+                       or blk["out_w"].shape != (dim, blk["i_w"].shape[0])
+                       for blk in self.blocks)):
             raise ValueError(
                 f"{where}: inconsistent emotion head shapes: {n_blocks} blocks, head_w "
                 f"{self.head_w.shape}, head_b {self.head_b.shape}, bias {self.bias.shape}, "

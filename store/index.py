@@ -22,6 +22,7 @@ class QuoteIndex:
         self.dim = dim
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._lock = threading.RLock()
+        self._ids: set[int] = set()  # FAISS's remove_ids is a pass over the whole index
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -32,23 +33,25 @@ class QuoteIndex:
             return
         vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         id_arr = np.asarray(ids, dtype=np.int64)
+        if len(set(id_arr.tolist())) != len(id_arr):
+            raise ValueError("upsert got the same quote id twice")
         with self._lock:
-            self._index.remove_ids(id_arr)
+            present = [i for i in id_arr.tolist() if i in self._ids]
+            if present:  # only replacements pay for the O(n) removal
+                self._index.remove_ids(np.asarray(present, dtype=np.int64))
             self._index.add_with_ids(vecs, id_arr)
+            self._ids.update(id_arr.tolist())
 
     def remove(self, ids: Iterable[int]) -> None:
-        id_arr = np.asarray(list(ids), dtype=np.int64)
-        if id_arr.size:
-            with self._lock:
-                self._index.remove_ids(id_arr)
+        with self._lock:
+            present = [int(i) for i in ids if int(i) in self._ids]
+            if present:
+                self._index.remove_ids(np.asarray(present, dtype=np.int64))
+                self._ids.difference_update(present)
 
     def __contains__(self, quote_id: int) -> bool:
         with self._lock:
-            try:
-                self._index.reconstruct(int(quote_id))
-            except RuntimeError:
-                return False
-            return True
+            return int(quote_id) in self._ids
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest quotes as ``(quote_id, cosine)``, best first."""
@@ -73,14 +76,13 @@ class QuoteIndex:
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """Stored vectors for ``ids`` (KeyError for an id not in the index)."""
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        if len(ids) == 0:
+            return np.empty((0, self.dim), dtype=np.float32)
         with self._lock:
-            for row, quote_id in enumerate(ids):
-                try:
-                    out[row] = self._index.reconstruct(int(quote_id))
-                except RuntimeError:
-                    raise KeyError(quote_id) from None
-        return out
+            missing = [i for i in ids if int(i) not in self._ids]
+            if missing:
+                raise KeyError(missing[0])
+            return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     def ids(self) -> np.ndarray:
         with self._lock:

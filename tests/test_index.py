@@ -4,6 +4,7 @@ re-embeds."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from store.embeddings import HashingEmbedder
 from store.index import QuoteIndex
@@ -36,6 +37,16 @@ def test_upsert_replaces_and_remove_deletes() -> None:
     assert index.search(eye[2], 1) == [(7, 1.0)]
     index.remove([7])
     assert 7 not in index and index.search(eye[2], 5) == [(8, 0.0)]
+    index.remove([7, 99])  # already gone / never there: nothing happens
+    assert len(index) == 1 and 8 in index
+    index.upsert([8, 9], eye[[3, 0]])  # a mix of a replacement and a new id
+    assert len(index) == 2 and sorted(index.ids().tolist()) == [8, 9]
+    np.testing.assert_array_equal(index.vectors([9, 8]), eye[[0, 3]])
+    with pytest.raises(KeyError):
+        index.vectors([8, 7])
+    with pytest.raises(ValueError, match="twice"):
+        index.upsert([5, 5], eye[:2])
+    assert len(index) == 2 and index.vectors([]).shape == (0, 4)
 
 
 class CountingEmbedder(HashingEmbedder):
