@@ -10,12 +10,17 @@ from store.quotes import QuoteView
 
 
 def attribution(quote: QuoteView) -> str:
-    """``Dana Lee, Acme (enterprise) · interview · 2026-03-02``; relayed quotes say so."""
+    """``Dana Lee, Acme (enterprise) · interview · 2026-03-02 · frustrated (0.91)``; relayed
+    quotes say so. Neutral is not shown, as in Slack."""
     who = quote.speaker_name or "Unknown speaker"
     org = ", ".join(x for x in (quote.company, f"({quote.segment})" if quote.segment else None)
                     if x)
     parts = [f"{who}, {org}" if org else who, quote.source_kind.replace("_", " "),
              f"{quote.when:%Y-%m-%d}"]
+    if quote.emotion and quote.emotion != "neutral":
+        sure = f" ({quote.emotion_confidence:.2f})" if quote.emotion_confidence is not None \
+            else ""
+        parts.append(f"{quote.emotion}{sure}")
     if not quote.first_hand:
         parts.append(f"relayed by {quote.relayed_by or 'a teammate'}")
     return " · ".join(parts)

@@ -90,3 +90,11 @@ def test_console_script_demo_with_the_bundled_model(tmp_path: Path) -> None:
     assert "added 462" in proc.stdout
     assert "matching quote" in proc.stdout and "Banking77 customer" in proc.stdout
     assert (tmp_path / "voicebot.db").exists()
+    # the sample was imported with emotions from the bundled head: filter by one, see it shown
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "emotion:frustrated card"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "added 0" in proc.stdout and "Filters: emotion: frustrated" in proc.stdout
+    shown = [line for line in proc.stdout.splitlines() if "— Banking77 customer" in line]
+    assert shown and all("· frustrated (" in line for line in shown)
