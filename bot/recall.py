@@ -71,9 +71,8 @@ class SearchService:
                 return self._recent(session, team_id, query, allowed, limit, offset)
         vector = self.embedder.encode([query.topic])[0]
         want = offset + limit
-        ranked = ranking.rank(vector, index, k=max(4 * want, 20), allowed=allowed,
-                              said_at=self._said_at(team_id))
-        matched = ranking.count_matches(vector, index, allowed=allowed)
+        ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
+                                                 allowed=allowed, said_at=self._said_at(team_id))
         ids = [i for i, _ in ranked]
         with self.sessions() as session:
             found = q.views(session, team_id, ids)

@@ -113,9 +113,36 @@ def _expand(q: np.ndarray, V: np.ndarray, p: RankParams) -> np.ndarray:
     return _unit(q + p.feedback_weight * (w / w.sum()) @ V[top])
 
 
+Pool = tuple[list[int], np.ndarray, np.ndarray]
+
+
+class _SharedSearch:
+    """One /voice search's view of the index, shared by :func:`rank` and
+    :func:`count_matches`: a k-NN call for a query vector already searched with a larger k is
+    served from that result (exact search: a top-k is a prefix of any larger top-k), and
+    scored pools are kept by size. Valid for one query vector and one ``allowed`` filter."""
+
+    def __init__(self, index: VectorSearch) -> None:
+        self.index = index
+        self.pools: dict[int, Pool] = {}
+        self._hits: dict[bytes, tuple[int, list[tuple[int, float]]]] = {}
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        key = np.asarray(vector, dtype=np.float32).tobytes()
+        known = self._hits.get(key)
+        if known is not None and (known[0] >= k or len(known[1]) < known[0]):
+            return known[1][:k]
+        hits = self.index.search(vector, k)
+        self._hits[key] = (k, hits)
+        return hits
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        return self.index.vectors(ids)
+
+
 def _score_pool(query_vector: np.ndarray, index: VectorSearch, n: int,
                 allowed: Callable[[int], bool] | None,
-                p: RankParams) -> tuple[list[int], np.ndarray, np.ndarray]:
+                p: RankParams) -> Pool:
     """Pool ids in plain-similarity order, their shipped scores, and the expanded query."""
     q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
     ids = [i for i, _ in _fetch(index, q, n, allowed)]
@@ -124,6 +151,16 @@ def _score_pool(query_vector: np.ndarray, index: VectorSearch, n: int,
     V = _smooth(np.asarray(index.vectors(ids), dtype=np.float32), p)
     q2 = _expand(q, V, p)
     return ids, V @ q2, q2
+
+
+def _pool(query_vector: np.ndarray, index: VectorSearch, n: int,
+          allowed: Callable[[int], bool] | None, p: RankParams) -> Pool:
+    """:func:`_score_pool`, computed once per size when ``index`` is a :class:`_SharedSearch`."""
+    if not isinstance(index, _SharedSearch):
+        return _score_pool(query_vector, index, n, allowed, p)
+    if n not in index.pools:
+        index.pools[n] = _score_pool(query_vector, index, n, allowed, p)
+    return index.pools[n]
 
 
 def _newest_first_ties(ranked: list[tuple[int, float]],
@@ -151,7 +188,7 @@ def rank(query_vector: np.ndarray, index: VectorSearch, *, k: int,
     """
     if k <= 0:
         return []
-    ids, scores, _ = _score_pool(query_vector, index, max(params.pool, 2 * k), allowed, params)
+    ids, scores, _ = _pool(query_vector, index, max(params.pool, 2 * k), allowed, params)
     order = np.argsort(-scores, kind="stable")[:k]
     ranked = [(ids[i], float(scores[i])) for i in order]
     return _newest_first_ties(ranked, said_at) if said_at else ranked
@@ -170,7 +207,7 @@ def count_matches(query_vector: np.ndarray, index: VectorSearch,
     t = MATCH_THRESHOLD if threshold is None else threshold
     n = params.pool
     while True:
-        ids, scores, q2 = _score_pool(query_vector, index, n, allowed, params)
+        ids, scores, q2 = _pool(query_vector, index, n, allowed, params)
         if len(ids) < n or not (scores[-(n // 4):] >= t).any() or n >= COUNT_POOL_MAX:
             break
         n = min(4 * n, COUNT_POOL_MAX)
@@ -186,6 +223,24 @@ def count_matches(query_vector: np.ndarray, index: VectorSearch,
                 break
             fetch *= 4
     return sorted(found.items(), key=lambda h: -h[1])
+
+
+def rank_and_count(query_vector: np.ndarray, index: VectorSearch, *, k: int,
+                   allowed: Callable[[int], bool] | None = None,
+                   said_at: Callable[[int], float | None] | None = None,
+                   threshold: float | None = None, params: RankParams = PARAMS,
+                   ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """``(rank(...), count_matches(...))`` for one query, sharing their index scans and pools.
+
+    Same results as the two calls apart; one exact scan for the query serves both pools
+    (fetched once at the size the count may grow to), instead of one scan per pool size.
+    """
+    shared = _SharedSearch(index)
+    q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
+    shared.search(q, max(COUNT_POOL_MAX, params.pool, 2 * k))  # serves both pools' fetches
+    ranked = rank(query_vector, shared, k=k, allowed=allowed, said_at=said_at, params=params)
+    matched = count_matches(query_vector, shared, allowed, threshold=threshold, params=params)
+    return ranked, matched
 
 
 _PUNCT = re.compile(r"[^\w\s]+")

@@ -219,3 +219,22 @@ def test_params_are_a_frozen_dataclass() -> None:
     assert isinstance(ranking.PARAMS, RankParams)
     with pytest.raises(AttributeError):
         ranking.PARAMS.pool = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("with_filter", [False, True])
+def test_rank_and_count_equal_the_two_calls_with_fewer_scans(with_filter: bool) -> None:
+    """One /voice search ranks and counts from one shared scan of the query (bench/PERF.md)."""
+    rng = np.random.default_rng(7)
+    centre = unit(rng.normal(size=32))
+    vectors = {i: centre + rng.normal(scale=0.35 if i % 3 else 0.9, size=32)
+               for i in range(1, 1500)}
+    query = unit(centre + rng.normal(scale=0.2, size=32))
+    allowed = (lambda i: i % 7 != 0) if with_filter else None
+    apart = BruteIndex(vectors)
+    expected = (ranking.rank(query, apart, k=20, allowed=allowed),
+                ranking.count_matches(query, apart, allowed, threshold=0.5))
+    together = BruteIndex(vectors)
+    got = ranking.rank_and_count(query, together, k=20, allowed=allowed, threshold=0.5)
+    assert got == expected
+    assert len(expected[1]) > ranking.PARAMS.pool  # the count had to grow past the first pool
+    assert len(together.asked) < len(apart.asked)
