@@ -272,11 +272,14 @@ class Candidate:
     company_key: str | None
     text_key: str
     vector: np.ndarray | None = None
+    normalized: str | None = None  # normalize_text(text_key), when the caller has it already
 
 
 def is_near_duplicate(a: Candidate, b: Candidate) -> bool:
     """Same words re-captured: same/contained normalized text or cosine >= threshold."""
-    if same_text(normalize_text(a.text_key), normalize_text(b.text_key)):
+    na = a.normalized if a.normalized is not None else normalize_text(a.text_key)
+    nb = b.normalized if b.normalized is not None else normalize_text(b.text_key)
+    if same_text(na, nb):
         return True
     if a.vector is None or b.vector is None:
         return False
