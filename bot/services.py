@@ -180,7 +180,7 @@ class QuoteService:
         """Mark new quotes whose words were already captured as the same voice as the earlier
         capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
         the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD)."""
-        from store.ranking import Candidate, is_near_duplicate, normalize_text
+        from store.ranking import Candidate, is_near_duplicate
 
         index = self.indexes.get(team_id)
         nearest = dict(zip(ids, index.search_many(vecs, 5)))
@@ -189,14 +189,14 @@ class QuoteService:
             texts = dict(session.execute(select(Quote.id, Quote.text).where(
                 Quote.id.in_(wanted))).all())
         new_vecs = dict(zip(ids, vecs))
-        normalized: dict[int, str] = {}  # each text once, not once per compared pair
+        candidates: dict[int, Candidate] = {}  # one per quote: its text is normalized once
 
         def candidate(quote_id: int, vector: np.ndarray | None) -> Candidate:
-            text = texts.get(quote_id, "")
-            if quote_id not in normalized:
-                normalized[quote_id] = normalize_text(text)
-            return Candidate(id=quote_id, score=0.0, speaker_key=None, company_key=None,
-                             text_key=text, vector=vector, normalized=normalized[quote_id])
+            if quote_id not in candidates:
+                candidates[quote_id] = Candidate(
+                    id=quote_id, score=0.0, speaker_key=None, company_key=None,
+                    text_key=texts.get(quote_id, ""), vector=vector)
+            return candidates[quote_id]
 
         links: dict[int, int] = {}
         for quote_id, hits in nearest.items():

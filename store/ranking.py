@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -264,7 +265,7 @@ def same_text(a: str, b: str, min_words: int = 4) -> bool:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A ranked quote as :func:`diversify` sees it (``text_key`` ideally ``normalize_text``)."""
+    """A ranked quote as :func:`diversify` sees it (``text_key``: its words)."""
 
     id: int
     score: float
@@ -272,14 +273,16 @@ class Candidate:
     company_key: str | None
     text_key: str
     vector: np.ndarray | None = None
-    normalized: str | None = None  # normalize_text(text_key), when the caller has it already
+
+    @cached_property
+    def normalized(self) -> str:
+        """``normalize_text(text_key)``, computed once however many pairs it is compared in."""
+        return normalize_text(self.text_key)
 
 
 def is_near_duplicate(a: Candidate, b: Candidate) -> bool:
     """Same words re-captured: same/contained normalized text or cosine >= threshold."""
-    na = a.normalized if a.normalized is not None else normalize_text(a.text_key)
-    nb = b.normalized if b.normalized is not None else normalize_text(b.text_key)
-    if same_text(na, nb):
+    if same_text(a.normalized, b.normalized):
         return True
     if a.vector is None or b.vector is None:
         return False
