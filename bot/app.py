@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.recall import SearchService
-from bot.services import EmotionEncoder, LoadReport, QuoteService
+from bot.services import LoadReport, QuoteService
 from bot.sync import IndexSync
 from bot.workspaces import WorkspaceService
 from store import db
 from store.embeddings import Embedder, SentenceTransformerEmbedder
+from store.emotion import load_reader
 from store.errors import StoreError
 from store.index import IndexRegistry
 
@@ -49,13 +50,6 @@ def _read_stored_vectors(sessions: sessionmaker[Session]) -> list:  # type: igno
         return list(q.stored_vectors(session))
 
 
-def load_emotion_reader(embedder: Embedder) -> EmotionEncoder | None:
-    """The packaged emotion head wired to the model, if it was trained on that model."""
-    from store.emotion import load_reader
-
-    return load_reader(embedder)
-
-
 def build_services(
     settings: Settings,
     *,
@@ -83,7 +77,7 @@ def build_services(
                                                    threads=settings.torch_threads)
             stored = future.result() if future else None
     indexes = IndexRegistry(embedder.dim)
-    quotes = QuoteService(sessions, embedder, indexes, load_emotion_reader(embedder))
+    quotes = QuoteService(sessions, embedder, indexes, load_reader(embedder))
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
     services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
                         indexes=indexes, quotes=quotes,

@@ -63,6 +63,11 @@ class EmotionEncoder(Protocol):
                progress: Progress | None = None) -> tuple[np.ndarray, Sequence[Any]]: ...
 
 
+def _emotion_fields(guess: Any) -> dict[str, Any]:
+    """The stored columns for a guessed emotion (an ``EmotionGuess``)."""
+    return {"emotion": guess.label, "emotion_confidence": round(float(guess.confidence), 4)}
+
+
 class QuoteService:
     """Saving and changing quotes, keeping the per-team FAISS index in step."""
 
@@ -134,8 +139,7 @@ class QuoteService:
                     values: dict[str, Any] = {"embedding": to_blob(vec),
                                               "embedding_model": self.embedder.name}
                     if guesses is not None and row.emotion is None:  # saved under another model
-                        values.update(emotion=guesses[n].label,
-                                      emotion_confidence=round(float(guesses[n].confidence), 4))
+                        values.update(_emotion_fields(guesses[n]))
                     session.execute(update(Quote).where(Quote.id == row.id).values(**values))
             for row, vec in zip(rows, vecs):
                 self.indexes.get(row.team_id).upsert([row.id], vec[None, :])
@@ -239,8 +243,7 @@ class QuoteService:
         """Fill the guessed emotion where the item does not already carry one."""
         if guesses is None:
             return list(items)
-        return [it if it.emotion else replace(it, emotion=g.label,
-                                              emotion_confidence=round(float(g.confidence), 4))
+        return [it if it.emotion else replace(it, **_emotion_fields(g))
                 for it, g in zip(items, guesses)]
 
     @db_errors
@@ -327,8 +330,8 @@ class QuoteService:
                 return None
             quote.embedding, quote.embedding_model = to_blob(vec), self.embedder.name
             if guesses and quote.emotion_by is None:  # a person's correction stands
-                quote.emotion = guesses[0].label
-                quote.emotion_confidence = round(float(guesses[0].confidence), 4)
+                for column, value in _emotion_fields(guesses[0]).items():
+                    setattr(quote, column, value)
             session.flush()
             result = q.view(quote, revisions=len(quote.revisions))
         self.indexes.get(team_id).upsert([result.id], vec[None, :])

@@ -196,14 +196,14 @@ class EmotionReader:
 
 def load_reader(embedder: Any, path: str | Path | None = None) -> EmotionReader | None:
     """The packaged head wired to ``embedder``, or None (logged) when it does not fit."""
+    if not callable(getattr(embedder, "fingerprint", None)):  # e.g. the tests' hashing one
+        log.debug("embedder %r has no transformer layers; emotions are off",
+                  getattr(embedder, "name", "?"))
+        return None
     try:
         head = EmotionHead.load(path)
     except FileNotFoundError:
         log.warning("emotion head weights are missing from the package; emotions are off")
-        return None
-    if not callable(getattr(embedder, "fingerprint", None)):  # e.g. the tests' hashing one
-        log.debug("embedder %r has no transformer layers; emotions are off",
-                  getattr(embedder, "name", "?"))
         return None
     if not head.fits(embedder):
         log.warning("the emotion head was trained on %s; model %r makes different hidden "
