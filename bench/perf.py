@@ -86,15 +86,20 @@ def pct(values: Sequence[float], p: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), p))
 
 
-def rss_now_mb() -> float:
-    """This process's current RSS in MiB (0 where /proc is missing)."""
+def _proc_status_mb(field: str) -> float | None:
+    """A ``kB`` line of /proc/self/status in MiB (None where /proc is missing)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 0.0
+    return None
+
+
+def rss_now_mb() -> float:
+    """This process's current RSS in MiB (0 where /proc is missing)."""
+    return _proc_status_mb("VmRSS") or 0.0
 
 
 def peak_rss_mb() -> float:
@@ -103,13 +108,8 @@ def peak_rss_mb() -> float:
     Linux's ``ru_maxrss`` survives fork+exec, so a child started by a big parent reports at
     least the parent's size; ``VmHWM`` belongs to the process's own address space.
     """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return maxrss_mb()
+    peak = _proc_status_mb("VmHWM")
+    return peak if peak is not None else maxrss_mb()
 
 
 def maxrss_mb(who: int | None = None) -> float:

@@ -200,6 +200,15 @@ class States:
             mask[j, :n] = True
         return torch.from_numpy(x), torch.from_numpy(mask)
 
+    def apply(self, fn, width: int, batch: int = 256) -> np.ndarray:
+        """``fn(states, mask)`` over padded batches of similar length: ``(len(self), width)``."""
+        order = np.argsort(self.lens)
+        out = np.zeros((len(self), width), np.float32)
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            out[rows] = fn(*self.batch(rows))
+        return out
+
 
 def encode(embedder: SentenceTransformerEmbedder, texts: list[str], split: str, layer: int,
            cache: Path) -> tuple[np.ndarray, States]:
@@ -344,13 +353,8 @@ def train_block(embedder: SentenceTransformerEmbedder, layer: int, tr: States, y
     def logits(states: States) -> np.ndarray:
         blocks.eval()
         drop.eval()
-        order = np.argsort(states.lens)
-        out = np.zeros((len(states), len(EMOTIONS)), np.float32)
         with torch.no_grad():
-            for s in range(0, len(order), 256):
-                rows = order[s : s + 256]
-                out[rows] = forward(*states.batch(rows)).numpy()
-        return out
+            return states.apply(lambda x, mask: forward(x, mask).numpy(), len(EMOTIONS))
 
     weight = torch.tensor(class_weights(ytr))
     steps = EPOCHS * math.ceil(len(ytr) / BATCH)
@@ -475,12 +479,7 @@ def bias_helps(logits: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[bool, 
 
 def head_logits(head: EmotionHead, states: States) -> np.ndarray:
     """The shipped head's logits over cached states, through store.emotion."""
-    order = np.argsort(states.lens)
-    out = np.zeros((len(states), len(head.labels)), np.float32)
-    for s in range(0, len(order), 256):
-        rows = order[s : s + 256]
-        out[rows] = head.logits(*states.batch(rows))
-    return out
+    return states.apply(head.logits, len(head.labels))
 
 
 def main() -> None:

@@ -33,14 +33,15 @@ class QuoteIndex:
             return
         vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         id_arr = np.asarray(ids, dtype=np.int64)
-        if len(set(id_arr.tolist())) != len(id_arr):
+        id_set = set(id_arr.tolist())
+        if len(id_set) != len(id_arr):
             raise ValueError("upsert got the same quote id twice")
         with self._lock:
-            present = [i for i in id_arr.tolist() if i in self._ids]
+            present = id_set & self._ids
             if present:  # only replacements pay for the O(n) removal
-                self._index.remove_ids(np.asarray(present, dtype=np.int64))
+                self._index.remove_ids(np.fromiter(present, dtype=np.int64, count=len(present)))
             self._index.add_with_ids(vecs, id_arr)
-            self._ids.update(id_arr.tolist())
+            self._ids |= id_set
 
     def remove(self, ids: Iterable[int]) -> None:
         with self._lock:
