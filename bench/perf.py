@@ -478,7 +478,7 @@ def insert_rows(url: str, pool_texts: list[str], vecs, start: int, stop: int,
 
     from store import db as sdb
     from store.embeddings import to_blob
-    from store.models import Quote, SourceKind
+    from store.models import Quote, SourceKind, utcnow
     from store.quotes import NewQuote, to_row
 
     kinds = list(SourceKind)
@@ -497,7 +497,8 @@ def insert_rows(url: str, pool_texts: list[str], vecs, start: int, stop: int,
                               company=f"Company {(i * 104729) % 400}",
                               segment=segments[i % 3],
                               said_at=epoch + timedelta(hours=(i * 37) % (24 * 700)))
-                rows.append(to_row(nq, embedding=to_blob(vecs[i]), model=model_name))
+                rows.append(to_row(nq, embedding=to_blob(vecs[i]), model=model_name,
+                                  now=utcnow()))
             with engine.begin() as conn:
                 conn.execute(insert(Quote), rows)
     finally:

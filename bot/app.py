@@ -16,6 +16,7 @@ from bot.services import LoadReport, QuoteService
 from bot.sync import IndexSync
 from bot.workspaces import WorkspaceService
 from store import db
+from store.clock import Clock, system_clock
 from store.embeddings import Embedder, SentenceTransformerEmbedder
 from store.emotion import load_reader
 from store.errors import StoreError
@@ -38,6 +39,7 @@ class Services:
     workspaces: WorkspaceService
     digests: DigestService
     sync: IndexSync
+    clock: Clock = system_clock
 
     def close(self) -> None:
         self.engine.dispose()
@@ -58,6 +60,7 @@ def build_services(
     load_indexes: bool = True,
     progress: Callable[[int], None] | None = None,
     on_reembed_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Services:
     """Connect to the database, migrate it, load the model and fill the indexes."""
     engine = db.make_engine(settings.database_url)
@@ -77,13 +80,14 @@ def build_services(
                                                    threads=settings.torch_threads)
             stored = future.result() if future else None
     indexes = IndexRegistry(embedder.dim)
-    quotes = QuoteService(sessions, embedder, indexes, load_reader(embedder))
+    quotes = QuoteService(sessions, embedder, indexes, load_reader(embedder), clock=clock)
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
     services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
                         indexes=indexes, quotes=quotes,
                         search=SearchService(sessions, embedder, indexes),
                         workspaces=WorkspaceService(sessions, settings.capture_emoji),
-                        digests=DigestService(sessions, indexes), sync=sync)
+                        digests=DigestService(sessions, indexes), sync=sync,
+                        clock=clock)
     if load_indexes:
         report: LoadReport = quotes.load_indexes(progress=progress,
                                                  on_reembed_start=on_reembed_start,
@@ -243,4 +247,4 @@ def make_delivery(settings: Settings, services: Services, client_for=None):  # t
             return client
 
     return DigestDelivery(services.sessions, services.digests, services.workspaces,
-                          client_for, mask=settings.mask_personal_data)
+                          client_for, mask=settings.mask_personal_data, clock=services.clock)

@@ -311,7 +311,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         start = day.replace(tzinfo=ZoneInfo(ws.digest_timezone))
         end = start + timedelta(days=7)
     else:
-        start, end = week_ending(ws, datetime.now(timezone.utc))
+        start, end = week_ending(ws, services.clock())
     data = services.digests.build(team, start.astimezone(timezone.utc),
                                   end.astimezone(timezone.utc),
                                   ws.digest_channel or "__preview__")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.digest import DigestService, week_ending
 from bot.digest_blocks import digest_blocks
 from bot.workspaces import WorkspaceService
+from store.clock import Clock, system_clock
 from store.models import DigestClaim, Workspace
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class DigestDelivery:
     def __init__(self, sessions: sessionmaker[Session], digests: DigestService,
                  workspaces: WorkspaceService, client_for: Callable[[str], WebClient], *,
                  mask: bool = True, lease: timedelta = timedelta(minutes=10),
-                 worker: str | None = None) -> None:
+                 worker: str | None = None, clock: Clock = system_clock) -> None:
+        self.clock = clock
         self.sessions = sessions
         self.digests = digests
         self.workspaces = workspaces
@@ -61,6 +63,7 @@ class DigestDelivery:
 
     def run_due(self, now: datetime | None = None) -> list[Outcome]:
         """Post every workspace's due digest that has not been posted yet."""
+        now = now or self.clock()
         with self.sessions() as session:
             teams = list(session.scalars(select(Workspace.team_id).where(
                 Workspace.digest_channel.is_not(None))))
@@ -74,7 +77,7 @@ class DigestDelivery:
         return outcomes
 
     def post(self, team_id: str, now: datetime | None = None) -> Outcome:
-        now = now or datetime.now(timezone.utc)
+        now = now or self.clock()
         settings = self.workspaces.get(team_id)
         if not settings.digest_channel:
             return Outcome(team_id, "off", "no digest channel chosen")
@@ -161,7 +164,7 @@ class DigestDelivery:
     def _finish(self, claim_id: int, ts: str, team_id: str) -> None:
         with self.sessions.begin() as session:
             session.execute(update(DigestClaim).where(DigestClaim.id == claim_id).values(
-                status="posted", posted_at=datetime.now(timezone.utc), message_ts=ts,
+                status="posted", posted_at=self.clock(), message_ts=ts,
                 last_error=None))
             session.execute(update(Workspace).where(Workspace.team_id == team_id).values(
                 digest_problem=None))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import quotes as q
+from store.clock import Clock, system_clock
 from store.db import db_errors
 from store.embeddings import Embedder, to_blob
 from store.errors import InvalidQuote
 from store.index import IndexRegistry
-from store.models import AuditEntry, Quote, QuoteUse, utcnow
+from store.models import AuditEntry, Quote, QuoteUse
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +79,12 @@ class QuoteService:
         embedder: Embedder,
         indexes: IndexRegistry,
         emotions: EmotionEncoder | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         """``emotions`` encodes with the same model as ``embedder`` and reads each quote's
-        emotion on the way; without it quotes are stored with no emotion."""
+        emotion on the way; without it quotes are stored with no emotion. ``clock`` dates
+        captures, uses and deletions."""
+        self.clock = clock
         self.sessions = sessions
         self.embedder = embedder
         self.indexes = indexes
@@ -161,7 +166,8 @@ class QuoteService:
         vec, new = vecs[0], self._with_emotion([new], guesses)[0]
         try:
             with self.sessions.begin() as session:
-                quote = Quote(**q.to_row(new, embedding=to_blob(vec), model=self.embedder.name))
+                quote = Quote(**q.to_row(new, embedding=to_blob(vec), model=self.embedder.name,
+                                           now=self.clock()))
                 session.add(quote)
                 session.flush()
                 saved = q.view(quote)
@@ -304,7 +310,8 @@ class QuoteService:
                 continue
             vecs, guesses = self._encode([it.text for it in fresh])
             fresh = self._with_emotion(fresh, guesses)
-            rows = [q.to_row(it, embedding=to_blob(v), model=self.embedder.name)
+            now = self.clock()
+            rows = [q.to_row(it, embedding=to_blob(v), model=self.embedder.name, now=now)
                     for it, v in zip(fresh, vecs)]
             with self.sessions.begin() as session:
                 ids = list(session.scalars(
@@ -326,7 +333,7 @@ class QuoteService:
         vec = vecs[0]
         with self.sessions.begin() as session:
             quote = q.by_message(session, team_id, channel_id, ts)
-            if quote is None or not q.record_edit(session, quote, new_text):
+            if quote is None or not q.record_edit(session, quote, new_text, self.clock()):
                 return None
             quote.embedding, quote.embedding_model = to_blob(vec), self.embedder.name
             if guesses and quote.emotion_by is None:  # a person's correction stands
@@ -366,13 +373,14 @@ class QuoteService:
         return self._delete_many(team_id, ids, by=by, action="forget")
 
     def _delete_many(self, team_id: str, ids: Sequence[int], *, by: str, action: str) -> int:
+        now = self.clock()
         with self.sessions.begin() as session:
             present = list(session.scalars(select(Quote.id).where(
                 Quote.team_id == team_id, Quote.id.in_(ids))))
             q.delete_ids(session, team_id, present)
             q.relink_voices(session, team_id, present)
             session.add_all(AuditEntry(team_id=team_id, actor=by, action=action, quote_id=i,
-                                       at=utcnow()) for i in present)
+                                       at=now) for i in present)
         self.indexes.get(team_id).remove(present)
         log.info("quotes deleted", extra={"team": team_id, "count": len(present), "by": by,
                                           "action": action})
@@ -417,9 +425,10 @@ class QuoteService:
         """Remember that quotes were shown or shared (the digest reports it)."""
         if not quote_ids:
             return
+        now = self.clock()
         with self.sessions.begin() as session:
             session.add_all(QuoteUse(team_id=team_id, quote_id=i, kind=kind, user_id=user_id,
-                                     channel_id=channel_id, used_at=utcnow())
+                                     channel_id=channel_id, used_at=now)
                             for i in quote_ids)
 
 
@@ -431,13 +440,13 @@ class Stats:
     companies: int
 
 
-def workspace_stats(sessions: sessionmaker[Session], team_id: str) -> Stats:
-    """Counts for App Home: all quotes, the last 7 days, distinct people and companies."""
+def workspace_stats(sessions: sessionmaker[Session], team_id: str, now: datetime) -> Stats:
+    """Counts for App Home: all quotes, the 7 days before ``now``, people and companies."""
     from datetime import timedelta
 
     from sqlalchemy import func
 
-    week_ago = utcnow() - timedelta(days=7)
+    week_ago = now - timedelta(days=7)
     with sessions() as session:
         total, recent, people, companies = session.execute(
             select(func.count(), func.count().filter(Quote.captured_at >= week_ago),

@@ -162,8 +162,9 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None) -> dict[str, object]:
-    now = utcnow()
+def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None,
+           now: datetime) -> dict[str, object]:
+    """The insert values of ``nq``, captured at ``now`` (the caller's clock)."""
     return dict(
         team_id=nq.team_id, text=nq.text, speaker_name=nq.speaker_name,
         speaker_user_id=nq.speaker_user_id, speaker_team_id=nq.speaker_team_id,
@@ -173,7 +174,7 @@ def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None) -> dict[
         first_hand=nq.first_hand, relayed_by=nq.relayed_by, captured_by=nq.captured_by,
         captured_at=now, said_at=nq.said_at, tags=list(nq.tags), emotion=nq.emotion,
         emotion_confidence=nq.emotion_confidence, emotion_by=None, embedding=embedding,
-        embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=now,
+        embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=utcnow(),
     )
 
 
@@ -211,11 +212,11 @@ def views(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, Quote
     return out
 
 
-def record_edit(session: Session, quote: Quote, new_text: str) -> bool:
+def record_edit(session: Session, quote: Quote, new_text: str, now: datetime) -> bool:
     """Keep the old words as a revision and store the new ones; False if unchanged."""
     if quote.text == new_text:
         return False
-    session.add(QuoteRevision(quote_id=quote.id, text=quote.text))
+    session.add(QuoteRevision(quote_id=quote.id, text=quote.text, replaced_at=now))
     quote.text = new_text
     return True
 

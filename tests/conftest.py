@@ -21,6 +21,7 @@ from bot.config import Settings
 from store import db
 from store.embeddings import HashingEmbedder
 from store.models import Base
+from tests.fakes.clock import FakeClock
 
 pytest_plugins = ["tests.slack_harness"]  # the `bot` fixture: the app served over HTTP
 
@@ -102,8 +103,14 @@ def embedder() -> HashingEmbedder:
 
 
 @pytest.fixture
-def make_services(embedder: HashingEmbedder):  # type: ignore[no-untyped-def]
-    """Build Services for a database URL with the deterministic test embedder."""
+def clock() -> FakeClock:
+    """The application's clock in tests: fixed at TEST_NOW until a test moves it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def make_services(embedder: HashingEmbedder, clock: FakeClock):  # type: ignore[no-untyped-def]
+    """Build Services for a database URL with the deterministic test embedder and clock."""
     from bot.app import build_services
 
     built = []
@@ -111,7 +118,7 @@ def make_services(embedder: HashingEmbedder):  # type: ignore[no-untyped-def]
     def make(url: str, **kwargs):  # type: ignore[no-untyped-def]
         settings = Settings(database_url=url)
         services = build_services(settings, embedder=kwargs.pop("embedder", embedder),
-                                  **kwargs)
+                                  clock=kwargs.pop("clock", clock), **kwargs)
         built.append(services)
         return services
 

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.server import BotWSGI, start
 from store.embeddings import HashingEmbedder
 from tests.fakes import signing
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack
 
 SECRET = "e2e-signing-secret-0123456789"
@@ -83,9 +84,10 @@ def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  #
         database_url=f"sqlite:///{tmp_path / 'bot.db'}", slack_bot_token=TOKEN,
         slack_signing_secret=SECRET, slack_api_url=slack.base_url, listener_workers=32,
         digest_scheduler=False)
+    clock = overrides.pop("clock", None) or FakeClock()
     values.update(overrides)
     settings = Settings(**values)
-    services = build_services(settings, embedder=HashingEmbedder())
+    services = build_services(settings, embedder=HashingEmbedder(), clock=clock)
     wsgi = BotWSGI()
     started = start(settings, wsgi, services)
     server = create_server(wsgi, host="127.0.0.1", port=0, threads=24)

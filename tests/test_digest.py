@@ -18,9 +18,10 @@ from store.embeddings import HashingEmbedder
 from store.errors import InvalidQuote
 from store.models import DigestClaim, Quote, QuoteUse
 from store.quotes import NewQuote
+from tests.fakes.clock import TEST_NOW, FakeClock
 from tests.fakes.slack_api import FakeSlack
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # a Wednesday
+NOW = TEST_NOW  # a Wednesday; the services fixture's clock stands still at it
 
 
 def week_quotes(services, when: datetime) -> None:  # type: ignore[no-untyped-def]
@@ -115,7 +116,7 @@ def pg_delivery(clean_postgres: str):  # type: ignore[no-untyped-def]
         slack.add_channel("CDIG", "product")
         settings = Settings(database_url=clean_postgres, slack_bot_token="xoxb-test-token",
                             slack_api_url=slack.base_url)
-        services = build_services(settings, embedder=HashingEmbedder())
+        services = build_services(settings, embedder=HashingEmbedder(), clock=FakeClock())
         services.workspaces.update("T0001", digest_channel="CDIG", digest_weekday=0,
                                    digest_time="09:00", digest_timezone="UTC")
         week_quotes(services, NOW - timedelta(days=3))
@@ -125,7 +126,8 @@ def pg_delivery(clean_postgres: str):  # type: ignore[no-untyped-def]
 
 def _post_in_child(url: str, api: str, barrier, results) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(database_url=url, slack_bot_token="xoxb-test-token", slack_api_url=api)
-    services = build_services(settings, embedder=HashingEmbedder(), migrate=False)
+    services = build_services(settings, embedder=HashingEmbedder(), migrate=False,
+                              clock=FakeClock())
     barrier.wait()
     results.put(make_delivery(settings, services).post("T0001", now=NOW).status)
 

@@ -7,7 +7,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -85,7 +85,7 @@ def test_workspace_a_never_sees_workspace_b(multi: Bot) -> None:
     assert "Safari" in json.dumps(home.params) and "always late" not in json.dumps(home.params)
     assert multi.slack.token_teams[home.token] == "TB"
     # digest
-    now = datetime.now(timezone.utc) + timedelta(days=1)
+    now = multi.services.clock() + timedelta(days=1)
     data = multi.services.digests.build("TB", now - timedelta(days=7), now, "CB")
     texts = [v.text for v, _ in data.used] + [h.user_id for h in data.habits]
     assert (data.total, data.people) == (1, 1) and "UA" not in texts

@@ -85,7 +85,7 @@ def register(app: App, rt: Runtime) -> None:
 
     def publish(client: WebClient, team_id: str, user_id: str) -> None:
         settings = services.workspaces.get(team_id)
-        stats = workspace_stats(services.sessions, team_id)
+        stats = workspace_stats(services.sessions, team_id, services.clock())
         recent = services.search.search(team_id, parse_query(""), limit=8,
                                         channel_id="__app_home__").hits
         client.views_publish(user_id=user_id, view=home_view(stats, recent, settings,

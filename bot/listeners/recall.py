@@ -34,7 +34,7 @@ def register(app: App, rt: Runtime) -> None:
             ack(**_reply(rt.digest_command(team_id, text[len("digest"):].strip(),
                                            command["channel_id"])))
             return
-        query = parse_query(text)
+        query = parse_query(text, now=rt.services.clock())
         error = _query_error(query)
         if error:
             ack(**_reply(error))
@@ -48,7 +48,7 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         try:
             value = json.loads(action["value"])
-            query, offset = parse_query(str(value["q"])), int(value["o"])
+            query, offset = parse_query(str(value["q"]), now=rt.services.clock()), int(value["o"])
             target = blocks.Target(str(value["c"]), value.get("t"))
         except (KeyError, ValueError, TypeError):
             log.warning("malformed voice_more value", extra={"value": action.get("value")})
@@ -119,7 +119,7 @@ def register(app: App, rt: Runtime) -> None:
         if text.lower() in {"", "help"}:
             post(blocks.usage(rt.emoji(team_id)))
             return
-        query = parse_query(text)
+        query = parse_query(text, now=rt.services.clock())
         error = _query_error(query)
         if error:
             post(error)
