@@ -101,6 +101,11 @@ class Quote(Base):
     #: The first quote with (nearly) the same words: the same voice captured again
     #: elsewhere. None for the first capture itself.
     voice_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: The capturer kept only part of the Slack message (the shortcut's excerpt field).
+    is_excerpt: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The Slack message was edited and no longer contains these words; the quote keeps
+    #: them and its capturer is asked to review it.
+    source_changed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
@@ -136,6 +141,13 @@ class Workspace(Base):
     digest_time: Mapped[str] = mapped_column(String(5), default="09:00")
     digest_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     digest_problem: Mapped[str | None] = mapped_column(Text)
+    #: Who may change these settings: ``admins`` (workspace admins and owners, the
+    #: default), ``owners``, or ``everyone``. Only an admin/owner changes this.
+    settings_role: Mapped[str] = mapped_column(String(16), default="admins",
+                                               server_default="admins")
+    #: In a channel shared with another organisation, allow sharing quotes whose speaker
+    #: belongs to that organisation (off: nothing is posted publicly there).
+    connect_share_own: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -191,3 +203,28 @@ class AuditEntry(Base):
     quote_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RequestReceipt(Base):
+    """A Slack request already handled (an event id, or an action's trigger), kept until
+    it expires so a retry or a replay is not executed twice, whichever replica gets it."""
+
+    __tablename__ = "request_receipts"
+    __table_args__ = (Index("ix_request_receipts_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PendingCapture(Base):
+    """A message shortcut's message text, held between opening the form and submitting it
+    (too long for a modal's private_metadata), readable by every replica until it expires."""
+
+    __tablename__ = "pending_captures"
+    __table_args__ = (Index("ix_pending_captures_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -59,6 +59,7 @@ class NewQuote:
     tags: tuple[str, ...] = ()
     emotion: str | None = None
     emotion_confidence: float | None = None
+    is_excerpt: bool = False  # the capturer kept only part of the Slack message
 
     def validated(self) -> NewQuote:
         """Return self if storable, else raise :class:`InvalidQuote` saying why."""
@@ -119,6 +120,8 @@ class QuoteView:
     embedding_model: str | None
     revisions: int = 0
     voice_id: int | None = None
+    is_excerpt: bool = False
+    source_changed: bool = False
 
     @property
     def voice(self) -> int:
@@ -155,6 +158,7 @@ def view(q: Quote, revisions: int = 0) -> QuoteView:
         captured_at=_aware(q.captured_at), said_at=_aware(q.said_at) if q.said_at else None,
         tags=tuple(q.tags or ()), emotion=q.emotion, emotion_confidence=q.emotion_confidence,
         embedding_model=q.embedding_model, revisions=revisions, voice_id=q.voice_id,
+        is_excerpt=bool(q.is_excerpt), source_changed=bool(q.source_changed),
     )
 
 
@@ -175,6 +179,7 @@ def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None,
         captured_at=now, said_at=nq.said_at, tags=list(nq.tags), emotion=nq.emotion,
         emotion_confidence=nq.emotion_confidence, emotion_by=None, embedding=embedding,
         embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=utcnow(),
+        is_excerpt=nq.is_excerpt, source_changed=False,
     )
 
 
