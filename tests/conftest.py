@@ -26,6 +26,31 @@ from tests.fakes.clock import FakeClock
 pytest_plugins = ["tests.slack_harness"]  # the `bot` fixture: the app served over HTTP
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TIMESHIFT = Path(__file__).resolve().parent / "timeshift"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shift-days", type=float, default=None, metavar="N",
+        help="run every test (and the Python subprocesses tests start) with the clock moved "
+             "N days ahead, to find tests that depend on today's date")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = config.getoption("--shift-days")
+    if days:
+        os.environ["VOICEBOT_TEST_SHIFT_DAYS"] = str(days)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(TIMESHIFT), os.environ.get("PYTHONPATH")) if p)
+        import importlib.util
+        import sys
+
+        spec = importlib.util.spec_from_file_location("_voicebot_timeshift",
+                                                      TIMESHIFT / "sitecustomize.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
 
 
 def pg_admin_url() -> str | None:
