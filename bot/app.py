@@ -118,7 +118,7 @@ BOT_SCOPES = ("app_mentions:read", "channels:history", "channels:read", "chat:wr
 
 
 def create_app(settings: Settings, services: Services, *, search_pool=None,  # type: ignore[no-untyped-def]
-               team_id: str | None = None):
+               team_id: str | None = None, enterprise_id: str | None = None):
     """The Bolt app, wired to ``services``. No globals: call it once per process (or test).
 
     With SLACK_CLIENT_ID set, workspaces install through OAuth (/slack/install) and tokens
@@ -171,7 +171,7 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
         name="voicebot",
     )
     if oauth is None and team_id:
-        _guard_workspace(app, team_id)
+        _guard_workspace(app, team_id, enterprise_id)
 
     @app.error
     def on_error(error: Exception, request, logger):  # type: ignore[no-untyped-def]
@@ -218,17 +218,24 @@ def _fix_bolt_form_parsing() -> None:
     bolt_request.parse_body = parse_body
 
 
-def _guard_workspace(app, team_id: str) -> None:  # type: ignore[no-untyped-def]
-    """Refuse requests for any workspace but the one SLACK_BOT_TOKEN belongs to."""
+def _guard_workspace(app, team_id: str, enterprise_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Refuse requests for any workspace or organisation but the one SLACK_BOT_TOKEN belongs
+    to. An enterprise-wide install flag does not get past it: with a single bot token,
+    voicebot is installed in exactly one workspace."""
     from slack_bolt import BoltResponse
     from slack_bolt.middleware import Middleware
 
     class SameWorkspace(Middleware):
         def process(self, *, req, resp, next):  # type: ignore[no-untyped-def,override]
             seen = req.context.team_id
-            if seen and seen != team_id and not req.context.is_enterprise_install:
+            seen_enterprise = req.context.enterprise_id
+            if (req.context.is_enterprise_install or (seen and seen != team_id)
+                    or (seen_enterprise and seen_enterprise != enterprise_id)
+                    or (not seen and req.body.get("type") != "url_verification")):
                 log.warning("request for another workspace refused",
-                            extra={"team": seen, "installed": team_id})
+                            extra={"team": str(seen)[:32],
+                                   "enterprise": str(seen_enterprise)[:32],
+                                   "installed": team_id})
                 return BoltResponse(status=401,
                                     body="voicebot is not installed in that workspace")
             return next()

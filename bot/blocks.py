@@ -132,7 +132,7 @@ def breadth_text(result: SearchResult) -> str:
 
 
 def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
-                 show_buttons: bool = True) -> tuple[str, Blocks]:
+                 show_buttons: bool = True, max_depth: int = 50) -> tuple[str, Blocks]:
     """The `/voice` answer: breadth header, up to 5 quotes, share and more buttons."""
     topic = result.query.topic
     title = f"What users said about \u201c{escape(topic)}\u201d" if topic else \
@@ -143,9 +143,10 @@ def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
         blocks.append(context("Filters: " + escape("; ".join(filters))))
     for n, hit in enumerate(result.hits, start=result.offset + 1):
         blocks.extend(quote_blocks(hit, n, target, mask=mask, show_buttons=show_buttons))
-    if result.has_more and show_buttons:
-        value = json.dumps({"q": result.query.raw, "o": result.offset + len(result.hits),
-                            "c": target.channel_id, "t": target.thread_ts})
+    shown = result.offset + len(result.hits)
+    if result.has_more and show_buttons and shown + len(result.hits) <= max_depth:
+        # Which page to show next; where it may be shown comes from the click itself.
+        value = json.dumps({"q": result.query.raw, "o": shown})
         if len(value) <= 2000:
             blocks.append({"type": "actions", "elements": [
                 button("Show more results", "voice_more", value)]})
@@ -160,7 +161,7 @@ def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
     section = mrkdwn_section(f"*{n}.*\n{body}", block_id=f"quote_{quote.id}")
     blocks: Blocks = [section, context(attribution(quote) + also_note(hit.also))]
     if show_buttons:
-        value = json.dumps({"id": quote.id, "c": target.channel_id, "t": target.thread_ts})
+        value = json.dumps({"id": quote.id})
         elements = [button("Share in channel" if not target.thread_ts else "Share in thread",
                            "voice_share", value, style="primary")]
         if shortened and not quote.source_url:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store import quotes as q
 from store.index import IndexRegistry
 from store.models import Quote, QuoteUse
+from store.policy import visible_clause, visible_in
 
 HABIT_TARGET = (2, 3)  # distinct users heard per person per week
 THEME_SIMILARITY = 0.45
@@ -93,7 +94,7 @@ class DigestService:
             stmt = select(Quote.id).where(Quote.team_id == team_id,
                                           Quote.captured_at >= start, Quote.captured_at < end)
             if channel_id:
-                stmt = stmt.where(q.visible_clause(channel_id))
+                stmt = stmt.where(visible_clause(channel_id))
             ids = list(session.scalars(stmt.order_by(Quote.captured_at)))
             views = q.views(session, team_id, ids)
             used = self._used(session, team_id, start, end, channel_id)
@@ -120,9 +121,8 @@ class DigestService:
                 QuoteUse.team_id == team_id, QuoteUse.used_at >= start, QuoteUse.used_at < end)
             .group_by(QuoteUse.quote_id).order_by(func.count().desc()).limit(20)).all()
         views = q.views(session, team_id, [r[0] for r in rows])
-        out = [(views[qid], int(n)) for qid, n in rows if qid in views and (
-            channel_id is None or not views[qid].is_private or views[qid].shareable
-            or views[qid].channel_id == channel_id)]
+        out = [(views[qid], int(n)) for qid, n in rows
+               if qid in views and visible_in(views[qid], channel_id)]
         return tuple(out[:5])
 
     def _themes(self, team_id: str, week: list[q.QuoteView]) -> tuple[Theme, ...]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import DigestService, week_ending
 from bot.digest_blocks import digest_blocks
+from bot.directory import Directory
 from bot.workspaces import WorkspaceService
 from store.clock import Clock, system_clock
 from store.models import DigestClaim, Workspace
@@ -37,7 +38,10 @@ UNREACHABLE = {"not_in_channel": "I'm not a member of the digest channel <#{c}>.
                "Choose another channel in Settings.",
                "is_archived": "The digest channel <#{c}> is archived. Choose another channel.",
                "restricted_action": "Posting in <#{c}> is restricted for apps. Choose another "
-               "channel or ask an admin."}
+               "channel or ask an admin.",
+               "externally_shared": "<#{c}> is shared with another organisation (or I could "
+               "not check who reads it), and the digest quotes users: it must stay internal. "
+               "Choose an internal channel."}
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class DigestDelivery:
                  mask: bool = True, lease: timedelta = timedelta(minutes=10),
                  worker: str | None = None, clock: Clock = system_clock) -> None:
         self.clock = clock
+        self.directory = Directory(channel_ttl=0)  # asked once per post: always fresh
         self.sessions = sessions
         self.digests = digests
         self.workspaces = workspaces
@@ -94,6 +99,11 @@ class DigestDelivery:
                 log.info("digest found already posted; not posting again",
                          extra={"team": team_id, "channel": channel, "ts": ts})
                 return Outcome(team_id, "already_posted", ts)
+        if self.directory.conversation(client, team_id, channel).external:
+            self._fail(claim_id, team_id, "externally_shared", channel)
+            log.warning("digest not posted: channel shared with another organisation",
+                        extra={"team": team_id, "channel": channel})
+            return Outcome(team_id, "failed", "externally_shared")
         data = self.digests.build(team_id, start.astimezone(timezone.utc),
                                   end.astimezone(timezone.utc), channel)
         text, blocks = digest_blocks(data, mask=self.mask)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from store.policy import Conversation, Member
+
 log = logging.getLogger(__name__)
 
 
@@ -26,11 +28,30 @@ class Speaker:
     is_bot: bool = False
 
 
+@dataclass(frozen=True)
+class Channel:
+    """What the bot knows about who reads a conversation."""
+
+    channel_id: str
+    is_private: bool
+    external: bool = False  # shared with another organisation (Slack Connect)
+    external_teams: frozenset[str] = frozenset()
+    known: bool = True  # False: Slack would not describe it (treated as private and shared)
+
+    def audience(self) -> Conversation:
+        return Conversation(self.channel_id, external_teams=self.external_teams,
+                            external=self.external)
+
+
 class Directory:
-    def __init__(self, ttl: float = 3600.0) -> None:
-        self.ttl = ttl
+    def __init__(self, ttl: float = 3600.0, channel_ttl: float = 300.0,
+                 member_ttl: float = 60.0) -> None:
+        self.ttl = ttl  # names change rarely
+        self.channel_ttl = channel_ttl  # privacy and sharing: minutes, not an hour
+        self.member_ttl = member_ttl
         self._users: dict[tuple[str, str], tuple[float, Speaker]] = {}
-        self._private: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._channels: dict[tuple[str, str], tuple[float, Channel]] = {}
+        self._members: dict[tuple[str, str], tuple[float, Member]] = {}
         self._lock = threading.Lock()
 
     def speaker_of(self, client: WebClient, team_id: str, message: dict) -> Speaker:
@@ -64,26 +85,75 @@ class Directory:
             self._users[key] = (time.monotonic(), speaker)
         return speaker
 
+    def conversation(self, client: WebClient, team_id: str, channel_id: str) -> Channel:
+        """Who reads ``channel_id``: private or not, and other organisations in it.
+
+        A conversation Slack will not describe counts as private and as shared outside: the
+        safe guess for both. Cached for a few minutes; the channel events
+        (``channel_shared``, ``channel_converted_to_private``...) drop the cache entry.
+        """
+        key = (team_id, channel_id)
+        with self._lock:
+            hit = self._channels.get(key)
+            if hit and time.monotonic() - hit[0] < self.channel_ttl:
+                return hit[1]
+        try:
+            info = client.conversations_info(channel=channel_id)["channel"]
+        except SlackApiError as exc:
+            log.info("conversations.info failed; treating the conversation as private and "
+                     "shared", extra={"channel": channel_id, "error": exc.response.get("error")})
+            return Channel(channel_id, is_private=True, external=True, known=False)
+        teams = {str(t) for t in (info.get("shared_team_ids") or [])}
+        teams |= {str(t) for t in (info.get("connected_team_ids") or [])}
+        teams |= {str(t) for t in (info.get("pending_connected_team_ids") or [])}
+        own = {team_id, str(info.get("context_team_id") or team_id)}
+        external = bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared")
+                        or (info.get("is_shared") and not info.get("is_org_shared"))
+                        or (teams - own and not info.get("is_org_shared")))
+        channel = Channel(channel_id, is_private=bool(
+            channel_id.startswith("D") or info.get("is_private") or info.get("is_im")
+            or info.get("is_mpim") or info.get("is_group")),
+            external=external, external_teams=frozenset(teams - own))
+        with self._lock:
+            self._channels[key] = (time.monotonic(), channel)
+        return channel
+
     def is_private(self, client: WebClient, team_id: str, channel_id: str) -> bool:
         """True for private channels, DMs and group DMs; unknown counts as private."""
         if channel_id.startswith("D"):
             return True
-        key = (team_id, channel_id)
+        return self.conversation(client, team_id, channel_id).is_private
+
+    def forget_conversation(self, team_id: str, channel_id: str) -> None:
         with self._lock:
-            hit = self._private.get(key)
-            if hit and time.monotonic() - hit[0] < self.ttl:
+            self._channels.pop((team_id, channel_id), None)
+
+    def member(self, client: WebClient, team_id: str, user_id: str) -> Member:
+        """The requesting user's role, from ``users.info`` (a failed look-up grants nothing).
+
+        Cached for a minute: a demoted admin loses rights within that time."""
+        key = (team_id, user_id)
+        with self._lock:
+            hit = self._members.get(key)
+            if hit and time.monotonic() - hit[0] < self.member_ttl:
                 return hit[1]
         try:
-            channel = client.conversations_info(channel=channel_id)["channel"]
-            private = bool(channel.get("is_private") or channel.get("is_im")
-                           or channel.get("is_mpim"))
+            info = client.users_info(user=user_id)["user"]
         except SlackApiError as exc:
-            log.info("conversations.info failed; treating the conversation as private",
-                     extra={"channel": channel_id, "error": exc.response.get("error")})
-            return True
+            log.warning("users.info failed; no admin rights assumed",
+                        extra={"user": user_id, "error": exc.response.get("error")})
+            return Member(user_id)
+        if info.get("deleted") or (info.get("team_id") and info.get("team_id") != team_id
+                                   and not info.get("enterprise_user")):
+            member = Member(user_id, is_guest=True)  # another organisation's member
+        else:
+            member = Member(user_id, is_admin=bool(info.get("is_admin")),
+                            is_owner=bool(info.get("is_owner") or info.get("is_primary_owner")),
+                            is_guest=bool(info.get("is_restricted")
+                                          or info.get("is_ultra_restricted")))
         with self._lock:
-            self._private[key] = (time.monotonic(), private)
-        return private
+            self._members[key] = (time.monotonic(), member)
+        return member
 
     @staticmethod
     def permalink(client: WebClient, channel_id: str, ts: str) -> str | None:

@@ -147,14 +147,22 @@ def read_details(values: dict) -> Details:
         shareable=bool(shareable) if "shareable" in values else None)
 
 
-def capture_confirmation(quote: QuoteView, *, created: bool, mask: bool) -> tuple[str, Blocks]:
+def capture_confirmation(quote: QuoteView, *, created: bool, mask: bool,
+                         can_change: bool = False) -> tuple[str, Blocks]:
+    """"Saved" / "Already saved"; Edit and Delete only for whoever may change the quote."""
     body, _ = quoted(quote.text, limit=500, link=quote.source_url, mask=mask)
     head = "Saved as a user voice." if created else "Already saved as a user voice."
     blocks: Blocks = [mrkdwn_section(f"*{head}*\n{body}"), context(attribution(quote))]
     if quote.is_private and not quote.shareable:
         blocks.append(context(":lock: From a private conversation: shown only here unless "
                               "you mark it shareable."))
-    blocks.append({"type": "actions", "elements": [
-        button("Edit details", "quote_edit", str(quote.id)),
-        button("Delete", "quote_delete", str(quote.id), style="danger")]})
+    if can_change:
+        blocks.append({"type": "actions", "elements": [
+            button("Edit details", "quote_edit", str(quote.id)),
+            button("Delete", "quote_delete", str(quote.id), style="danger")]})
+    else:
+        by = quote.captured_by or ""
+        blocks.append(context(f"Saved by <@{by}>; they or a workspace admin can edit or "
+                              "delete it." if by[:1] in {"U", "W"} else
+                              "A workspace admin can edit or delete it."))
     return f"{head} {quote.text[:100]}", blocks

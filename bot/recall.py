@@ -14,10 +14,14 @@ from store import quotes as q
 from store import ranking
 from store.db import db_errors
 from store.embeddings import Embedder
+from store.errors import InvalidQuote
 from store.index import IndexRegistry
 from store.models import Quote
+from store.policy import person_key
 
 log = logging.getLogger(__name__)
+MAX_LIMIT = 100  # quotes in one answer (the CLI's --limit)
+MAX_OFFSET = 1000  # how deep any caller may page
 
 
 @dataclass(frozen=True)
@@ -58,15 +62,23 @@ class SearchService:
 
     @db_errors
     def search(self, team_id: str, query: Query, *, limit: int = 5, offset: int = 0,
-               channel_id: str | None = None) -> SearchResult:
+               channel_id: str | None = None,
+               speaker_teams: frozenset[str] | None = None) -> SearchResult:
         """Up to ``limit`` quotes after ``offset``, visible in ``channel_id``.
 
         ``channel_id=None`` is an administrator's view (the CLI) that includes private quotes;
-        a Slack surface always passes the conversation it answers in.
+        a Slack surface always passes the conversation it answers in. ``speaker_teams``
+        narrows to quotes whose speaker belongs to one of those organisations (what may be
+        posted in a channel shared with them; empty: nothing).
         """
+        if not (0 <= offset <= MAX_OFFSET and 1 <= limit <= MAX_LIMIT):
+            raise InvalidQuote(f"results are shown {MAX_LIMIT} at a time, at most "
+                               f"{MAX_OFFSET + MAX_LIMIT} deep")
+        if speaker_teams is not None and not speaker_teams:
+            return SearchResult(query=query, offset=offset)
         index = self.indexes.get(team_id)
         with self.sessions() as session:
-            allowed = self._allowed(session, team_id, query, channel_id)
+            allowed = self._allowed(session, team_id, query, channel_id, speaker_teams)
             if not query.topic:
                 return self._recent(session, team_id, query, allowed, limit, offset)
         vector = self.embedder.encode([query.topic])[0]
@@ -108,7 +120,11 @@ class SearchService:
         return said_at
 
     def _allowed(self, session: Session, team_id: str, query: Query,
-                 channel_id: str | None):  # type: ignore[no-untyped-def]
+                 channel_id: str | None,
+                 speaker_teams: frozenset[str] | None = None):  # type: ignore[no-untyped-def]
+        if speaker_teams is not None:
+            return q.allowed_ids(session, team_id, query.filters, channel_id,
+                                 speaker_teams=speaker_teams).__contains__
         if query.filters:
             return q.allowed_ids(session, team_id, query.filters, channel_id).__contains__
         if channel_id is None:
@@ -159,8 +175,7 @@ class SearchService:
                 .where(Quote.team_id == team_id, Quote.id.in_(ids[start : start + 1000]))).all()
             for r in rows:
                 voices.add(r.voice_id or r.id)  # the same words captured twice count once
-                key = r.speaker_user_id or (q.normalize_key(r.speaker_name)
-                                            if r.speaker_name else None)
+                key = person_key(r.speaker_user_id, r.speaker_name)
                 if key:
                     people.add(key)
                 if r.company:

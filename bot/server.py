@@ -110,13 +110,13 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type:
     services.embedder.encode(["warm-up"])
     if services.quotes.emotions is not None:  # the first capture should not pay for set-up
         services.quotes.emotions.encode(["warm-up"])
-    team_id = None
+    team_id = enterprise_id = None
     if settings.slack_bot_token and not settings.slack_client_id:
         auth = make_client(settings, settings.slack_bot_token).auth_test()
-        team_id = auth["team_id"]
+        team_id, enterprise_id = auth["team_id"], auth.get("enterprise_id") or None
         services.workspaces.ensure(team_id, auth.get("team"))
         log.info("connected to Slack", extra={"team": team_id, "bot": auth["user_id"]})
-    app = create_app(settings, services, team_id=team_id)
+    app = create_app(settings, services, team_id=team_id, enterprise_id=enterprise_id)
     # each replica polls for others' changes; digests are posted now, then every interval
     threads = [Periodic("index sync", services.sync.poll, settings.sync_seconds)]
     if settings.digest_scheduler:

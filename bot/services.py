@@ -24,6 +24,7 @@ from store.embeddings import Embedder, to_blob
 from store.errors import InvalidQuote
 from store.index import IndexRegistry
 from store.models import AuditEntry, Quote, QuoteUse
+from store.policy import count_people, normalize_key, person_key
 
 log = logging.getLogger(__name__)
 
@@ -415,6 +416,12 @@ class QuoteService:
             return q.view(quote)
 
     @db_errors
+    def mark_conversation_private(self, team_id: str, channel_id: str) -> int:
+        """The conversation became private: its quotes stop being shown elsewhere."""
+        with self.sessions.begin() as session:
+            return q.mark_private(session, team_id, channel_id)
+
+    @db_errors
     def get(self, team_id: str, quote_id: int) -> q.QuoteView | None:
         with self.sessions() as session:
             return q.views(session, team_id, [quote_id]).get(quote_id)
@@ -448,10 +455,13 @@ def workspace_stats(sessions: sessionmaker[Session], team_id: str, now: datetime
 
     week_ago = now - timedelta(days=7)
     with sessions() as session:
-        total, recent, people, companies = session.execute(
-            select(func.count(), func.count().filter(Quote.captured_at >= week_ago),
-                   func.count(func.distinct(func.coalesce(Quote.speaker_user_id,
-                                                          func.lower(Quote.speaker_name)))),
-                   func.count(func.distinct(func.lower(Quote.company))))
+        total, recent = session.execute(
+            select(func.count(), func.count().filter(Quote.captured_at >= week_ago))
             .where(Quote.team_id == team_id)).one()
-    return Stats(int(total), int(recent), int(people), int(companies))
+        speakers = session.execute(select(Quote.speaker_user_id, Quote.speaker_name)
+                                   .where(Quote.team_id == team_id).distinct()).all()
+        companies = session.scalars(select(Quote.company).where(
+            Quote.team_id == team_id, Quote.company.is_not(None)).distinct()).all()
+    people = count_people(person_key(u, n) for u, n in speakers)
+    return Stats(int(total), int(recent), people,
+                 len({normalize_key(c) for c in companies if c.strip()}))

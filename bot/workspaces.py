@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.db import db_errors
 from store.errors import InvalidQuote
 from store.models import Workspace
+from store.policy import SETTINGS_ROLES
 
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'\-]{1,100}$")
 
@@ -26,6 +27,8 @@ class WorkspaceSettings:
     digest_time: str
     digest_timezone: str
     digest_problem: str | None = None
+    settings_role: str = "admins"  # who may change these settings (store.policy)
+    connect_share_own: bool = False  # Slack Connect: share a partner's own people's quotes
 
 
 class WorkspaceService:
@@ -79,6 +82,9 @@ class WorkspaceService:
         when = changes.get("digest_time")
         if when is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(when)):
             raise InvalidQuote(f"`{when}` is not a time of day (like `09:30`)")
+        role = changes.get("settings_role")
+        if role is not None and role not in SETTINGS_ROLES:
+            raise InvalidQuote(f"`{role}` is not a role; use one of {', '.join(SETTINGS_ROLES)}")
         day = changes.get("digest_weekday")
         if day is not None and not (isinstance(day, int) and 0 <= day <= 6):
             raise InvalidQuote("the digest weekday must be 0 (Monday) to 6 (Sunday)")
@@ -103,7 +109,8 @@ class WorkspaceService:
         return WorkspaceSettings(team_id, row.capture_emoji or self.default_emoji,
                                  row.digest_channel, row.digest_weekday or 0,
                                  row.digest_time or "09:00", row.digest_timezone or "UTC",
-                                 row.digest_problem)
+                                 row.digest_problem, row.settings_role or "admins",
+                                 bool(row.connect_share_own))
 
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

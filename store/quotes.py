@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from store.errors import InvalidQuote
 from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind, utcnow
+from store.policy import hidden_clause, normalize_key, person_key, visible_clause
 
 SOURCE_ALIASES = {
     "slack": SourceKind.SLACK, "interview": SourceKind.INTERVIEW,
@@ -134,17 +134,11 @@ class QuoteView:
 
     @property
     def speaker_key(self) -> str | None:
-        if self.speaker_user_id:
-            return f"u:{self.speaker_user_id}"
-        return f"n:{normalize_key(self.speaker_name)}" if self.speaker_name else None
+        return person_key(self.speaker_user_id, self.speaker_name)
 
     @property
     def company_key(self) -> str | None:
         return normalize_key(self.company) if self.company else None
-
-
-def normalize_key(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
 def view(q: Quote, revisions: int = 0) -> QuoteView:
@@ -226,6 +220,14 @@ def record_edit(session: Session, quote: Quote, new_text: str, now: datetime) ->
     return True
 
 
+def mark_private(session: Session, team_id: str, channel_id: str) -> int:
+    """A conversation became private: its quotes are private-origin from now on."""
+    result = session.execute(update(Quote).where(
+        Quote.team_id == team_id, Quote.channel_id == channel_id, Quote.is_private.is_(False))
+        .values(is_private=True, updated_at=utcnow()))
+    return int(result.rowcount or 0)
+
+
 def delete_ids(session: Session, team_id: str, ids: Sequence[int]) -> int:
     if not ids:
         return 0
@@ -288,12 +290,6 @@ class Filters:
                     self.since, self.before))
 
 
-def visible_clause(channel_id: str):  # type: ignore[no-untyped-def]
-    """Private quotes are visible only in their own conversation, unless made shareable."""
-    return or_(Quote.is_private.is_(False), Quote.shareable.is_(True),
-               Quote.channel_id == channel_id)
-
-
 def filter_clauses(filters: Filters) -> list:  # type: ignore[type-arg]
     def ilike_any(column, values):  # type: ignore[no-untyped-def]
         return or_(*[func.lower(column).contains(v.lower(), autoescape=True) for v in values])
@@ -318,17 +314,19 @@ def filter_clauses(filters: Filters) -> list:  # type: ignore[type-arg]
 
 
 def allowed_ids(session: Session, team_id: str, filters: Filters,
-                channel_id: str | None) -> set[int]:
-    """Ids matching ``filters``; ``channel_id=None`` is the admin view (private included)."""
+                channel_id: str | None, *,
+                speaker_teams: frozenset[str] | None = None) -> set[int]:
+    """Ids matching ``filters``; ``channel_id=None`` is the admin view (private included).
+    ``speaker_teams`` keeps only quotes whose speaker belongs to one of those teams."""
     stmt: Select = select(Quote.id).where(Quote.team_id == team_id, *filter_clauses(filters))
     if channel_id is not None:
         stmt = stmt.where(visible_clause(channel_id))
+    if speaker_teams is not None:
+        stmt = stmt.where(Quote.speaker_team_id.in_(sorted(speaker_teams)))
     return set(session.scalars(stmt))
 
 
 def hidden_ids(session: Session, team_id: str, channel_id: str) -> set[int]:
     """Private quotes that must not be shown in ``channel_id`` (usually few)."""
-    stmt = select(Quote.id).where(
-        Quote.team_id == team_id, Quote.is_private.is_(True), Quote.shareable.is_(False),
-        or_(Quote.channel_id.is_(None), Quote.channel_id != channel_id))
+    stmt = select(Quote.id).where(Quote.team_id == team_id, hidden_clause(channel_id))
     return set(session.scalars(stmt))

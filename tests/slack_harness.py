@@ -114,9 +114,11 @@ def bot(tmp_path) -> Iterator[Bot]:  # type: ignore[no-untyped-def]
     with FakeSlack() as slack:
         slack.add_user("U1", "Ana Teammate")
         slack.add_user("U2", "Bo Teammate")
+        slack.add_user("UADM", "Ada Admin", is_admin=True)
         slack.add_user("UCUST", "Casey Customer", team_id="T0001")
         slack.add_channel("C1", "general")
         slack.add_channel("CPRIV", "secret-deals", is_private=True)
+        slack.add_channel("CPROD", "product")
         with serve_bot(tmp_path, slack) as running:
             yield running
 

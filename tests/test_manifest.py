@@ -23,7 +23,9 @@ METHOD_SCOPES = {
 EVENT_SCOPES = {"reaction_added": "reactions:read", "app_mention": "app_mentions:read",
                 "message.channels": "channels:history", "message.groups": "groups:history",
                 "message.im": "im:history", "message.mpim": "mpim:history",
-                "app_home_opened": None, "app_uninstalled": None, "tokens_revoked": None}
+                "app_home_opened": None, "app_uninstalled": None, "tokens_revoked": None,
+                "channel_converted_to_private": "channels:read",
+                "channel_shared": "channels:read", "channel_unshared": "channels:read"}
 
 
 def registered(app: App) -> dict[str, set[str]]:

@@ -258,7 +258,7 @@ def test_edits_and_deletes_follow_the_message(bot: Bot) -> None:
 
 def test_app_home_publishes_counts_and_settings(bot: Bot) -> None:
     seed(bot, [("I wish onboarding had a checklist", "Ana")])
-    bot.event(signing.app_home_opened("U1"))
+    bot.event(signing.app_home_opened("UADM"))
     (pub,) = bot.slack.wait_for("views.publish")
     assert_valid_view(pub.params["view"])
     text = json.dumps(pub.params["view"])
@@ -354,17 +354,18 @@ def test_unicode_and_emoji_topics(bot: Bot) -> None:
 
 
 def test_settings_modal_changes_the_capture_emoji(bot: Bot) -> None:
-    bot.send(signing.block_actions("home_settings", "T0001"))
+    bot.send(signing.block_actions("home_settings", "settings", user_id="UADM"))
     (opened,) = bot.slack.wait_for("views.open")
     view = opened.params["view"]
     bad = {"emoji": {"value": {"type": "plain_text_input", "value": "not an emoji!"}},
            "day": {"value": {"type": "static_select", "selected_option": {"value": "0"}}},
            "time": {"value": {"type": "plain_text_input", "value": "09:00"}},
            "tz": {"value": {"type": "plain_text_input", "value": "UTC"}}}
-    resp = bot.send(signing.view_submission(view["callback_id"], bad))
+    resp = bot.send(signing.view_submission(view["callback_id"], bad, user_id="UADM"))
     assert resp.json()["response_action"] == "errors"
     good = dict(bad, emoji={"value": {"type": "plain_text_input", "value": ":star:"}})
-    assert bot.send(signing.view_submission(view["callback_id"], good)).status == 200
+    assert bot.send(signing.view_submission(view["callback_id"], good,
+                                            user_id="UADM")).status == 200
     bot.slack.wait_for("views.publish")
     ts = bot.slack.add_message("C1", "Love the new timeline view", user="UCUST")
     bot.event(signing.reaction_added("U1", "loudspeaker", "C1", ts))
@@ -393,16 +394,18 @@ def test_shown_quotes_mask_personal_data_but_storage_keeps_it(bot: Bot) -> None:
 
 
 def test_voice_digest_settings_command(bot: Bot) -> None:
-    resp, _ = bot.command("digest")
-    assert "digest is *off*" in resp.json()["text"]
-    resp, _ = bot.command("digest here fri 16:30 Europe/Paris", channel_id="CPROD")
-    assert "<#CPROD>" in resp.json()["text"] and "Fridays at 16:30 (Europe/Paris)" in \
-        resp.json()["text"]
-    resp, _ = bot.command("digest here Mars/Olympus")
-    assert "not a time zone" in resp.json()["text"]
+    def digest(text: str, **kw) -> str:  # type: ignore[no-untyped-def]
+        resp, hook = bot.command(text, user_id="UADM", **kw)
+        assert resp.status == 200
+        (reply,) = bot.responses(hook)
+        return str(reply["text"])
+
+    assert "digest is *off*" in digest("digest")
+    text = digest("digest here fri 16:30 Europe/Paris", channel_id="CPROD")
+    assert "<#CPROD>" in text and "Fridays at 16:30 (Europe/Paris)" in text
+    assert "not a time zone" in digest("digest here Mars/Olympus")
     assert bot.services.workspaces.get("T0001").digest_timezone == "Europe/Paris"
-    resp, _ = bot.command("digest off")
-    assert "digest is *off*" in resp.json()["text"]
+    assert "digest is *off*" in digest("digest off")
 
 
 def test_show_more_pages_through_results(bot: Bot) -> None:

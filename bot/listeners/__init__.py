@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import capture, home, install, recall
+from bot.listeners import capture, conversations, home, install, recall
 from bot.listeners.runtime import Runtime
 
 
@@ -13,3 +13,4 @@ def register(app: App, runtime: Runtime) -> None:
     capture.register(app, runtime)
     home.register(app, runtime)
     install.register(app, runtime)
+    conversations.register(app, runtime)

@@ -14,13 +14,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, modals
-from bot.listeners.runtime import NOT_IN_CHANNEL, Runtime
+from bot.listeners.runtime import NOT_IN_CHANNEL, Runtime, parse_quote_id
 from store.errors import DatabaseUnavailable, InvalidQuote
 from store.models import SourceKind
 from store.quotes import NewQuote
 
 log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"
+NOT_YOURS = ("Only the person who captured this quote or a workspace admin can change or "
+             "delete it.")
 
 
 class SeenEvents:
@@ -70,8 +72,10 @@ def register(app: App, rt: Runtime) -> None:
     quotes = rt.services.quotes
 
     def confirm(client: WebClient, channel: str | None, user: str, result) -> None:  # type: ignore[no-untyped-def]
+        # Edit and Delete are offered only to whoever the policy lets change the quote.
+        allowed = rt.may_change(client, result.quote.team_id, user, result.quote)
         tell(client, channel, user, modals.capture_confirmation(
-            result.quote, created=result.created, mask=rt.mask))
+            result.quote, created=result.created, mask=rt.mask, can_change=allowed))
 
     def save_or_explain(client: WebClient, channel: str | None, user: str,
                         new: NewQuote) -> None:
@@ -123,14 +127,16 @@ def register(app: App, rt: Runtime) -> None:
                 "That message has no text to keep (files and images aren't captured)."))
             return
         speaker = rt.directory.speaker_of(client, team_id, message)
+        private = rt.directory.is_private(client, team_id, channel)
+        if private:  # the channel may have become private since earlier captures
+            quotes.mark_conversation_private(team_id, channel)
         save_or_explain(client, channel, user, NewQuote(
             team_id=team_id, text=text, source_kind=SourceKind.SLACK,
             speaker_name=speaker.name, speaker_user_id=speaker.user_id,
             speaker_team_id=speaker.team_id if speaker.team_id != team_id else None,
             source_url=rt.directory.permalink(client, channel, message.get("ts", ts)),
             channel_id=channel, message_ts=message.get("ts", ts),
-            thread_ts=message.get("thread_ts"),
-            is_private=rt.directory.is_private(client, team_id, channel),
+            thread_ts=message.get("thread_ts"), is_private=private,
             captured_by=user, said_at=said_at(message.get("ts", ts))))
 
     @app.shortcut(SHORTCUT)
@@ -205,21 +211,46 @@ def register(app: App, rt: Runtime) -> None:
             captured_by=user, said_at=said_at(meta["ts"]), emotion=emotion,
             emotion_confidence=1.0 if emotion else None))
 
+    def refuse_change(respond, quote, user: str, what: str) -> None:  # type: ignore[no-untyped-def]
+        log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
+                                                   "action": what})
+        respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
+
     @app.action("quote_edit")
-    def edit(ack: Ack, action: dict, body: dict, context: BoltContext,
+    def edit(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
              client: WebClient) -> None:
         ack()
+        user = body.get("user", {}).get("id", "")
         quote = _quote(rt, context, action)
-        if quote is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=modals.edit_modal(quote))
+        if quote is None:
+            respond(text="That quote is gone or the button is out of date.",
+                    response_type="ephemeral", replace_original=False)
+            return
+        if not rt.may_change(client, context.team_id or "", user, quote):
+            refuse_change(respond, quote, user, "edit")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=modals.edit_modal(quote))
 
     @app.view(modals.EDIT_CALLBACK)
-    def edit_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    def edit_submitted(ack: Ack, body: dict, view: dict, context: BoltContext,
+                       client: WebClient) -> None:
         details = modals.read_details(view.get("state", {}).get("values", {}))
+        user = body.get("user", {}).get("id", "")
+        team_id = context.team_id or ""
         try:
-            quote_id = int(json.loads(view.get("private_metadata") or "{}")["id"])
+            quote_id = parse_quote_id(json.loads(view.get("private_metadata") or "{}")["id"])
         except (ValueError, KeyError, TypeError):
-            ack(response_action="errors", errors={"speaker": "This form is out of date."})
+            quote_id = None
+        quote = quotes.get(team_id, quote_id) if quote_id else None
+        if quote is None:
+            ack(response_action="errors", errors={"speaker": "This form is out of date: "
+                                                  "the quote is gone."})
+            return
+        # Checked again here: the form may have been forged or opened before a role change.
+        if not rt.may_change(client, team_id, user, quote):
+            log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
+                                                       "action": "edit_submit"})
+            ack(response_action="errors", errors={"speaker": NOT_YOURS})
             return
         ack()
         changes: dict[str, object] = {
@@ -229,13 +260,13 @@ def register(app: App, rt: Runtime) -> None:
             "relayed_by": details.relayed_by if not details.first_hand else None}
         if details.emotion is not None:
             changes["emotion"] = details.emotion
-            changes["emotion_by"] = body.get("user", {}).get("id")
-        if details.shareable is not None:
+            changes["emotion_by"] = user
+        if details.shareable is not None and quote.is_private:
             changes["shareable"] = details.shareable
         try:
-            quotes.update_details(context.team_id or "", quote_id, **changes)
+            quotes.update_details(team_id, quote.id, **changes)
         except InvalidQuote as exc:
-            log.info("edit refused", extra={"quote_id": quote_id, "reason": str(exc)})
+            log.info("edit refused", extra={"quote_id": quote.id, "reason": str(exc)})
 
     @app.action("quote_delete")
     def delete(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
@@ -246,10 +277,8 @@ def register(app: App, rt: Runtime) -> None:
         if quote is None:
             respond(text="That quote is already gone.", replace_original=False)
             return
-        if user != quote.captured_by and not rt.is_admin(client, user):
-            log.warning("delete refused", extra={"quote_id": quote.id, "user": user})
-            respond(text="Only the person who captured this quote or a workspace admin can "
-                    "delete it.", replace_original=False)
+        if not rt.may_change(client, context.team_id or "", user, quote):
+            refuse_change(respond, quote, user, "delete")
             return
         quotes.delete(context.team_id or "", quote.id, by=user)
         respond(text="Deleted. The quote is gone from voicebot.", replace_original=True)
@@ -272,7 +301,5 @@ def register(app: App, rt: Runtime) -> None:
 
 
 def _quote(rt: Runtime, context: BoltContext, action: dict):  # type: ignore[no-untyped-def]
-    try:
-        return rt.services.quotes.get(context.team_id or "", int(action["value"]))
-    except (KeyError, ValueError, TypeError):
-        return None
+    quote_id = parse_quote_id(action.get("value"))
+    return rt.services.quotes.get(context.team_id or "", quote_id) if quote_id else None

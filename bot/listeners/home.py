@@ -12,14 +12,17 @@ from bot.listeners.runtime import Runtime
 from bot.query import parse_query
 from bot.services import workspace_stats
 from store.errors import InvalidQuote
+from store.policy import APP_HOME
 
 log = logging.getLogger(__name__)
 SETTINGS_CALLBACK = "workspace_settings_modal"
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def home_view(stats, recent, settings, *, mask: bool) -> dict:  # type: ignore[no-untyped-def]
-    """Pure: the Home tab for one user (only quotes visible outside private conversations)."""
+def home_view(stats, recent, settings, *, mask: bool, can_edit: bool = True,  # type: ignore[no-untyped-def]
+              who_can: str = "workspace admins and owners") -> dict:
+    """Pure: the Home tab for one user (only quotes visible outside private conversations).
+    The settings button is there only for those who may change settings."""
     digest = (f"<#{settings.digest_channel}>, {DAYS[settings.digest_weekday]}s at "
               f"{settings.digest_time} ({settings.digest_timezone})"
               if settings.digest_channel else "off (choose a channel to turn it on)")
@@ -36,8 +39,9 @@ def home_view(stats, recent, settings, *, mask: bool) -> dict:  # type: ignore[n
                               f"`{settings.capture_emoji}`\nWeekly digest: {digest}"),
         *([blocks.mrkdwn_section(f":warning: *Digest problem:* {settings.digest_problem}")]
           if settings.digest_problem else []),
-        {"type": "actions", "elements": [blocks.button("Edit settings", "home_settings",
-                                                       settings.team_id)]},
+        ({"type": "actions", "elements": [blocks.button("Edit settings", "home_settings",
+                                                        "settings")]}
+         if can_edit else blocks.context(f"Only {who_can} can change these settings.")),
         {"type": "divider"},
         blocks.mrkdwn_section("*Recently captured*" if recent else
                               "*Nothing captured yet.* React to a user's message with "
@@ -49,7 +53,9 @@ def home_view(stats, recent, settings, *, mask: bool) -> dict:  # type: ignore[n
     return {"type": "home", "blocks": out[:100]}
 
 
-def settings_modal(settings) -> dict:  # type: ignore[no-untyped-def]
+def settings_modal(settings, *, admin: bool = False) -> dict:  # type: ignore[no-untyped-def]
+    """The settings form; who may change settings, and Slack Connect sharing, are offered
+    to workspace admins and owners only."""
     days = [{"text": blocks.plain(d), "value": str(i)} for i, d in enumerate(DAYS)]
     channel_el: dict = {"type": "conversations_select", "action_id": "value",
                         "filter": {"include": ["public", "private"],
@@ -77,7 +83,31 @@ def settings_modal(settings) -> dict:  # type: ignore[no-untyped-def]
                              "initial_option": days[settings.digest_weekday]}},
                 text_input("time", "Digest time (24h)", settings.digest_time, "e.g. 09:30"),
                 text_input("tz", "Time zone", settings.digest_timezone, "e.g. Europe/Paris"),
+                *(admin_blocks(settings) if admin else []),
             ]}
+
+
+def admin_blocks(settings) -> list[dict]:  # type: ignore[no-untyped-def]
+    roles = [{"text": blocks.plain(text), "value": value} for value, text in (
+        ("admins", "Workspace admins and owners"), ("owners", "Workspace owners only"),
+        ("everyone", "Every full member"))]
+    share = [{"text": blocks.plain("Allow sharing a partner's own people's quotes"),
+              "description": blocks.plain("In channels shared with another organisation, "
+                                          "Share and @mentions may post quotes whose speaker "
+                                          "belongs to that organisation. Off: nothing is "
+                                          "posted there.", 150),
+              "value": "on"}]
+    connect: dict = {"type": "checkboxes", "action_id": "value", "options": share}
+    if settings.connect_share_own:
+        connect["initial_options"] = share
+    return [
+        {"type": "input", "block_id": "role", "label": blocks.plain("Who can change settings"),
+         "element": {"type": "static_select", "action_id": "value", "options": roles,
+                     "initial_option": next(r for r in roles
+                                            if r["value"] == settings.settings_role)}},
+        {"type": "input", "block_id": "connect", "optional": True,
+         "label": blocks.plain("Slack Connect channels"), "element": connect},
+    ]
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -87,9 +117,10 @@ def register(app: App, rt: Runtime) -> None:
         settings = services.workspaces.get(team_id)
         stats = workspace_stats(services.sessions, team_id, services.clock())
         recent = services.search.search(team_id, parse_query(""), limit=8,
-                                        channel_id="__app_home__").hits
-        client.views_publish(user_id=user_id, view=home_view(stats, recent, settings,
-                                                             mask=rt.mask))
+                                        channel_id=APP_HOME).hits
+        allowed, who = rt.may_change_settings(client, team_id, user_id)
+        client.views_publish(user_id=user_id, view=home_view(
+            stats, recent, settings, mask=rt.mask, can_edit=allowed, who_can=who))
 
     @app.event("app_home_opened")
     def opened(event: dict, context: BoltContext, client: WebClient) -> None:
@@ -99,29 +130,63 @@ def register(app: App, rt: Runtime) -> None:
     @app.action("home_settings")
     def open_settings(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         ack()
-        settings = services.workspaces.get(context.team_id or "")
-        client.views_open(trigger_id=body["trigger_id"], view=settings_modal(settings))
+        team_id, user = context.team_id or "", body.get("user", {}).get("id", "")
+        allowed, who = rt.may_change_settings(client, team_id, user)
+        if not allowed:
+            log.warning("settings change refused", extra={"team": team_id, "user": user})
+            client.views_open(trigger_id=body["trigger_id"], view={
+                "type": "modal", "title": blocks.plain("voicebot settings", 24),
+                "close": blocks.plain("Close"),
+                "blocks": [blocks.mrkdwn_section(f"Only {who} can change voicebot's settings. "
+                                                 "Ask one of them.")]})
+            return
+        settings = services.workspaces.get(team_id)
+        admin = rt.member(client, team_id, user).is_admin_or_owner
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=settings_modal(settings, admin=admin))
 
     @app.view(SETTINGS_CALLBACK)
     def save_settings(ack: Ack, body: dict, view: dict, context: BoltContext,
                       client: WebClient) -> None:
         values = view.get("state", {}).get("values", {})
+        team_id, user = context.team_id or "", body.get("user", {}).get("id", "")
 
         def get(block: str, key: str = "value"):  # type: ignore[no-untyped-def]
             return (values.get(block, {}).get("value") or {}).get(key)
 
+        allowed, who = rt.may_change_settings(client, team_id, user)
+        if not allowed:  # checked again: the form may be forged or the role changed
+            log.warning("settings change refused", extra={"team": team_id, "user": user})
+            ack(response_action="errors", errors={"emoji": f"Only {who} can change these "
+                                                  "settings."})
+            return
         day = (get("day", "selected_option") or {}).get("value", "0")
-        changes = {"capture_emoji": get("emoji") or "", "digest_channel":
-                   get("channel", "selected_conversation"), "digest_weekday": int(day),
-                   "digest_time": (get("time") or "").strip(),
-                   "digest_timezone": (get("tz") or "").strip()}
-        team_id = context.team_id or ""
+        changes: dict[str, object] = {
+            "capture_emoji": get("emoji") or "",
+            "digest_channel": get("channel", "selected_conversation"),
+            "digest_weekday": int(day) if str(day).isdigit() else -1,
+            "digest_time": (get("time") or "").strip(),
+            "digest_timezone": (get("tz") or "").strip()}
+        if "role" in values or "connect" in values:
+            if not rt.member(client, team_id, user).is_admin_or_owner:
+                ack(response_action="errors", errors={"role": "Only workspace admins and "
+                                                      "owners choose who changes settings."})
+                return
+            role = (get("role", "selected_option") or {}).get("value")
+            if role is not None:
+                changes["settings_role"] = role
+            changes["connect_share_own"] = bool(get("connect", "selected_options"))
+        problem = rt.digest_channel_problem(client, team_id, changes["digest_channel"])  # type: ignore[arg-type]
+        if problem:
+            ack(response_action="errors", errors={"channel": problem})
+            return
         try:
             services.workspaces.update(team_id, **changes)
         except InvalidQuote as exc:
-            field = {"capture": "emoji", "time zone": "tz", "time of day": "time"}
+            field = {"capture": "emoji", "time zone": "tz", "time of day": "time",
+                     "weekday": "day", "role": "role"}
             block = next((b for k, b in field.items() if k in str(exc)), "emoji")
             ack(response_action="errors", errors={block: str(exc).replace("`", "")})
             return
         ack()
-        publish(client, team_id, body["user"]["id"])
+        publish(client, team_id, user)

@@ -14,8 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.listeners.runtime import Runtime
+from bot.listeners.runtime import MAX_DEPTH, PAGE, Runtime, parse_quote_id
 from bot.query import parse_query, topic_problem
+from store.policy import postable_in, refusal_for_external, visible_in
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -23,7 +24,8 @@ MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 def register(app: App, rt: Runtime) -> None:
     @app.command("/voice")
-    def voice(ack: Ack, command: dict, respond: Respond, context: BoltContext) -> None:
+    def voice(ack: Ack, command: dict, respond: Respond, context: BoltContext,
+              client: WebClient) -> None:
         text = (command.get("text") or "").strip()
         team_id = context.team_id or command.get("team_id", "")
         emoji = rt.emoji(team_id)
@@ -31,8 +33,10 @@ def register(app: App, rt: Runtime) -> None:
             ack(**_reply(blocks.usage(emoji)))
             return
         if text.lower().split(" ", 1)[0] == "digest":
-            ack(**_reply(rt.digest_command(team_id, text[len("digest"):].strip(),
-                                           command["channel_id"])))
+            ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
+            rt.background(lambda: respond(**_reply(rt.digest_command(
+                client, team_id, command.get("user_id", ""), text[len("digest"):].strip(),
+                command["channel_id"])), response_type="ephemeral"))
             return
         query = parse_query(text, now=rt.services.clock())
         error = _query_error(query)
@@ -46,28 +50,43 @@ def register(app: App, rt: Runtime) -> None:
     @app.action("voice_more")
     def more(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext) -> None:
         ack()
+        channel = request_channel(body)
         try:
             value = json.loads(action["value"])
-            query, offset = parse_query(str(value["q"]), now=rt.services.clock()), int(value["o"])
-            target = blocks.Target(str(value["c"]), value.get("t"))
+            raw, offset = value["q"], value["o"]
+            if not isinstance(raw, str) or not isinstance(offset, int) or channel is None:
+                raise TypeError("unexpected value")
         except (KeyError, ValueError, TypeError):
-            log.warning("malformed voice_more value", extra={"value": action.get("value")})
+            log.warning("malformed voice_more value", extra={"user": _user(body)})
             respond(**_reply(blocks.message("That button is out of date; run `/voice` again.")),
                     response_type="ephemeral", replace_original=False)
             return
-        team_id = context.team_id or body.get("team", {}).get("id", "")
-        rt.run_search(team_id, query, target, respond=respond, offset=offset,
-                      user_id=body.get("user", {}).get("id"), replace_original=True)
+        if not 0 < offset <= MAX_DEPTH - PAGE:
+            log.warning("voice_more offset refused", extra={"user": _user(body),
+                                                            "offset": str(offset)[:20]})
+            respond(**_reply(blocks.message(
+                f"I show at most the {MAX_DEPTH} most relevant quotes. Narrow the topic or add "
+                "a filter (`/voice help`) to see others.")),
+                response_type="ephemeral", replace_original=False)
+            return
+        query = parse_query(raw, now=rt.services.clock())
+        if (error := _query_error(query)) is not None:
+            respond(**_reply(error), response_type="ephemeral", replace_original=False)
+            return
+        team_id = context.team_id or ""
+        # Where the results may be shown is the conversation the click came from, never the
+        # button's value (a forged value could name a private channel).
+        rt.run_search(team_id, query, blocks.Target(channel), respond=respond, offset=offset,
+                      user_id=_user(body), replace_original=True)
 
     @app.action("voice_share")
     def share(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext,
               client: WebClient) -> None:
         ack()
-        user = body.get("user", {}).get("id", "")
-        try:
-            value = json.loads(action["value"])
-            quote_id, channel, thread = int(value["id"]), str(value["c"]), value.get("t")
-        except (KeyError, ValueError, TypeError):
+        user = _user(body)
+        channel = request_channel(body)
+        quote_id = _value_id(action.get("value"))
+        if quote_id is None or channel is None:
             respond(text="That button is out of date; run `/voice` again.",
                     response_type="ephemeral", replace_original=False)
             return
@@ -77,11 +96,22 @@ def register(app: App, rt: Runtime) -> None:
             respond(text="That quote was deleted, so it can't be shared.",
                     response_type="ephemeral", replace_original=False)
             return
-        if quote.is_private and not quote.shareable and quote.channel_id != channel:
+        if not visible_in(quote, channel):
+            log.warning("share of a private quote refused", extra={"quote_id": quote_id,
+                                                                  "user": user})
             respond(text="That quote comes from a private conversation and can only be shared "
                     "there (its capturer can mark it shareable).", response_type="ephemeral",
                     replace_original=False)
             return
+        where = rt.directory.conversation(client, team_id, channel).audience()
+        own = rt.share_own_org(team_id)
+        if not postable_in(quote, where, share_own_org=own):
+            log.info("share into an externally shared channel refused",
+                     extra={"quote_id": quote_id, "channel": channel})
+            respond(text=refusal_for_external(where, share_own_org=own),
+                    response_type="ephemeral", replace_original=False)
+            return
+        thread = (body.get("container") or {}).get("thread_ts")
         text, msg_blocks = blocks.shared_quote(quote, user, mask=rt.mask)
         try:
             client.chat_postMessage(channel=channel, thread_ts=thread, text=text,
@@ -95,14 +125,20 @@ def register(app: App, rt: Runtime) -> None:
         rt.services.quotes.record_use(team_id, [quote_id], "shared", user, channel)
 
     @app.action("voice_full")
-    def full(ack: Ack, action: dict, body: dict, context: BoltContext,
+    def full(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext,
              client: WebClient) -> None:
         ack()
-        try:
-            quote = rt.services.quotes.get(context.team_id or "", int(action["value"]))
-        except (KeyError, ValueError):
+        quote_id = _value_id(action.get("value"))
+        channel = request_channel(body)
+        quote = rt.services.quotes.get(context.team_id or "", quote_id) if quote_id else None
+        if quote is None or channel is None or not visible_in(quote, channel):
+            if quote is not None:
+                log.warning("full text of a quote not visible here refused",
+                            extra={"quote_id": quote_id, "user": _user(body)})
+            respond(text="That quote is not available here; run `/voice` again.",
+                    response_type="ephemeral", replace_original=False)
             return
-        if quote is not None and body.get("trigger_id"):
+        if body.get("trigger_id"):
             client.views_open(trigger_id=body["trigger_id"],
                               view=blocks.full_quote_modal(quote, mask=rt.mask))
 
@@ -119,13 +155,41 @@ def register(app: App, rt: Runtime) -> None:
         if text.lower() in {"", "help"}:
             post(blocks.usage(rt.emoji(team_id)))
             return
+        where = rt.directory.conversation(client, team_id, channel).audience()
+        own = rt.share_own_org(team_id)
+        if where.external and not own:
+            client.chat_postEphemeral(channel=channel, user=event.get("user", ""),
+                                      thread_ts=thread, text=refusal_for_external(
+                                          where, share_own_org=own))
+            return
         query = parse_query(text, now=rt.services.clock())
         error = _query_error(query)
         if error:
             post(error)
             return
         rt.run_search(team_id, query, blocks.Target(channel, thread), post=post,
-                      user_id=event.get("user"))
+                      user_id=event.get("user"), posted_in=where)
+
+
+def request_channel(body: dict) -> str | None:
+    """The conversation an interactive request came from, as Slack sent it."""
+    channel = (body.get("channel") or {}).get("id") or \
+        (body.get("container") or {}).get("channel_id")
+    return str(channel) if channel else None
+
+
+def _user(body: dict) -> str:
+    return str((body.get("user") or {}).get("id", ""))
+
+
+def _value_id(value: object) -> int | None:
+    """A quote id from a button value: the plain id, or the JSON ``{"id": n}`` form."""
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            value = json.loads(value).get("id")
+        except (ValueError, AttributeError):
+            return None
+    return parse_quote_id(value)
 
 
 def _query_error(query) -> tuple[str, list[dict]] | None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,13 @@ from bot import blocks
 from bot.directory import Directory
 from bot.query import Query
 from store.errors import DatabaseUnavailable
+from store.policy import (
+    Conversation,
+    Member,
+    may_change_quote,
+    may_change_settings,
+    settings_role_text,
+)
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -22,6 +29,24 @@ log = logging.getLogger(__name__)
 
 Reply = tuple[str, list[dict]]
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
+PAGE = 5  # quotes per answer
+MAX_DEPTH = 50  # results a person can page through ("Show more" stops there)
+MAX_ID = 2**31 - 1  # quote ids are 32-bit on PostgreSQL
+
+
+def parse_quote_id(value: object) -> int | None:
+    """A quote id from a button value or metadata; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit() or len(value) > 10:
+            return None
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
 
 
 @dataclass
@@ -63,16 +88,26 @@ class Runtime:
 
         self.work_pool.submit(run)
 
-    def is_admin(self, client, user_id: str) -> bool:  # type: ignore[no-untyped-def]
-        try:
-            info = client.users_info(user=user_id)["user"]
-        except Exception:  # noqa: BLE001 - a failed look-up grants nothing
-            return False
-        return bool(info.get("is_admin") or info.get("is_owner"))
+    def member(self, client, team_id: str, user_id: str) -> Member:  # type: ignore[no-untyped-def]
+        """The requesting user's role as Slack reports it (a failed look-up grants nothing)."""
+        return self.directory.member(client, team_id, user_id)
+
+    def may_change(self, client, team_id: str, user_id: str, quote) -> bool:  # type: ignore[no-untyped-def]
+        """The policy's answer for changing ``quote``; asks Slack only when not the capturer."""
+        if quote.captured_by and quote.captured_by == user_id:
+            return True
+        return may_change_quote(quote, self.member(client, team_id, user_id))
 
     @property
     def mask(self) -> bool:
         return bool(self.services.settings.mask_personal_data)
+
+    def share_own_org(self, team_id: str) -> bool:
+        """Whether this workspace lets a Slack Connect channel see its own people's quotes."""
+        try:
+            return self.services.workspaces.get(team_id).connect_share_own
+        except DatabaseUnavailable:
+            return False
 
     def emoji(self, team_id: str) -> str:
         try:
@@ -83,16 +118,21 @@ class Runtime:
     def run_search(self, team_id: str, query: Query, target: blocks.Target, *,
                    respond: Callable[..., object] | None = None,
                    post: Callable[[Reply], object] | None = None, offset: int = 0,
-                   user_id: str | None = None, replace_original: bool = False) -> None:
+                   user_id: str | None = None, replace_original: bool = False,
+                   posted_in: Conversation | None = None) -> None:
         """Queue the search on the bounded search pool and return at once: the listener
-        thread (and so the next request's ack) is never held by model or database work."""
+        thread (and so the next request's ack) is never held by model or database work.
+
+        ``posted_in``: the results are posted for everyone in that conversation (an
+        @mention), so only quotes the policy lets be posted there are searched."""
         self.search_pool.submit(self._search_and_send, team_id, query, target, respond, post,
-                                offset, user_id, replace_original)
+                                offset, user_id, replace_original, posted_in)
 
     def _search_and_send(self, team_id: str, query: Query, target: blocks.Target,
                          respond: Callable[..., object] | None,
                          post: Callable[[Reply], object] | None, offset: int,
-                         user_id: str | None, replace_original: bool) -> None:
+                         user_id: str | None, replace_original: bool,
+                         posted_in: Conversation | None = None) -> None:
         in_thread = post is not None
 
         def send(reply: Reply) -> None:
@@ -103,8 +143,13 @@ class Runtime:
                         replace_original=replace_original)
 
         try:
-            result = self.services.search.search(team_id, query, limit=5, offset=offset,
-                                                 channel_id=target.channel_id)
+            speaker_teams = None
+            if posted_in is not None and posted_in.external:
+                speaker_teams = posted_in.external_teams if self.share_own_org(team_id) \
+                    else frozenset()
+            result = self.services.search.search(team_id, query, limit=PAGE, offset=offset,
+                                                 channel_id=target.channel_id,
+                                                 speaker_teams=speaker_teams)
         except DatabaseUnavailable:
             log.warning("search failed: database unavailable", extra={"team": team_id})
             send(blocks.message("I can't reach my database right now, so I can't search. "
@@ -121,14 +166,29 @@ class Runtime:
             else:
                 send(blocks.message("No quotes match those filters yet."))
             return
-        send(blocks.search_reply(result, target, mask=self.mask, show_buttons=not in_thread))
+        send(blocks.search_reply(result, target, mask=self.mask, show_buttons=not in_thread,
+                                 max_depth=MAX_DEPTH))
         try:
             self.services.quotes.record_use(
                 team_id, [h.quote.id for h in result.hits], "shown", user_id, target.channel_id)
         except DatabaseUnavailable:
             log.warning("could not record quote use", extra={"team": team_id})
 
-    def digest_command(self, team_id: str, args: str, here: str) -> Reply:
+    def may_change_settings(self, client, team_id: str, user_id: str) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
+        """(allowed, who may) for changing this workspace's settings."""
+        role = self.services.workspaces.get(team_id).settings_role
+        allowed = may_change_settings(role, self.member(client, team_id, user_id))
+        return allowed, settings_role_text(role)
+
+    def digest_channel_problem(self, client, team_id: str, channel: str | None) -> str | None:  # type: ignore[no-untyped-def]
+        """Why ``channel`` cannot take the digest (it is read by another organisation)."""
+        if channel and self.directory.conversation(client, team_id, channel).external:
+            return (f"<#{channel}> is shared with another organisation; the digest quotes "
+                    "users and must stay internal. Choose an internal channel.")
+        return None
+
+    def digest_command(self, client, team_id: str, user_id: str, args: str,  # type: ignore[no-untyped-def]
+                       here: str) -> Reply:
         """`/voice digest [here|off|#channel] [day] [HH:MM] [Zone/Name]`: change or show."""
         from bot.workspaces import DAY_NAMES, parse_digest_args
         from store.errors import InvalidQuote
@@ -136,6 +196,18 @@ class Runtime:
         workspaces = self.services.workspaces
         try:
             changes = parse_digest_args(args, here)
+            if changes:
+                allowed, who = self.may_change_settings(client, team_id, user_id)
+                if not allowed:
+                    log.warning("settings change refused", extra={"team": team_id,
+                                                                  "user": user_id})
+                    return blocks.message(f"Only {who} can change voicebot's settings. Ask "
+                                          "one of them; `/voice digest` shows the current "
+                                          "schedule.")
+                problem = self.digest_channel_problem(client, team_id,
+                                                      changes.get("digest_channel"))  # type: ignore[arg-type]
+                if problem:
+                    return blocks.message(problem)
             settings = (workspaces.update(team_id, **changes) if changes
                         else workspaces.get(team_id))
         except InvalidQuote as exc:
