@@ -29,8 +29,33 @@ PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{7,}\d(?!\w)")
 Blocks = list[dict]
 
 
+def _link(url: str | None, label: str) -> str | None:
+    return link(url, label)
+
+
 def escape(text: str) -> str:
+    """Slack's escaping of ``&``, ``<`` and ``>``: text the bot did not write can then form
+    no mention, broadcast (``<!channel>``) or link, in blocks and in fallback ``text``."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+SAFE_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
+
+
+def link(url: str | None, label: str) -> str | None:
+    """``<url|label>`` for an http(s) URL that cannot break out of Slack's link syntax;
+    None for anything else (the link is left out rather than shown raw)."""
+    if not url or not SAFE_URL.match(url):
+        return None
+    return f"<{url}|{escape(label)}>"
+
+
+def excerpt(text: str, limit: int) -> str:
+    """Escaped start of ``text`` for a fallback (notification) line; a cut is marked."""
+    one_line = " ".join(text.split())
+    if len(one_line) <= limit:
+        return escape(one_line)
+    return escape(one_line[:limit].rstrip()) + "\u2026 (shortened)"
 
 
 def mask_personal(text: str) -> str:
@@ -60,7 +85,7 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
     return b
 
 
-def quoted(text: str, *, limit: int = MAX_SHOWN_CHARS, link: str | None = None,
+def quoted(text: str, *, limit: int = MAX_SHOWN_CHARS, link: str | None = None,  # noqa: F811
            mask: bool = False) -> tuple[str, bool]:
     """Blockquote mrkdwn of a quote's words; shortened at a word boundary with a visible note."""
     shown = mask_personal(text) if mask else text
@@ -71,7 +96,7 @@ def quoted(text: str, *, limit: int = MAX_SHOWN_CHARS, link: str | None = None,
         shown = (cut[:space] if space > limit * 0.6 else cut).rstrip() + "\u2026"
     body = "\n".join("> " + line if line else ">" for line in escape(shown).split("\n"))
     if shortened:
-        where = f"<{link}|read the whole quote>" if link else "use *Show full quote*"
+        where = _link(link, "read the whole quote") or "use *Show full quote*"
         body += f"\n_(shortened: {len(text):,} characters in full, {where})_"
     return body, shortened
 
@@ -88,8 +113,8 @@ def attribution(quote: QuoteView) -> str:
     if not quote.first_hand:
         parts.append(f":speech_balloon: relayed by {escape(quote.relayed_by or 'a teammate')}"
                      " (not the user's own words)")
-    if quote.source_url:
-        parts.append(f"<{quote.source_url}|original>")
+    if (original := link(quote.source_url, "original")) is not None:
+        parts.append(original)
     return " · ".join(parts)
 
 
@@ -150,7 +175,8 @@ def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
         if len(value) <= 2000:
             blocks.append({"type": "actions", "elements": [
                 button("Show more results", "voice_more", value)]})
-    fallback = f"{len(result.hits)} user quotes about {topic}" if topic else "Recent user quotes"
+    fallback = (f"{len(result.hits)} user quotes about \u201c{excerpt(topic, 100)}\u201d"
+                if topic else "Recent user quotes")
     return fallback, blocks[:50]
 
 
@@ -164,7 +190,7 @@ def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
         value = json.dumps({"id": quote.id})
         elements = [button("Share in channel" if not target.thread_ts else "Share in thread",
                            "voice_share", value, style="primary")]
-        if shortened and not quote.source_url:
+        if shortened and link(quote.source_url, "x") is None:
             elements.append(button("Show full quote", "voice_full", str(quote.id)))
         blocks.append({"type": "actions", "block_id": f"quote_actions_{quote.id}",
                        "elements": elements})
@@ -173,7 +199,7 @@ def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
 
 def shared_quote(quote: QuoteView, shared_by: str, *, mask: bool = True) -> tuple[str, Blocks]:
     body, _ = quoted(quote.text, link=quote.source_url, mask=mask, limit=2500)
-    return (f"User voice shared by <@{shared_by}>: {quote.text[:150]}",
+    return (f"User voice shared by <@{shared_by}>: \u201c{excerpt(quote.text, 150)}\u201d",
             [mrkdwn_section(body), context(attribution(quote) + f" · shared by <@{shared_by}>")])
 
 
@@ -214,6 +240,10 @@ def no_match(topic: str, emoji: str) -> tuple[str, Blocks]:
         "with `voicebot import`.")
 
 
-def problems(items: Sequence[str]) -> tuple[str, Blocks]:
-    return message("I could not use that search:\n" + "\n".join(f"\u2022 {p}" for p in items)
+def problems(items: Sequence[str], *, shown: int = 10) -> tuple[str, Blocks]:
+    """What was wrong with a search (the first ``shown`` problems; the rest are counted)."""
+    lines = [f"\u2022 {escape(p)}" for p in items[:shown]]
+    if len(items) > shown:
+        lines.append(f"\u2022 \u2026 and {len(items) - shown:,} more")
+    return message("I could not use that search:\n" + "\n".join(lines)
                    + "\nType `/voice help` for the syntax.")

@@ -12,6 +12,7 @@ from bot.blocks import (
     attribution,
     button,
     context,
+    excerpt,
     mrkdwn_section,
     plain,
     quoted,
@@ -165,4 +166,4 @@ def capture_confirmation(quote: QuoteView, *, created: bool, mask: bool,
         blocks.append(context(f"Saved by <@{by}>; they or a workspace admin can edit or "
                               "delete it." if by[:1] in {"U", "W"} else
                               "A workspace admin can edit or delete it."))
-    return f"{head} {quote.text[:100]}", blocks
+    return f"{head} \u201c{excerpt(quote.text, 100)}\u201d", blocks

@@ -275,7 +275,8 @@ def register(app: App, rt: Runtime) -> None:
         user = body.get("user", {}).get("id", "")
         quote = _quote(rt, context, action)
         if quote is None:
-            respond(text="That quote is already gone.", replace_original=False)
+            respond(text="That quote is already gone, or the button is out of date.",
+                    response_type="ephemeral", replace_original=False)
             return
         if not rt.may_change(client, context.team_id or "", user, quote):
             refuse_change(respond, quote, user, "delete")
