@@ -93,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="upgrade: apply migrations; current: show whether it is up to date")
     p.set_defaults(func=cmd_db)
 
+    p = sub.add_parser("secrets", help="the key that encrypts stored Slack tokens",
+                       description="OAuth installs store each workspace's Slack tokens "
+                       "encrypted with VOICEBOT_SECRET_KEY (Fernet keys, comma-separated, "
+                       "newest first). new-key: print a new key. encrypt: encrypt tokens "
+                       "stored in plaintext (db upgrade and serve do this too). rotate: "
+                       "re-encrypt every token with the first key; afterwards the older keys "
+                       "can be removed.")
+    p.add_argument("action", choices=["new-key", "encrypt", "rotate"],
+                   help="new-key, encrypt or rotate")
+    p.set_defaults(func=cmd_secrets)
+
     p = sub.add_parser("demo", help="load bundled sample customer messages and search them",
                        description="Load 462 real public customer messages (Banking77, "
                        "CC-BY-4.0) into the configured database under team TDEMO, then "
@@ -276,10 +287,47 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     db.check_connection(engine)
     if args.action == "upgrade":
+        from bot.installations import secure_stored_tokens
+
         db.upgrade(settings.database_url)
         print(f"database is up to date ({engine.url.render_as_string(hide_password=True)})")
+        note = secure_stored_tokens(settings, engine)
+        if note:
+            print(note)
     else:
         print("up to date" if db.is_current(engine) else "needs `voicebot db upgrade`")
+    return 0
+
+
+def cmd_secrets(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "new-key":
+        from cryptography.fernet import Fernet
+
+        print(Fernet.generate_key().decode())
+        print("export it as VOICEBOT_SECRET_KEY; to replace a key in use, put the new one "
+              "first (VOICEBOT_SECRET_KEY=new,old), run `voicebot secrets rotate`, then drop "
+              "the old one", file=sys.stderr)
+        return 0
+    from bot import installations
+    from store import db
+
+    settings.require_secret_key()
+    engine = db.make_engine(settings.database_url)
+    db.check_connection(engine)
+    db.upgrade(settings.database_url)  # the token columns are widened by migration 0006
+    try:
+        if args.action == "encrypt":
+            done = installations.encrypt_plaintext(engine, settings.secret_keys)
+            installations.check_keys(engine, settings.secret_keys)
+            print(f"encrypted {done.changed} plaintext token(s); "
+                  f"{done.tokens - done.changed} were already encrypted")
+        else:
+            done = installations.rotate(engine, settings.secret_keys)
+            print(f"re-encrypted {done.tokens} token(s) with the newest key"
+                  + ("; the older keys in VOICEBOT_SECRET_KEY can now be removed"
+                     if len(settings.secret_keys) > 1 else ""))
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -404,6 +452,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve
 
     settings.validate_for_serving()
+    if settings.slack_client_id:  # stored tokens: encrypt leftovers, and the key must open them
+        from bot.installations import secure_stored_tokens
+        from store import db
+
+        engine = db.make_engine(settings.database_url)
+        db.check_connection(engine)
+        db.upgrade(settings.database_url)
+        note = secure_stored_tokens(settings, engine)
+        engine.dispose()
+        if note:
+            print(note, file=sys.stderr)
     # Serving encodes one short topic at a time: one torch thread per query is fastest and
     # leaves the other core to concurrent requests (bench/PERF.md, SearchService stages).
     settings = dataclasses.replace(settings, torch_threads=settings.torch_threads or 1)
