@@ -140,10 +140,11 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
                          settings.slack_bot_token)
     if settings.slack_client_id:
         from slack_bolt.oauth.oauth_settings import OAuthSettings
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-        store = SQLAlchemyInstallationStore(settings.slack_client_id, services.engine)
+        from bot.installations import installation_store
+
+        store = installation_store(settings, services.engine)  # tokens encrypted at rest
         oauth = OAuthSettings(
             client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
             scopes=list(BOT_SCOPES), installation_store=store,

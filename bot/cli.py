@@ -72,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="find the quotes /voice would show",
                        description="Search quotes. The topic may hold filters: segment:, "
                        "company:, source:, emotion:, speaker:, since:, before:.")
-    p.add_argument("topic", nargs="+", help="what to search for, e.g. 'export is slow'")
+    p.add_argument("topic", nargs="*", help="what to search for, e.g. 'export is slow'")
+    p.add_argument("--text", metavar="WORDS", help="instead of a topic: list the quotes whose "
+                   "words contain WORDS literally (case-insensitive), newest first, e.g. to "
+                   "find a name for a deletion request")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
     p.add_argument("--limit", type=int, default=5, help="how many quotes (default 5)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
@@ -90,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="upgrade: apply migrations; current: show whether it is up to date")
     p.set_defaults(func=cmd_db)
 
+    p = sub.add_parser("secrets", help="the key that encrypts stored Slack tokens",
+                       description="OAuth installs store each workspace's Slack tokens "
+                       "encrypted with VOICEBOT_SECRET_KEY (Fernet keys, comma-separated, "
+                       "newest first). new-key: print a new key. encrypt: encrypt tokens "
+                       "stored in plaintext (db upgrade and serve do this too). rotate: "
+                       "re-encrypt every token with the first key; afterwards the older keys "
+                       "can be removed.")
+    p.add_argument("action", choices=["new-key", "encrypt", "rotate"],
+                   help="new-key, encrypt or rotate")
+    p.set_defaults(func=cmd_secrets)
+
     p = sub.add_parser("demo", help="load bundled sample customer messages and search them",
                        description="Load 462 real public customer messages (Banking77, "
                        "CC-BY-4.0) into the configured database under team TDEMO, then "
@@ -98,13 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("forget", help="delete everything voicebot holds from one person",
-                       description="For a deletion request: remove every quote from one "
-                       "speaker (by name, case-insensitive, or Slack user id), with its "
-                       "history, vectors and index entries. An audit record keeps who ran it "
-                       "and when, never the deleted words.")
-    p.add_argument("--speaker", required=True, help="the speaker's name or Slack user id")
+                       description="For a deletion request: remove every quote that names "
+                       "one person (case-insensitive) as speaker, relayer, company or segment, "
+                       "or in a tag (such as Interviewee=Dana Lee), or has their Slack user id "
+                       "as speaker or capturer; with its history, vectors and index entries. "
+                       "It lists what it would delete first, and counts the quotes that only "
+                       "mention the name in their words (review those with `voicebot search "
+                       "--text`). An audit record keeps who ran it and when, never the "
+                       "deleted words.")
+    p.add_argument("--speaker", required=True, help="the person's name or Slack user id")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
-    p.add_argument("--by", default="cli", help="who is making this deletion (for the audit)")
+    p.add_argument("--by", help="who is making this deletion, for the audit (default: your "
+                   "login name)")
     p.add_argument("--yes", action="store_true", help="delete without asking")
     p.set_defaults(func=cmd_forget)
 
@@ -187,6 +206,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
     if not 1 <= args.limit <= 100:
         raise CliError("--limit must be between 1 and 100")
+    if args.text is not None:
+        return _text_search(args, settings)
     query = parse_query(" ".join(args.topic))
     if query.problems:
         raise CliError(" ".join(query.problems))
@@ -197,19 +218,50 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     services = _services(settings, args)
     result = services.search.search(_team(services, args.team), query, limit=args.limit)
     if args.json:
-        print(json.dumps([_hit_json(h) for h in result.hits], ensure_ascii=False, indent=2))
+        print(json.dumps([_hit_json(h.quote, h.score) for h in result.hits],
+                         ensure_ascii=False, indent=2))
     else:
         print(render(result))
     return 0
 
 
-def _hit_json(hit) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    quote = hit.quote
+def _text_search(args: argparse.Namespace, settings: Settings) -> int:
+    """``search --text``: a literal substring of the words, not a similarity search."""
+    from bot.recall import Breadth, QuoteHit, SearchResult
+    from bot.terminal import render
+
+    if args.topic:
+        raise CliError("give either a topic or --text, not both")
+    if not args.text.strip():
+        raise CliError("--text needs the words to look for")
+    services = _services(settings, args)
+    found = services.quotes.text_search(_team(services, args.team), args.text,
+                                        limit=args.limit)
+    if args.json:
+        print(json.dumps([_hit_json(v, None) for v in found], ensure_ascii=False, indent=2))
+        return 0
+    dates = [v.when for v in found]
+    breadth = Breadth(matches=len(found),
+                      people=len({v.speaker_key for v in found if v.speaker_key}),
+                      companies=len({v.company_key for v in found if v.company_key}),
+                      first=min(dates, default=None), last=max(dates, default=None))
+    result = SearchResult(query=parse_query(""), hits=tuple(QuoteHit(v, 1.0) for v in found),
+                          breadth=breadth)
+    print(render(result, title=f'Quotes whose words contain "{args.text}"', scores=False))
+    return 0
+
+
+def _hit_json(quote, score: float | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return {"id": quote.id, "text": quote.text, "speaker": quote.speaker_name,
             "company": quote.company, "segment": quote.segment, "source": quote.source_kind,
             "url": quote.source_url, "said_at": quote.when.isoformat(),
             "first_hand": quote.first_hand, "relayed_by": quote.relayed_by,
-            "emotion": quote.emotion, "tags": list(quote.tags), "score": round(hit.score, 4)}
+            "emotion": quote.emotion, "tags": list(quote.tags),
+            "score": None if score is None else round(score, 4),
+            # who may see it in Slack: a quote from a private conversation shows only there,
+            # unless someone made it shareable
+            "visibility": {"private_origin": quote.is_private, "channel": quote.channel_id,
+                           "shareable": quote.shareable}}
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -235,10 +287,47 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     db.check_connection(engine)
     if args.action == "upgrade":
+        from bot.installations import secure_stored_tokens
+
         db.upgrade(settings.database_url)
         print(f"database is up to date ({engine.url.render_as_string(hide_password=True)})")
+        note = secure_stored_tokens(settings, engine)
+        if note:
+            print(note)
     else:
         print("up to date" if db.is_current(engine) else "needs `voicebot db upgrade`")
+    return 0
+
+
+def cmd_secrets(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "new-key":
+        from cryptography.fernet import Fernet
+
+        print(Fernet.generate_key().decode())
+        print("export it as VOICEBOT_SECRET_KEY; to replace a key in use, put the new one "
+              "first (VOICEBOT_SECRET_KEY=new,old), run `voicebot secrets rotate`, then drop "
+              "the old one", file=sys.stderr)
+        return 0
+    from bot import installations
+    from store import db
+
+    settings.require_secret_key()
+    engine = db.make_engine(settings.database_url)
+    db.check_connection(engine)
+    db.upgrade(settings.database_url)  # the token columns are widened by migration 0006
+    try:
+        if args.action == "encrypt":
+            done = installations.encrypt_plaintext(engine, settings.secret_keys)
+            installations.check_keys(engine, settings.secret_keys)
+            print(f"encrypted {done.changed} plaintext token(s); "
+                  f"{done.tokens - done.changed} were already encrypted")
+        else:
+            done = installations.rotate(engine, settings.secret_keys)
+            print(f"re-encrypted {done.tokens} token(s) with the newest key"
+                  + ("; the older keys in VOICEBOT_SECRET_KEY can now be removed"
+                     if len(settings.secret_keys) > 1 else ""))
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -262,24 +351,62 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_FIELD_NAMES = {"speaker_name": "speaker", "speaker_user_id": "speaker id",
+                "relayed_by": "relayed by", "captured_by": "captured by"}
+
+
 def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
+    import shlex
+
+    from bot.terminal import safe
+
+    by = args.by if args.by is not None else _login_name()
+    if not by.strip() or len(by) > 64:
+        raise CliError("--by must name who is deleting, in at most 64 characters")
     services = _services(settings, args)
     team = _team(services, args.team)
-    count = services.quotes.forget_speaker(team, args.speaker, by=args.by, dry_run=True)
+    who = safe(repr(args.speaker))
+    report = services.quotes.find_person(team, args.speaker)
+    count = len(report.matches)
+    if count:
+        print(f"{count} quote{'s' * (count != 1)} in {team} name {who}:")
+        for m in report.matches:
+            fields = ", ".join(_FIELD_NAMES.get(f, f) for f in m.fields)
+            print(f"  #{m.id}  {m.when:%Y-%m-%d}  {m.source_kind.replace('_', ' '):<14}"
+                  f"  matched: {safe(fields)}")
+    else:
+        print(f"no quotes in {team} name {who}; nothing to delete")
+    if report.text_mentions:
+        n = report.text_mentions
+        print(f"{n} {'quotes mention' if n != 1 else 'quote mentions'} this name inside "
+              f"{'their' if n != 1 else 'its'} text and {'are' if n != 1 else 'is'} not "
+              f"deleted; review with `voicebot search --text {safe(shlex.quote(args.speaker))}"
+              f" --team {team} --limit 100`")
     if count == 0:
-        print(f"no quotes from {args.speaker!r} in {team}; nothing to delete")
         return 0
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError(f"{count} quotes would be deleted; rerun with --yes to confirm")
-        answer = input(f"Delete {count} quotes from {args.speaker!r} in {team}? [y/N] ")
+        answer = input(f"Delete these {count} quotes? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing deleted")
             return 1
-    removed = services.quotes.forget_speaker(team, args.speaker, by=args.by)
-    print(f"deleted {removed} quotes from {args.speaker!r} (text, history, vectors, index); "
-          "an audit entry records the deletion")
+    removed = services.quotes.forget_speaker(team, args.speaker, by=by)
+    print(f"deleted {removed} quotes naming {who} (text, history, vectors, index); "
+          f"an audit entry records the deletion by {safe(by)}")
     return 0
+
+
+def _login_name() -> str:
+    """Who runs the command, for the audit: the operating system's login name."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a container without a passwd entry)
+        import os
+
+        return f"uid {os.getuid()}"
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
@@ -325,6 +452,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve
 
     settings.validate_for_serving()
+    if settings.slack_client_id:  # stored tokens: encrypt leftovers, and the key must open them
+        from bot.installations import secure_stored_tokens
+        from store import db
+
+        engine = db.make_engine(settings.database_url)
+        db.check_connection(engine)
+        db.upgrade(settings.database_url)
+        note = secure_stored_tokens(settings, engine)
+        engine.dispose()
+        if note:
+            print(note, file=sys.stderr)
     # Serving encodes one short topic at a time: one torch thread per query is fastest and
     # leaves the other core to concurrent requests (bench/PERF.md, SearchService stages).
     settings = dataclasses.replace(settings, torch_threads=settings.torch_threads or 1)

@@ -6,14 +6,18 @@ frozen :class:`Settings` and validated with messages a person can act on.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///voicebot.db"
 DEFAULT_CAPTURE_EMOJI = "loudspeaker"
+NEW_KEY_HINT = ("generate one with `voicebot secrets new-key` (or: python -c \"from "
+                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\")")
 PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "your-signing-secret", "secret", "todo"}
 
 
@@ -32,11 +36,13 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     embedding_model: str | None = None
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
     slack_client_id: str | None = None
-    slack_client_secret: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
+    #: Fernet keys that encrypt stored OAuth tokens, newest first (VOICEBOT_SECRET_KEY).
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)
     slack_api_url: str | None = None
     port: int = 3000
     capture_emoji: str = DEFAULT_CAPTURE_EMOJI
@@ -69,6 +75,7 @@ class Settings:
             slack_client_id=get("SLACK_CLIENT_ID"),
             slack_client_secret=get("SLACK_CLIENT_SECRET"),
             slack_api_url=get("SLACK_API_URL"),
+            secret_keys=_keys(get("VOICEBOT_SECRET_KEY")),
             port=_int(env, "PORT", 3000, lo=1, hi=65535),
             capture_emoji=(get("VOICEBOT_CAPTURE_EMOJI") or DEFAULT_CAPTURE_EMOJI).strip(":"),
             search_workers=_int(env, "VOICEBOT_SEARCH_WORKERS", 2, lo=1, hi=64),
@@ -108,6 +115,12 @@ class Settings:
             raise ConfigError("VOICEBOT_ON_UNINSTALL must be `keep` (quotes stay, e.g. for a "
                               "reinstall) or `delete` (a workspace's quotes are erased when "
                               "it uninstalls voicebot).")
+        for n, key in enumerate(self.secret_keys, start=1):
+            if not _is_fernet_key(key):
+                where = f"key {n} of VOICEBOT_SECRET_KEY" if len(self.secret_keys) > 1 \
+                    else "VOICEBOT_SECRET_KEY"
+                raise ConfigError(f"{where} is not a Fernet key (44 characters of url-safe "
+                                  f"base64); {NEW_KEY_HINT}.")
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
             raise ConfigError("Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth "
                               "installs, or neither.")
@@ -126,6 +139,17 @@ class Settings:
             )
         if oauth and not self.slack_signing_secret:
             raise ConfigError("OAuth installs (SLACK_CLIENT_ID) need SLACK_SIGNING_SECRET.")
+        if oauth:
+            self.require_secret_key()
+
+    def require_secret_key(self) -> None:
+        """OAuth installs store each workspace's tokens, encrypted with VOICEBOT_SECRET_KEY."""
+        if not self.secret_keys:
+            raise ConfigError(
+                "VOICEBOT_SECRET_KEY is not set. OAuth installs (SLACK_CLIENT_ID) store each "
+                "workspace's Slack tokens encrypted with it; " + NEW_KEY_HINT + ", export it "
+                "as VOICEBOT_SECRET_KEY and keep it safe: without it the stored tokens are "
+                "unreadable and every workspace must reinstall.")
 
     @property
     def socket_mode(self) -> bool:
@@ -148,6 +172,18 @@ def _check_token(name: str, value: str | None, prefix: str) -> None:
         return
     if value.lower() in PLACEHOLDERS or not value.startswith(prefix):
         raise ConfigError(f"{name} should start with {prefix!r}; got {value[:6]!r}...")
+
+
+def _keys(raw: str | None) -> tuple[str, ...]:
+    """``new,old``: comma-separated keys, the first encrypts, all of them decrypt."""
+    return tuple(k.strip() for k in (raw or "").split(",") if k.strip())
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, lo: int, hi: int) -> int:

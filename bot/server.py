@@ -134,11 +134,10 @@ def _client_for(settings: Settings, services, app):  # type: ignore[no-untyped-d
     """Web API client per team: the single bot token, or the team's installed bot token."""
     if not settings.slack_client_id:
         return lambda _team: app.client
-    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-
     from bot.app import make_client
+    from bot.installations import installation_store
 
-    store = SQLAlchemyInstallationStore(settings.slack_client_id, services.engine)
+    store = installation_store(settings, services.engine)
 
     def client_for(team_id: str):  # type: ignore[no-untyped-def]
         bot = store.find_bot(enterprise_id=None, team_id=team_id)

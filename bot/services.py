@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import people
 from store import quotes as q
 from store.clock import Clock, system_clock
 from store.db import db_errors
@@ -361,17 +362,32 @@ class QuoteService:
     @db_errors
     def forget_speaker(self, team_id: str, speaker: str, *, by: str,
                        dry_run: bool = False) -> int:
-        """Delete everything from one person (by name or Slack user id), for a deletion
-        request. Returns how many quotes were (or, with ``dry_run``, would be) removed."""
-        key = q.normalize_key(speaker)
-        with self.sessions() as session:
-            rows = session.execute(select(Quote.id, Quote.speaker_name, Quote.speaker_user_id)
-                                   .where(Quote.team_id == team_id)).all()
-        ids = [r.id for r in rows if r.speaker_user_id == speaker or
-               (r.speaker_name and q.normalize_key(r.speaker_name) == key)]
+        """Delete everything from one person (by name or Slack user id, wherever the quote
+        names them: speaker, other attribution fields, tags), for a deletion request.
+        Returns how many quotes were (or, with ``dry_run``, would be) removed."""
+        ids = [m.id for m in self.find_person(team_id, speaker).matches]
         if dry_run or not ids:
             return len(ids)
         return self._delete_many(team_id, ids, by=by, action="forget")
+
+    @db_errors
+    def find_person(self, team_id: str, who: str) -> people.PersonReport:
+        """What ``forget_speaker`` would delete, and how many other quotes mention ``who``
+        inside their words (not deleted: a person reviews those)."""
+        with self.sessions() as session:
+            matches = people.find_person(session, team_id, who)
+            matched = {m.id for m in matches}
+            mentions = [i for i in people.text_contains(session, team_id, who)
+                        if i not in matched]
+        return people.PersonReport(tuple(matches), len(mentions))
+
+    @db_errors
+    def text_search(self, team_id: str, needle: str, *, limit: int) -> list[q.QuoteView]:
+        """Quotes whose words contain ``needle`` literally (case-insensitive), newest first."""
+        with self.sessions() as session:
+            ids = people.text_contains(session, team_id, needle)[:limit]
+            found = q.views(session, team_id, ids)
+        return [found[i] for i in ids if i in found]
 
     def _delete_many(self, team_id: str, ids: Sequence[int], *, by: str, action: str) -> int:
         now = self.clock()

@@ -1,12 +1,33 @@
-"""Plain-text rendering of search results for the command line (as Slack would show them)."""
+"""Plain-text rendering of search results for the command line (as Slack would show them).
+
+Every string the bot did not write (quote text, names, companies, links, the topic) goes
+through :func:`safe` first: a quote must not be able to move the cursor, retitle the
+window or hide a line by carrying terminal control sequences.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from bot.blocks import describe_breadth
 from bot.recall import SearchResult
 from store.quotes import QuoteView
+
+#: C0 controls except tab and newline, DEL, C1 controls (ESC/CSI/OSC start with these), and
+#: the Unicode bidirectional overrides that reorder what a terminal shows.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                       "\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def safe(value: str) -> str:
+    """``value`` with control characters shown as escapes (``\\x1b``), not executed."""
+    return _CONTROLS.sub(_visible, value)
 
 
 def attribution(quote: QuoteView) -> str:
@@ -23,28 +44,33 @@ def attribution(quote: QuoteView) -> str:
         parts.append(f"{quote.emotion}{sure}")
     if not quote.first_hand:
         parts.append(f"relayed by {quote.relayed_by or 'a teammate'}")
-    return " · ".join(parts)
+    return safe(" · ".join(parts))
 
 
 def breadth_line(result: SearchResult) -> str:
     return describe_breadth(result.breadth, date=lambda d: f"{d:%Y-%m-%d}", bold="")
 
 
-def render(result: SearchResult, *, width: int = 88) -> str:
-    lines = [f'What users said about "{result.query.topic or "(recent)"}"',
-             breadth_line(result)]
+def render(result: SearchResult, *, width: int = 88, title: str | None = None,
+           scores: bool = True) -> str:
+    """Search results as text. ``title`` replaces the topic heading (text search), and
+    ``scores=False`` leaves out the similarity scores a literal match does not have."""
+    heading = title or f'What users said about "{result.query.topic or "(recent)"}"'
+    lines = [safe(heading), breadth_line(result)]
     filters = result.query.describe_filters()
     if filters:
-        lines.append("Filters: " + "; ".join(filters))
+        lines.append(safe("Filters: " + "; ".join(filters)))
     lines.append("")
     if not result.hits:
         lines.append("  (no quotes found)")
     for n, hit in enumerate(result.hits, start=result.offset + 1):
-        body = textwrap.fill(hit.quote.text, width=width - 6, initial_indent=f"{n:>2}. \u201c",
-                             subsequent_indent="     ", replace_whitespace=False)
+        body = textwrap.fill(safe(hit.quote.text), width=width - 6,
+                             initial_indent=f"{n:>2}. \u201c", subsequent_indent="     ",
+                             replace_whitespace=False)
         lines.append(body + "\u201d")
-        lines.append(f"     \u2014 {attribution(hit.quote)}   [score {hit.score:.2f}]")
+        score = f"   [score {hit.score:.2f}]" if scores else ""
+        lines.append(f"     \u2014 {attribution(hit.quote)}{score}")
         if hit.quote.source_url:
-            lines.append(f"     {hit.quote.source_url}")
+            lines.append(f"     {safe(hit.quote.source_url)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

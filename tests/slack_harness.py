@@ -24,6 +24,7 @@ from tests.fakes.slack_api import FakeSlack
 
 SECRET = "e2e-signing-secret-0123456789"
 TOKEN = "xoxb-test-token"
+SECRET_KEY = "dm9pY2Vib3QtdGVzdC1rZXktMDEyMzQ1Njc4OWFiY2Q="  # Fernet: 32 bytes, base64
 
 
 @dataclass
@@ -83,7 +84,7 @@ def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  #
     values: dict[str, Any] = dict(
         database_url=f"sqlite:///{tmp_path / 'bot.db'}", slack_bot_token=TOKEN,
         slack_signing_secret=SECRET, slack_api_url=slack.base_url, listener_workers=32,
-        digest_scheduler=False)
+        digest_scheduler=False, secret_keys=(SECRET_KEY,))
     clock = overrides.pop("clock", None) or FakeClock()
     values.update(overrides)
     settings = Settings(**values)
