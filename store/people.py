@@ -1,7 +1,7 @@
 """Finding one person's traces in the quotes, for deletion requests (``voicebot forget``).
 
 A person can be named in several places: as the speaker (name or Slack user id), as the
-teammate who relayed or captured a quote, in the company or segment field, or in a tag
+teammate who relayed a quote, in the company or segment field, or in a tag
 (imports keep unknown columns as ``column=value`` tags, so ``Interviewee=Dana Lee``).
 Names compare with :func:`store.quotes.normalize_key` (case, Unicode form and spacing do
 not matter). Words inside a quote's text are not matched automatically: a name there may be
@@ -22,7 +22,9 @@ from store.quotes import normalize_key
 
 #: The fields that say who a quote is from or who handled it, matched by name or id.
 NAME_FIELDS = ("speaker_name", "relayed_by", "company", "segment")
-ID_FIELDS = ("speaker_user_id", "captured_by")
+#: ``captured_by`` is not here: a teammate who captured a customer's words is not the person
+#: those words belong to, and forgetting the teammate must not erase the customer's quote.
+ID_FIELDS = ("speaker_user_id",)
 
 
 @dataclass(frozen=True)
