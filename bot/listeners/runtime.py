@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot import blocks
 from bot.directory import Directory
 from bot.query import Query
-from store.errors import DatabaseUnavailable
+from store.errors import DatabaseUnavailable, QueryFailed
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -109,6 +109,12 @@ class Runtime:
             log.warning("search failed: database unavailable", extra={"team": team_id})
             send(blocks.message("I can't reach my database right now, so I can't search. "
                                 "Please try again in a minute."))
+            return
+        except QueryFailed as exc:
+            log.warning("search refused by the database", extra={"team": team_id,
+                                                                 "reason": str(exc)[:300]})
+            send(blocks.message("My database couldn't run that search. Try fewer or shorter "
+                                "filters, or a few plain words."))
             return
         except Exception:
             log.exception("search failed", extra={"team": team_id})
