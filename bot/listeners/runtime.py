@@ -31,7 +31,6 @@ class Runtime:
     directory: Directory = field(default_factory=Directory)
     work_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         4, thread_name_prefix="voicebot-work"))
-    pending: dict[str, str] = field(default_factory=dict)
     installation_store: object | None = None
     retry_delays: tuple[float, ...] = (2, 5, 15, 30, 60, 120, 300)
 
