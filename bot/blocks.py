@@ -240,10 +240,8 @@ def no_match(topic: str, emoji: str) -> tuple[str, Blocks]:
         "with `voicebot import`.")
 
 
-def problems(items: Sequence[str], *, shown: int = 10) -> tuple[str, Blocks]:
-    """What was wrong with a search (the first ``shown`` problems; the rest are counted)."""
-    lines = [f"\u2022 {escape(p)}" for p in items[:shown]]
-    if len(items) > shown:
-        lines.append(f"\u2022 \u2026 and {len(items) - shown:,} more")
+def problems(items: Sequence[str]) -> tuple[str, Blocks]:
+    """What was wrong with a search (``parse_query`` already bounds the list), escaped."""
+    lines = [f"\u2022 {escape(p)}" for p in items]
     return message("I could not use that search:\n" + "\n".join(lines)
                    + "\nType `/voice help` for the syntax.")

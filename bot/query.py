@@ -20,6 +20,10 @@ from store.quotes import Filters, parse_source_kind
 EMOTIONS = ("frustrated", "confused", "delighted", "disappointed", "neutral")
 FILTER_KEYS = ("segment", "company", "source", "emotion", "speaker", "since", "before")
 MAX_TOPIC_CHARS = 500
+MAX_FILTERS = 20  # filters in one search; more is not a question anyone asks
+MAX_FILTER_CHARS = 200  # characters in one filter value
+MAX_PROBLEMS = 10  # problems listed in a reply; the rest are counted
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls (not tab/newline)
 _SPAN = re.compile(r"^(\d{1,4})\s*(d|w|m|y)$")
 _FILTER = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.S)
 
@@ -45,8 +49,12 @@ class Query:
 
 
 def parse_query(text: str, *, now: datetime | None = None) -> Query:
+    """Parse a search. Control characters (NUL included) are dropped; more than
+    MAX_FILTERS filters, or a value longer than MAX_FILTER_CHARS, is a problem reported
+    before any database work; at most MAX_PROBLEMS problems are listed, the rest counted."""
     now = now or datetime.now(timezone.utc)
-    text = unicodedata.normalize("NFC", text or "").replace("\u201c", '"').replace("\u201d", '"')
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text or ""))
+    text = text.replace("\u201c", '"').replace("\u201d", '"')
     try:
         tokens = shlex.split(text, posix=True)
     except ValueError:
@@ -54,6 +62,7 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
     values: dict[str, list[str]] = {k: [] for k in FILTER_KEYS}
     topic_words: list[str] = []
     problems: list[str] = []
+    used = 0
     for token in tokens:
         m = _FILTER.match(token)
         if not m or m.group(2).startswith("//"):
@@ -70,7 +79,15 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
         if not value:
             problems.append(f"`{key}:` needs a value, like `{key}:{_example(key)}`.")
             continue
+        used += 1
+        if len(value) > MAX_FILTER_CHARS:
+            problems.append(f"`{key}:{value[:20]}\u2026` is {len(value):,} characters long; a "
+                            f"filter value can have at most {MAX_FILTER_CHARS}.")
+            continue
         values[key].append(value)
+    if used > MAX_FILTERS:
+        problems.insert(0, f"That search has {used:,} filters; use at most {MAX_FILTERS}.")
+        values = {k: [] for k in FILTER_KEYS}
 
     emotions = []
     for value in values["emotion"]:
@@ -96,7 +113,16 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
                       source=tuple(sources), emotion=tuple(emotions),
                       speaker=tuple(values["speaker"]), since=since, before=before)
     topic = " ".join(topic_words).strip()
-    return Query(topic=topic, raw=text.strip(), filters=filters, problems=tuple(problems))
+    return Query(topic=topic, raw=text.strip(), filters=filters, problems=_bounded(problems))
+
+
+def _bounded(problems: list[str]) -> tuple[str, ...]:
+    """The distinct problems, at most MAX_PROBLEMS of them and a count of the rest."""
+    unique = list(dict.fromkeys(problems))
+    if len(unique) <= MAX_PROBLEMS:
+        return tuple(unique)
+    rest = len(unique) - MAX_PROBLEMS
+    return (*unique[:MAX_PROBLEMS], f"\u2026and {rest:,} more problem{'s' if rest > 1 else ''}.")
 
 
 def topic_problem(topic: str) -> str | None:

@@ -328,15 +328,41 @@ class QuoteService:
     @db_errors
     def edit_message(self, team_id: str, channel_id: str, ts: str,
                      new_text: str) -> q.QuoteView | None:
-        """The Slack message behind a quote was edited: keep history, store the new words."""
-        if not new_text.strip():
-            return None
+        """The Slack message behind a quote was edited.
+
+        A whole-message quote takes the new words when they pass the capture checks
+        (:func:`store.quotes.text_problem`); its old words are kept as a revision. An excerpt
+        stays as it is while its words are still in the message. Otherwise the saved words
+        stay and the quote is flagged ``source_changed`` for its capturer to review.
+
+        Returns the quote when this edit changed its words or newly flagged it (then
+        ``source_changed`` is True), else None.
+        """
+        with self.sessions() as session:
+            quote = q.by_message(session, team_id, channel_id, ts)
+            if quote is None or (quote.is_excerpt and quote.text in new_text):
+                return None
+            follows = not quote.is_excerpt and q.text_problem(new_text) is None
+            if follows and quote.text == new_text and not quote.source_changed:
+                return None
+        if not follows:
+            with self.sessions.begin() as session:
+                quote = q.by_message(session, team_id, channel_id, ts)
+                if quote is None or not q.flag_source_changed(quote):
+                    return None
+                session.flush()
+                flagged = q.view(quote, revisions=len(quote.revisions))
+            log.info("quote kept; its message changed", extra={
+                "team": team_id, "quote_id": flagged.id, "excerpt": flagged.is_excerpt})
+            return flagged
         vecs, guesses = self._encode([new_text])
         vec = vecs[0]
         with self.sessions.begin() as session:
             quote = q.by_message(session, team_id, channel_id, ts)
-            if quote is None or not q.record_edit(session, quote, new_text, self.clock()):
+            if quote is None or quote.is_excerpt:
                 return None
+            if not q.record_edit(session, quote, new_text, self.clock()):
+                return None  # the same words again (a flag from an unusable edit is cleared)
             quote.embedding, quote.embedding_model = to_blob(vec), self.embedder.name
             if guesses and quote.emotion_by is None:  # a person's correction stands
                 for column, value in _emotion_fields(guesses[0]).items():
@@ -347,8 +373,20 @@ class QuoteService:
         return result
 
     @db_errors
+    def keep_as_saved(self, team_id: str, quote_id: int) -> q.QuoteView | None:
+        """The capturer reviewed a quote whose message changed and keeps it: clear the flag."""
+        with self.sessions.begin() as session:
+            quote = q.get(session, team_id, quote_id)
+            if quote is None:
+                return None
+            q.flag_source_changed(quote, False)
+            session.flush()
+            return q.view(quote, revisions=len(quote.revisions))
+
+    @db_errors
     def delete_message(self, team_id: str, channel_id: str, ts: str) -> bool:
-        """The Slack message was deleted: the quote goes too."""
+        """The Slack message was deleted (or replaced by Slack's placeholder): the quote goes
+        too."""
         with self.sessions() as session:
             quote = q.by_message(session, team_id, channel_id, ts)
         return quote is not None and self.delete(team_id, quote.id,

@@ -5,9 +5,17 @@ Nothing in this package imports ``bot``. Exceptions raised here::
     StoreError
     ├── InvalidQuote        bad input (empty text, too long, unknown source kind ...)
     ├── DatabaseUnavailable the database could not be reached
+    ├── QueryFailed         the database is up but refused one statement or value
     └── EmbeddingModelError the configured embedding model could not be loaded
 """
 
-from store.errors import DatabaseUnavailable, EmbeddingModelError, InvalidQuote, StoreError
+from store.errors import (
+    DatabaseUnavailable,
+    EmbeddingModelError,
+    InvalidQuote,
+    QueryFailed,
+    StoreError,
+)
 
-__all__ = ["StoreError", "InvalidQuote", "DatabaseUnavailable", "EmbeddingModelError"]
+__all__ = ["StoreError", "InvalidQuote", "DatabaseUnavailable", "EmbeddingModelError",
+           "QueryFailed"]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.errors import DatabaseUnavailable, StoreError
+from store.errors import DatabaseUnavailable, QueryFailed, StoreError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -41,7 +41,15 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def db_errors(func):  # type: ignore[no-untyped-def]
-    """Decorator: connection failures become :class:`DatabaseUnavailable` with a reason."""
+    """Decorator for methods of objects holding ``sessions`` (or ``engine``): database errors
+    become store errors that say what happened.
+
+    An OperationalError is an outage only when the database does not answer ``SELECT 1``
+    through the same engine: SQLite also raises it for a statement that is merely too
+    complex ("Expression tree is too large", "LIKE or GLOB pattern too complex"). A query
+    the database refused while up, and a value it cannot hold (a DataError, such as a NUL in
+    PostgreSQL text or an integer out of range), raise :class:`QueryFailed`.
+    """
     import functools
 
     @functools.wraps(func)
@@ -49,10 +57,41 @@ def db_errors(func):  # type: ignore[no-untyped-def]
         try:
             return func(*args, **kwargs)
         except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            reason = _reason(exc)
+            engine = _engine_of(args[0]) if args else None
+            busy = "locked" in reason.lower() or "busy" in reason.lower()  # worth a retry
+            if not busy and engine is not None and _answers(engine):
+                raise QueryFailed(f"the database refused the query: {reason}") from exc
             raise DatabaseUnavailable(f"the database is unavailable: {reason}") from exc
+        except DataError as exc:
+            raise QueryFailed(f"the database refused a value: {_reason(exc)}") from exc
 
     return wrapper
+
+
+def _reason(exc: DBAPIError) -> str:
+    text = str(exc.orig).strip() if exc.orig else str(exc)
+    return (text.splitlines() or [""])[0][:300]
+
+
+def _engine_of(owner: object) -> Engine | None:
+    """The engine behind a service (``.engine``, or the bind of its ``.sessions`` factory)."""
+    engine = getattr(owner, "engine", None)
+    if isinstance(engine, Engine):
+        return engine
+    sessions = getattr(owner, "sessions", None)
+    bind = getattr(sessions, "kw", {}).get("bind") if sessions is not None else None
+    return bind if isinstance(bind, Engine) else None
+
+
+def _answers(engine: Engine) -> bool:
+    """True when the database answers ``SELECT 1`` now."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure here means it is not answering
+        return False
+    return True
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -13,5 +13,10 @@ class DatabaseUnavailable(StoreError):
     """The database could not be reached or refused the connection."""
 
 
+class QueryFailed(StoreError):
+    """The database is up but refused one statement (too complex, a value it cannot hold);
+    not an outage, so nothing to retry and nothing to page anyone about."""
+
+
 class EmbeddingModelError(StoreError):
     """The embedding model could not be loaded or used."""

@@ -35,6 +35,18 @@ def parse_source_kind(value: str | None) -> SourceKind:
     return kind
 
 
+def text_problem(text: object) -> str | None:
+    """Why ``text`` cannot be stored as a quote's words (captured or edited), or None."""
+    if not isinstance(text, str) or not text.strip():
+        return "the quote is empty: there are no words to keep"
+    if len(text) > MAX_QUOTE_CHARS:
+        return (f"the quote is {len(text):,} characters; Slack messages hold at most "
+                f"{MAX_QUOTE_CHARS:,}, so this is not one thing someone said")
+    if "\x00" in text:
+        return "the quote contains a NUL character, which cannot be stored"
+    return None
+
+
 @dataclass(frozen=True)
 class NewQuote:
     """A quote to store. ``text`` is kept exactly as given."""
@@ -65,15 +77,9 @@ class NewQuote:
         """Return self if storable, else raise :class:`InvalidQuote` saying why."""
         if not self.team_id:
             raise InvalidQuote("a quote needs a workspace (team id)")
-        if not isinstance(self.text, str) or not self.text.strip():
-            raise InvalidQuote("the quote is empty: there are no words to keep")
-        if len(self.text) > MAX_QUOTE_CHARS:
-            raise InvalidQuote(
-                f"the quote is {len(self.text):,} characters; Slack messages hold at most "
-                f"{MAX_QUOTE_CHARS:,}, so this is not one thing someone said"
-            )
-        if "\x00" in self.text:
-            raise InvalidQuote("the quote contains a NUL character, which cannot be stored")
+        problem = text_problem(self.text)
+        if problem:
+            raise InvalidQuote(problem)
         said_at = self.said_at
         if said_at is not None and said_at.tzinfo is None:
             said_at = said_at.replace(tzinfo=timezone.utc)
@@ -212,7 +218,15 @@ def views(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, Quote
 
 
 def record_edit(session: Session, quote: Quote, new_text: str, now: datetime) -> bool:
-    """Keep the old words as a revision and store the new ones; False if unchanged."""
+    """Keep the old words as a revision and store the new ones (the quote matches its message
+    again: ``source_changed`` is cleared); False if unchanged. Only for whole-message quotes;
+    the new words pass the same checks as a capture (:func:`text_problem`)."""
+    if quote.is_excerpt:
+        raise InvalidQuote("an excerpt keeps the words its capturer chose; it is not replaced")
+    problem = text_problem(new_text)
+    if problem:
+        raise InvalidQuote(problem)
+    quote.source_changed = False
     if quote.text == new_text:
         return False
     session.add(QuoteRevision(quote_id=quote.id, text=quote.text, replaced_at=now))
@@ -226,6 +240,15 @@ def mark_private(session: Session, team_id: str, channel_id: str) -> int:
         Quote.team_id == team_id, Quote.channel_id == channel_id, Quote.is_private.is_(False))
         .values(is_private=True, updated_at=utcnow()))
     return int(result.rowcount or 0)
+
+
+def flag_source_changed(quote: Quote, changed: bool = True) -> bool:
+    """Mark (or clear) that the Slack message no longer matches the saved words; False when
+    the flag already had that value."""
+    if bool(quote.source_changed) == changed:
+        return False
+    quote.source_changed = changed
+    return True
 
 
 def delete_ids(session: Session, team_id: str, ids: Sequence[int]) -> int:

@@ -9,12 +9,14 @@ import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, modals
-from bot.listeners.runtime import NOT_IN_CHANNEL, Runtime, parse_quote_id
+from bot import blocks, modals, review
+from bot.ids import STALE_BUTTON, parse_offset, parse_quote_id
+from bot.listeners.runtime import NOT_IN_CHANNEL, Runtime
+from bot.pending import PendingTexts
 from store.errors import DatabaseUnavailable, InvalidQuote
 from store.models import SourceKind
 from store.quotes import NewQuote
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"
 NOT_YOURS = ("Only the person who captured this quote or a workspace admin can change or "
              "delete it.")
+QUOTE_ID_BUTTONS = {"quote_edit", "quote_delete", review.KEEP_ACTION, "voice_full"}
+JSON_BUTTONS = {"voice_more", "voice_share"}  # JSON values: {"id": ...} or {"o": ...}
 
 
 class SeenEvents:
@@ -52,6 +56,36 @@ def said_at(ts: str) -> datetime | None:
         return None
 
 
+def is_placeholder(message: dict) -> bool:
+    """Slack's stand-in for a deleted or hidden message, never a person's words: a thread
+    parent deleted while it has replies becomes ``{"subtype": "tombstone", "hidden": true,
+    "text": "This message was deleted."}``."""
+    return message.get("subtype") == "tombstone" or message.get("hidden") is True
+
+
+def stale_button(body: dict) -> bool:
+    """A quote button whose value cannot be a quote id (or a "Show more" offset out of
+    range): answer "out of date" instead of passing it to SQL."""
+    if body.get("type") != "block_actions":
+        return False
+    for action in body.get("actions") or []:
+        action_id, value = action.get("action_id"), action.get("value")
+        if action_id in QUOTE_ID_BUTTONS and parse_quote_id(value) is None:
+            return True
+        if action_id in JSON_BUTTONS and isinstance(value, str):
+            try:
+                fields = json.loads(value)
+            except ValueError:
+                continue  # the listener explains unreadable values itself
+            if not isinstance(fields, dict):
+                continue
+            if "id" in fields and parse_quote_id(fields["id"]) is None:
+                return True
+            if "o" in fields and parse_offset(fields["o"]) is None:
+                return True
+    return False
+
+
 def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, list[dict]]) -> None:
     """An ephemeral note in the conversation, or a DM when that is not possible."""
     try:
@@ -70,6 +104,24 @@ def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, li
 def register(app: App, rt: Runtime) -> None:
     seen = SeenEvents()
     quotes = rt.services.quotes
+    pending = PendingTexts(rt.services.sessions, rt.services.clock)
+
+    @app.middleware
+    def refuse_stale_buttons(body: dict, client: WebClient, respond, next_):  # type: ignore[no-untyped-def]
+        if not stale_button(body):
+            return next_()
+        user = (body.get("user") or {}).get("id", "")
+        log.info("stale button refused", extra={"user": user, "actions": [
+            a.get("action_id") for a in body.get("actions") or []]})
+
+        def explain() -> None:
+            if body.get("response_url") and respond is not None:
+                respond(text=STALE_BUTTON, response_type="ephemeral", replace_original=False)
+            else:
+                tell(client, None, user, blocks.message(STALE_BUTTON))
+
+        rt.background(explain)
+        return BoltResponse(status=200, body="")
 
     def confirm(client: WebClient, channel: str | None, user: str, result) -> None:  # type: ignore[no-untyped-def]
         # Edit and Delete are offered only to whoever the policy lets change the quote.
@@ -122,6 +174,10 @@ def register(app: App, rt: Runtime) -> None:
             tell(client, None, user, blocks.message(text))
             return
         text = message.get("text") or ""
+        if is_placeholder(message):
+            tell(client, channel, user, blocks.message(
+                "That message was deleted, so there are no words to keep."))
+            return
         if not text.strip():
             tell(client, channel, user, blocks.message(
                 "That message has no text to keep (files and images aren't captured)."))
@@ -145,18 +201,27 @@ def register(app: App, rt: Runtime) -> None:
         message = shortcut.get("message") or {}
         channel = (shortcut.get("channel") or {}).get("id")
         user = (shortcut.get("user") or {}).get("id", "")
+        team_id = context.team_id or (shortcut.get("team") or {}).get("id", "")
         text = message.get("text") or ""
-        if not text.strip() or not channel:
+        if is_placeholder(message):
+            tell(client, channel, user, blocks.message(
+                "That message was deleted, so there are no words to keep."))
+            return
+        if not text.strip() or not channel or not message.get("ts"):
             tell(client, channel, user, blocks.message(
                 "That message has no text to keep (files and images aren't captured)."))
             return
-        author = message.get("user")
-        metadata = {"c": channel, "ts": message.get("ts"), "th": message.get("thread_ts"),
-                    "a": author, "bot": message.get("username") or
-                    (message.get("bot_profile") or {}).get("name"), "text": text}
-        if len(json.dumps(metadata)) > modals.METADATA_LIMIT:
-            rt.pending[f"{channel}:{message.get('ts')}"] = text
-            metadata["text"] = None
+        try:  # the words wait on the server (any replica), never in the form's metadata
+            pending.hold(team_id, user, channel, message["ts"], text)
+        except DatabaseUnavailable:
+            log.warning("shortcut: database unavailable", extra={"team": team_id})
+            tell(client, channel, user, blocks.message(
+                "My database is unavailable right now, so I can't save quotes. Please try "
+                "again in a minute."))
+            return
+        metadata = {"c": channel, "ts": message["ts"], "th": message.get("thread_ts"),
+                    "a": message.get("user"), "bot": message.get("username") or
+                    (message.get("bot_profile") or {}).get("name")}
         view = modals.capture_modal(message_text=text, metadata=metadata, speaker=None,
                                     first_hand=True)
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
@@ -168,22 +233,26 @@ def register(app: App, rt: Runtime) -> None:
         team_id = context.team_id or body.get("team", {}).get("id", "")
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
-            text = meta.get("text") or rt.pending.get(f"{meta['c']}:{meta['ts']}")
-        except (ValueError, KeyError):
-            text, meta = None, {}
+            channel, ts = str(meta["c"]), str(meta["ts"])
+        except (ValueError, KeyError, TypeError):
+            meta, channel, ts = {}, "", ""
+        try:  # found only for the workspace and person submitting (not the metadata's word)
+            text = pending.text(team_id, user, channel, ts) if channel else None
+        except DatabaseUnavailable:
+            ack(response_action="errors", errors={"excerpt": "My database is unavailable "
+                                                  "right now. Please try again in a minute."})
+            return
         if not text:
             ack(response_action="errors", errors={"excerpt": "This form expired. Close it "
                                                   "and use the shortcut again."})
             return
         details = modals.read_details(view.get("state", {}).get("values", {}))
-        excerpt = details.excerpt
-        if excerpt is not None:
-            if excerpt not in text:
-                ack(response_action="errors", errors={"excerpt": "The excerpt must be copied "
-                    "exactly from the message (same words, spelling and punctuation)."})
-                return
-            text = excerpt
+        if details.excerpt is not None and details.excerpt not in text:
+            ack(response_action="errors", errors={"excerpt": "The excerpt must be copied "
+                "exactly from the message (same words, spelling and punctuation)."})
+            return
         ack()
+        meta.update(c=channel, ts=ts)
         rt.background(save_shortcut, client, team_id, user, text, meta, details)
 
     def save_shortcut(client: WebClient, team_id: str, user: str, text: str, meta: dict,
@@ -200,8 +269,11 @@ def register(app: App, rt: Runtime) -> None:
         relayed_by = details.relayed_by
         if not details.first_hand and not relayed_by and meta.get("a"):
             relayed_by = rt.directory.user(client, team_id, meta["a"]).name
+        excerpt = details.excerpt
+        is_excerpt = excerpt is not None and excerpt != text
         save_or_explain(client, channel, user, NewQuote(
-            team_id=team_id, text=text, source_kind=SourceKind(details.source),
+            team_id=team_id, text=excerpt if is_excerpt else text,
+            source_kind=SourceKind(details.source),
             speaker_name=speaker_name, speaker_user_id=speaker_user,
             company=details.company, segment=details.segment,
             source_url=rt.directory.permalink(client, channel, meta["ts"]),
@@ -209,7 +281,11 @@ def register(app: App, rt: Runtime) -> None:
             is_private=rt.directory.is_private(client, team_id, channel),
             first_hand=details.first_hand, relayed_by=relayed_by,
             captured_by=user, said_at=said_at(meta["ts"]), emotion=emotion,
-            emotion_confidence=1.0 if emotion else None))
+            emotion_confidence=1.0 if emotion else None, is_excerpt=is_excerpt))
+        try:  # the form is closed: its held text is not needed any more
+            pending.release(team_id, user, channel, meta["ts"])
+        except DatabaseUnavailable:
+            log.info("pending text left to expire", extra={"team": team_id})
 
     def refuse_change(respond, quote, user: str, what: str) -> None:  # type: ignore[no-untyped-def]
         log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
@@ -285,16 +361,47 @@ def register(app: App, rt: Runtime) -> None:
         respond(text="Deleted. The quote is gone from voicebot.", replace_original=True)
 
     @app.event({"type": "message", "subtype": "message_changed"})
-    def message_changed(event: dict, context: BoltContext) -> None:
+    def message_changed(event: dict, context: BoltContext, client: WebClient) -> None:
         msg = event.get("message") or {}
-        if event.get("channel") and msg.get("ts") and isinstance(msg.get("text"), str):
-            rt.background(quotes.edit_message, context.team_id or "", event["channel"],
-                          msg["ts"], msg["text"])
+        channel = event.get("channel")
+        ts = msg.get("ts") or (event.get("previous_message") or {}).get("ts")
+        if not channel or not ts:
+            return
+        team_id = context.team_id or ""
+        if is_placeholder(msg):  # e.g. a deleted thread parent that still has replies
+            quotes.delete_message(team_id, channel, ts)
+        elif isinstance(msg.get("text"), str):
+            rt.background(follow_edit, client, team_id, channel, ts, msg["text"])
+
+    def follow_edit(client: WebClient, team_id: str, channel: str, ts: str,
+                    text: str) -> None:
+        quote = quotes.edit_message(team_id, channel, ts, text)
+        if quote is not None and quote.source_changed and quote.captured_by:
+            tell(client, None, quote.captured_by,
+                 review.source_changed_notice(quote, mask=rt.mask))
 
     @app.event({"type": "message", "subtype": "message_deleted"})
     def message_deleted(event: dict, context: BoltContext) -> None:
-        if event.get("channel") and event.get("deleted_ts"):
-            quotes.delete_message(context.team_id or "", event["channel"], event["deleted_ts"])
+        ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+        if event.get("channel") and ts:
+            quotes.delete_message(context.team_id or "", event["channel"], ts)
+
+    @app.action(review.KEEP_ACTION)
+    def keep_as_saved(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
+                      client: WebClient) -> None:
+        ack()
+        user = body.get("user", {}).get("id", "")
+        quote = _quote(rt, context, action)
+        if quote is None:
+            respond(text="That quote is already gone.", response_type="ephemeral",
+                    replace_original=False)
+            return
+        if not rt.may_change(client, context.team_id or "", user, quote):
+            refuse_change(respond, quote, user, "keep")
+            return
+        quotes.keep_as_saved(context.team_id or "", quote.id)
+        respond(text="Kept as saved: the quote keeps the words it was saved with.",
+                replace_original=True)
 
     @app.event("message")
     def other_messages() -> None:

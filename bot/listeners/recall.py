@@ -14,7 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.listeners.runtime import MAX_DEPTH, PAGE, Runtime, parse_quote_id
+from bot.ids import parse_quote_id
+from bot.listeners.runtime import MAX_DEPTH, PAGE, Runtime
 from bot.query import parse_query, topic_problem
 from store.policy import postable_in, refusal_for_external, visible_in
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot import blocks
 from bot.directory import Directory
 from bot.query import Query
-from store.errors import DatabaseUnavailable
+from store.errors import DatabaseUnavailable, QueryFailed
 from store.policy import (
     Conversation,
     Member,
@@ -31,22 +31,6 @@ Reply = tuple[str, list[dict]]
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
 PAGE = 5  # quotes per answer
 MAX_DEPTH = 50  # results a person can page through ("Show more" stops there)
-MAX_ID = 2**31 - 1  # quote ids are 32-bit on PostgreSQL
-
-
-def parse_quote_id(value: object) -> int | None:
-    """A quote id from a button value or metadata; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit() or len(value) > 10:
-            return None
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-    return number if 1 <= number <= MAX_ID else None
 
 
 @dataclass
@@ -56,7 +40,6 @@ class Runtime:
     directory: Directory = field(default_factory=Directory)
     work_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         4, thread_name_prefix="voicebot-work"))
-    pending: dict[str, str] = field(default_factory=dict)
     installation_store: object | None = None
     retry_delays: tuple[float, ...] = (2, 5, 15, 30, 60, 120, 300)
 
@@ -154,6 +137,12 @@ class Runtime:
             log.warning("search failed: database unavailable", extra={"team": team_id})
             send(blocks.message("I can't reach my database right now, so I can't search. "
                                 "Please try again in a minute."))
+            return
+        except QueryFailed as exc:
+            log.warning("search refused by the database", extra={"team": team_id,
+                                                                 "reason": str(exc)[:300]})
+            send(blocks.message("My database couldn't run that search. Try fewer or shorter "
+                                "filters, or a few plain words."))
             return
         except Exception:
             log.exception("search failed", extra={"team": team_id})
