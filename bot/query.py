@@ -81,7 +81,7 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
             continue
         used += 1
         if len(value) > MAX_FILTER_CHARS:
-            problems.append(f"`{key}:{value[:20]}\u2026` is {len(value):,} characters long; a "
+            problems.append(f"`{key}:{_code(value[:20])}\u2026` is {len(value):,} characters long; a "
                             f"filter value can have at most {MAX_FILTER_CHARS}.")
             continue
         values[key].append(value)
@@ -97,14 +97,14 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
         else:
             close = difflib.get_close_matches(v, EMOTIONS, n=1, cutoff=0.6)
             hint = f" Did you mean `{close[0]}`?" if close else ""
-            problems.append(f"`emotion:{value}` is not an emotion voicebot knows ("
+            problems.append(f"`emotion:{_code(value)}` is not an emotion voicebot knows ("
                             f"{', '.join(EMOTIONS)}).{hint}")
     sources = []
     for value in values["source"]:
         try:
             sources.append(parse_source_kind(value).value)
         except InvalidQuote as exc:
-            problems.append(f"`source:{value}`: {exc}.")
+            problems.append(f"`source:{_code(value)}`: {_code(str(exc))}.")
     since = _last_date("since", values["since"], now, problems)
     before = _last_date("before", values["before"], now, problems)
     if since and before and since >= before:
@@ -134,8 +134,14 @@ def topic_problem(topic: str) -> str | None:
     if not meaningful:
         return "That topic has no words to search for. Try `/voice onboarding` or `/voice help`."
     if len(topic.strip()) < 2 and unicodedata.category(topic.strip()) != "So":
-        return f"`{topic.strip()}` is too short to search for. Use a word or two."
+        return f"`{_code(topic.strip())}` is too short to search for. Use a word or two."
     return None
+
+
+def _code(text: str) -> str:
+    """User text echoed inside a code span: a backtick would end the span early, so it is
+    shown as the look-alike U+02CB instead (``&<>`` are escaped where the reply is built)."""
+    return text.replace("`", "\u02cb")
 
 
 def _example(key: str) -> str:
@@ -153,13 +159,13 @@ def _last_date(key: str, raw: list[str], now: datetime, problems: list[str]) -> 
         n, unit = int(m.group(1)), m.group(2)
         days = n * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
         if days > 36500:
-            problems.append(f"`{key}:{value}` reaches back more than a century.")
+            problems.append(f"`{key}:{_code(value)}` reaches back more than a century.")
             return None
         return now - timedelta(days=days)
     try:
         parsed = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
     except ValueError:
-        problems.append(f"`{key}:{value}` is not a date. Use YYYY-MM-DD (like "
+        problems.append(f"`{key}:{_code(value)}` is not a date. Use YYYY-MM-DD (like "
                         f"`{key}:2026-01-31`) or a span like `30d`, `6w`, `3m`, `1y`.")
         return None
     return parsed

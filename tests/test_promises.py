@@ -350,3 +350,10 @@ def test_a_missed_conversion_is_caught_at_the_next_capture(tmp_path) -> None:  #
             capture(bot, "CPROD", "Another pricing remark")
             with bot.services.sessions() as s:
                 assert set(s.scalars(select(Quote.is_private))) == {True}
+
+
+def test_a_backtick_in_a_filter_cannot_end_its_code_span(bot: Bot) -> None:
+    resp, _ = bot.command("emotion:an`*gry*`<!channel> billing")
+    text = resp.json()["text"]
+    assert "`emotion:an\u02cb*gry*\u02cb&lt;!channel&gt;` is not an emotion" in text
+    assert "<!channel>" not in json.dumps(resp.json())
