@@ -81,8 +81,8 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
             continue
         used += 1
         if len(value) > MAX_FILTER_CHARS:
-            problems.append(f"`{key}:{_code(value[:20])}\u2026` is {len(value):,} characters long; a "
-                            f"filter value can have at most {MAX_FILTER_CHARS}.")
+            problems.append(f"`{key}:{_code(value[:20])}\u2026` is {len(value):,} characters "
+                            f"long; a filter value can have at most {MAX_FILTER_CHARS}.")
             continue
         values[key].append(value)
     if used > MAX_FILTERS:
