@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import quality as q  # noqa: E402  (bench helpers: data, model, cache, report sections)
 
-from store import ranking  # noqa: E402
+from store.retrieval import ranking  # noqa: E402
 
 MIN_PRECISION = 0.99  # lowest threshold whose tuning precision (diversify rule) is >= this
 PREFIXES = ["Customer said: ", "From the call with Acme: ", "Quote: ", "User wrote - ", "> "]

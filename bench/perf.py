@@ -348,7 +348,7 @@ def bench_ingest(db: BenchDatabases, embedder, texts: list[str], batch: int, rou
     """
     from bot.app import build_services
     from bot.config import Settings
-    from store.quotes import NewQuote
+    from store.queries.quotes import NewQuote
 
     model = getattr(embedder, "_model", None)
 
@@ -433,7 +433,7 @@ def profile_ingest(db: BenchDatabases, embedder, texts: list[str]) -> str:
 
     from bot.app import build_services
     from bot.config import Settings
-    from store.quotes import NewQuote
+    from store.queries.quotes import NewQuote
 
     url = db.fresh("ingestprof")
     services = build_services(Settings(database_url=url), embedder=embedder)
@@ -477,9 +477,9 @@ def insert_rows(url: str, pool_texts: list[str], vecs, start: int, stop: int,
     from sqlalchemy import insert
 
     from store import db as sdb
-    from store.embeddings import to_blob
     from store.models import Quote, SourceKind, utcnow
-    from store.quotes import NewQuote, to_row
+    from store.queries.quotes import NewQuote, to_row
+    from store.retrieval.embeddings import to_blob
 
     kinds = list(SourceKind)
     segments = ("smb", "mid-market", "enterprise")
@@ -633,8 +633,8 @@ def stage_breakdown(services, queries) -> dict[str, dict[str, float]]:
     """
     import torch
 
-    from store import quotes as squotes
-    from store import ranking
+    from store.queries import quotes as squotes
+    from store.retrieval import ranking
 
     search = services.search
     spent: dict[str, float] = {}
@@ -723,8 +723,8 @@ def ready_probe(url: str, profile: bool) -> None:
                                "db_read": 0.0, "faiss_add": 0.0}
     import bot.services as services_mod
     import store.db as sdb
-    import store.index as sindex
-    import store.quotes as squotes
+    import store.queries.quotes as squotes
+    import store.retrieval.index as sindex
     from bot import app
     from bot.config import Settings
 
@@ -894,7 +894,7 @@ def render(res: Results) -> tuple[str, str]:
 
     if res.raw_qps:
         add("Raw model encode (SentenceTransformer.encode)", f"{res.raw_qps:.0f} quotes/s")
-        add("App Embedder.encode (store/embeddings.py)",
+        add("App Embedder.encode (store/retrieval/embeddings.py)",
             f"{res.wrapper_qps:.0f} quotes/s ({res.wrapper_qps / res.raw_qps:.0%} of raw)")
         add(f"Ingest end-to-end (import_quotes, {res.ingest_n:,} quotes x {res.ingest_rounds} "
             f"rounds in batches of {res.ingest_batch}, DB writes incl.)",
@@ -1012,7 +1012,7 @@ How it measures:
   alternate per chunk so machine noise hits all alike; the verdict uses the median over
   chunks of (raw time / import time) on the same texts.
 - **Search**: quotes are stored through SQLAlchemy Core exactly as the app stores them
-  (`store.quotes.to_row`, vectors as float32 blobs tagged with the model name); the
+  (`store.queries.quotes.to_row`, vectors as float32 blobs tagged with the model name); the
   vectors are real model vectors of a pool of real sentences plus small noise for the copies.
   FAISS = `QuoteIndex.search(k=20)` on the index `build_services` loaded; NumPy =
   `vecs @ q` + `argpartition`; SearchService = `services.search.search(team, parse_query(topic),
@@ -1074,7 +1074,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="per-dimension Gaussian noise for fanned-out vectors (default 0.02)")
     p.add_argument("--ready-runs", type=int, default=3, help="ready probes (default 3)")
     p.add_argument("--wait-ranking", type=float, default=0.0,
-                   help="seconds to wait for store/ranking.py before skipping SearchService")
+                   help="seconds to wait for the ranking module before skipping SearchService")
     p.add_argument("--profile", action="store_true",
                    help="also cProfile ingest, SearchService.search and start-up")
     p.add_argument("--quick", action="store_true",
@@ -1107,14 +1107,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def ranking_available(wait: float) -> bool:
     deadline = now() + wait
     while True:
-        if (REPO / "store" / "ranking.py").is_file():
+        if (REPO / "store" / "retrieval" / "ranking.py").is_file():
             try:
                 import importlib
 
-                importlib.import_module("store.ranking")
+                importlib.import_module("store.retrieval.ranking")
                 return True
             except Exception as exc:  # noqa: BLE001 - a colleague may be mid-edit
-                log(f"store.ranking does not import yet: {type(exc).__name__}: {exc}")
+                log(f"store.retrieval.ranking does not import yet: {type(exc).__name__}: {exc}")
         if now() >= deadline:
             return False
         time.sleep(10)
@@ -1150,7 +1150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # libgomp is loaded first, FAISS binds to it and IndexRegistry's
         # faiss.omp_set_num_threads(1) also makes torch single-threaded.
         import bot.app  # noqa: F401
-        from store.embeddings import SentenceTransformerEmbedder
+        from store.retrieval.embeddings import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder()  # torch's default threads, as `voicebot import`
         res.model = f"{embedder.name} ({embedder.dim}-d)"
@@ -1179,8 +1179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         qvecs = embedder.encode(corpus.topics)
         ranking_ready = ranking_available(args.wait_ranking)
         if not ranking_ready:
-            res.service_note = "store/ranking.py is not there yet (SearchService imports it)"
-            log("store/ranking.py missing: measuring raw index search only")
+            res.service_note = "the ranking module is not there yet (SearchService imports it)"
+            log("store/retrieval/ranking.py missing: measuring raw index search only")
         url = dbs.fresh("")
         from store import db as sdb
 

@@ -36,7 +36,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from store import ranking  # noqa: E402
+from store.retrieval import ranking  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 REPORT = REPO / "bench" / "QUALITY.md"
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
         out.append(line)
 
-    params, how = ranking.PARAMS, "shipped constants of store/ranking.py"
+    params, how = ranking.PARAMS, "shipped constants of store/retrieval/ranking.py"
     if args.tune:
         grid = []
         for values in itertools.product(*TUNE_GRID.values()):

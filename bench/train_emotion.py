@@ -7,7 +7,7 @@ report macro-F1 on the full filtered test set and on a fixed 2,000-item sample (
 The shipped head fine-tunes a copy of all-MiniLM-L6-v2's top transformer layer (the lower
 layers stay frozen, so their output is computed once and cached) with a linear classifier on
 its mean-pooled tokens. At run time the app reads the hidden states entering that layer from
-the forward pass that makes each quote's vector (store/emotion.py), so nothing is encoded
+the forward pass that makes each quote's vector (store/retrieval/emotion.py), so nothing is encoded
 twice. Baselines on the frozen sentence vector are trained in the same run.
 
     .venv/bin/python bench/train_emotion.py [--data DIR] [--cache DIR]
@@ -33,8 +33,8 @@ from sklearn.metrics import f1_score
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from store.embeddings import SentenceTransformerEmbedder, Tap  # noqa: E402
-from store.emotion import BLOCK_ARRAYS, EMOTIONS, EmotionHead, EmotionReader  # noqa: E402
+from store.retrieval.embeddings import SentenceTransformerEmbedder, Tap  # noqa: E402
+from store.retrieval.emotion import BLOCK_ARRAYS, EMOTIONS, EmotionHead, EmotionReader  # noqa: E402
 
 GROUPS: dict[str, tuple[str, ...]] = {  # protocol from the issue; order == EMOTIONS
     "frustrated": ("annoyance", "anger"),
@@ -116,8 +116,8 @@ to the five classes, then `softmax(logits / T + bias)` with T = {temperature:.2f
 dev NLL) and bias = {bias} ({applied}: 2-fold dev gain {gain:+.4f}).
 
 The model's own lower layers stay frozen: the app reads the hidden states entering layer
-{layer} from the same forward pass that makes the quote's vector (`store.embeddings.Tap`,
-`store.emotion.EmotionReader`), so a quote is encoded once. The head only runs on a model
+{layer} from the same forward pass that makes the quote's vector (`store.retrieval.embeddings.Tap`,
+`store.retrieval.emotion.EmotionReader`), so a quote is encoded once. The head only runs on a model
 whose layer {below} has the fingerprint it was trained on (`{fingerprint}`); with another
 model emotions switch off with a log line.
 
@@ -125,7 +125,7 @@ Training: AdamW (layer lr {LR_BLOCK}, classifier lr {LR_HEAD}, weight decay {WD}
 schedule, {EPOCHS} epochs, batch {BATCH}, dropout {DROP} before the classifier, cross-entropy
 weighted by inverse class frequency^{CLASS_WEIGHT_POWER}; epoch and seed ({seeds}) chosen on
 dev macro-F1; selected: {selected}. Figures in the table are computed by loading the written
-file through `store.emotion`, i.e. exactly what ships (float16 rounding included).
+file through `store.retrieval.emotion`, i.e. exactly what ships (float16 rounding included).
 Confidence is the calibrated softmax probability of the chosen class.
 
 ## Product-style sentences (domain shift; not a metric)
@@ -316,7 +316,7 @@ def narrow(block, inner: int) -> None:
 
 
 def block_arrays(block, prefix: str) -> dict[str, np.ndarray]:
-    """The block's weights under store.emotion's names (matrices as float16)."""
+    """The block's weights under store.retrieval.emotion's names (matrices as float16)."""
     pairs = {"q": block.q, "k": block.k, "v": block.v, "o": block.o, "ln1": block.ln1,
              "i": block.i, "out": block.out, "ln2": block.ln2}
     out = {}
@@ -478,7 +478,7 @@ def bias_helps(logits: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[bool, 
 
 
 def head_logits(head: EmotionHead, states: States) -> np.ndarray:
-    """The shipped head's logits over cached states, through store.emotion."""
+    """The shipped head's logits over cached states, through store.retrieval.emotion."""
     return states.apply(head.logits, len(head.labels))
 
 

@@ -17,10 +17,10 @@ from bot.sync import IndexSync
 from bot.workspaces import WorkspaceService
 from store import db
 from store.clock import Clock, system_clock
-from store.embeddings import Embedder, SentenceTransformerEmbedder
-from store.emotion import load_reader
 from store.errors import StoreError
-from store.index import IndexRegistry
+from store.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+from store.retrieval.emotion import load_reader
+from store.retrieval.index import IndexRegistry
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Services:
 
 
 def _read_stored_vectors(sessions: sessionmaker[Session]) -> list:  # type: ignore[type-arg]
-    from store import quotes as q
+    from store.queries import quotes as q
 
     with sessions() as session:
         return list(q.stored_vectors(session))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.recall import Breadth, QuoteHit, SearchResult
-from store.quotes import QuoteView
+from store.queries.quotes import QuoteView
 
 MAX_SHOWN_CHARS = 700
 SECTION_LIMIT = 3000

@@ -159,7 +159,7 @@ def _services(settings: Settings, args: argparse.Namespace):  # type: ignore[no-
 
 
 def _team(services, team: str | None) -> str:  # type: ignore[no-untyped-def]
-    from store import quotes as q
+    from store.queries import quotes as q
 
     if team:
         return team
@@ -267,7 +267,7 @@ def _hit_json(quote, score: float | None) -> dict[str, object]:  # type: ignore[
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     services = _services(settings, args)
     if args.all:
-        from store import quotes as q
+        from store.queries import quotes as q
 
         with services.sessions() as session:
             total = q.count(session)

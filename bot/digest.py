@@ -16,10 +16,10 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import quotes as q
-from store.index import IndexRegistry
 from store.models import Quote, QuoteUse
 from store.policy import visible_clause, visible_in
+from store.queries import quotes as q
+from store.retrieval.index import IndexRegistry
 
 HABIT_TARGET = (2, 3)  # distinct users heard per person per week
 THEME_SIMILARITY = 0.45

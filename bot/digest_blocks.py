@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.blocks import Blocks, attribution, context, mrkdwn_section, plain, quoted
 from bot.digest import HABIT_TARGET, DigestData
-from store.quotes import QuoteView
+from store.queries.quotes import QuoteView
 
 QUOTE_CHARS = 280
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.services import RowProblem
 from store.errors import InvalidQuote
-from store.quotes import NewQuote, parse_source_kind
+from store.queries.quotes import NewQuote, parse_source_kind
 
 KNOWN_COLUMNS = ("text", "speaker", "company", "segment", "source", "said_at", "url", "tags")
 COLUMN_ALIASES = {"quote": "text", "verbatim": "text", "date": "said_at", "link": "url",

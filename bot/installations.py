@@ -23,8 +23,8 @@ from slack_sdk.oauth.installation_store import Bot, Installation, InstallationSt
 from sqlalchemy import Engine
 
 from bot.config import NEW_KEY_HINT, ConfigError, Settings
+from store.queries.slack_tokens import TokenCount, rewrite_tokens, stored_tokens
 from store.slack_tables import BOTS_TABLE, INSTALLATIONS_TABLE, TOKEN_COLUMNS
-from store.slack_tokens import TokenCount, rewrite_tokens, stored_tokens
 
 log = logging.getLogger(__name__)
 

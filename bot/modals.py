@@ -17,7 +17,7 @@ from bot.blocks import (
     plain,
     quoted,
 )
-from store.quotes import QuoteView
+from store.queries.quotes import QuoteView
 
 CAPTURE_CALLBACK = "save_user_voice_modal"
 EDIT_CALLBACK = "quote_edit_modal"

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import pending
 from store.clock import Clock, system_clock
 from store.db import db_errors
+from store.queries import pending
 
 TTL = timedelta(hours=24)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from store.errors import InvalidQuote
-from store.quotes import Filters, parse_source_kind
+from store.queries.quotes import Filters, parse_source_kind
 
 EMOTIONS = ("frustrated", "confused", "delighted", "disappointed", "neutral")
 FILTER_KEYS = ("segment", "company", "source", "emotion", "speaker", "since", "before")

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.query import Query
-from store import quotes as q
-from store import ranking
 from store.db import db_errors
-from store.embeddings import Embedder
 from store.errors import InvalidQuote
-from store.index import IndexRegistry
 from store.models import Quote
 from store.policy import person_key
+from store.queries import quotes as q
+from store.retrieval import ranking
+from store.retrieval.embeddings import Embedder
+from store.retrieval.index import IndexRegistry
 
 log = logging.getLogger(__name__)
 MAX_LIMIT = 100  # quotes in one answer (the CLI's --limit)
@@ -52,7 +52,7 @@ class SearchResult:
 
 
 class SearchService:
-    """Dense retrieval with feedback (see :mod:`store.ranking`), filters and privacy."""
+    """Dense retrieval with feedback (see :mod:`store.retrieval.ranking`), filters and privacy."""
 
     def __init__(self, sessions: sessionmaker[Session], embedder: Embedder,
                  indexes: IndexRegistry) -> None:

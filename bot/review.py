@@ -13,7 +13,7 @@ from bot.blocks import (
     mrkdwn_section,
     quoted,
 )
-from store.quotes import QuoteView
+from store.queries.quotes import QuoteView
 
 KEEP_ACTION = "quote_keep"
 

@@ -1,7 +1,7 @@
 """Use cases for quotes: capture, import, edit, delete, reindex. Each owns its transaction.
 
 The database is written first and committed; the in-memory index follows. Results are
-frozen dataclasses from :mod:`store.quotes`, never ORM objects.
+frozen dataclasses from :mod:`store.queries.quotes`, never ORM objects.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import people
-from store import quotes as q
 from store.clock import Clock, system_clock
 from store.db import db_errors
-from store.embeddings import Embedder, to_blob
 from store.errors import InvalidQuote
-from store.index import IndexRegistry
 from store.models import AuditEntry, Quote, QuoteUse
 from store.policy import count_people, normalize_key, person_key
+from store.queries import people
+from store.queries import quotes as q
+from store.retrieval.embeddings import Embedder, to_blob
+from store.retrieval.index import IndexRegistry
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class LoadReport:
 
 
 class EmotionEncoder(Protocol):
-    """Vectors and emotions from one encoding pass (see ``store.emotion.EmotionReader``)."""
+    """Vectors and emotions from one encoding pass (``store.retrieval.emotion.EmotionReader``)."""
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64,
                progress: Progress | None = None) -> tuple[np.ndarray, Sequence[Any]]: ...
@@ -192,7 +192,7 @@ class QuoteService:
         """Mark new quotes whose words were already captured as the same voice as the earlier
         capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
         the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD)."""
-        from store.ranking import Candidate, is_near_duplicate
+        from store.retrieval.ranking import Candidate, is_near_duplicate
 
         index = self.indexes.get(team_id)
         nearest = dict(zip(ids, index.search_many(vecs, 5)))
@@ -331,8 +331,8 @@ class QuoteService:
         """The Slack message behind a quote was edited.
 
         A whole-message quote takes the new words when they pass the capture checks
-        (:func:`store.quotes.text_problem`); its old words are kept as a revision. An excerpt
-        stays as it is while its words are still in the message. Otherwise the saved words
+        (:func:`store.queries.quotes.text_problem`); its old words are kept as a revision. An
+        excerpt stays as it is while its words are still in the message. Otherwise the saved words
         stay and the quote is flagged ``source_changed`` for its capturer to review.
 
         Returns the quote when this edit changed its words or newly flagged it (then

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.embeddings import Embedder, from_blob
-from store.index import IndexRegistry
 from store.models import AuditEntry, Quote
+from store.retrieval.embeddings import Embedder, from_blob
+from store.retrieval.index import IndexRegistry
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(seconds=5)  # clock skew between writers; re-reading is harmless

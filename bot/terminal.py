@@ -12,7 +12,7 @@ import textwrap
 
 from bot.blocks import describe_breadth
 from bot.recall import SearchResult
-from store.quotes import QuoteView
+from store.queries.quotes import QuoteView
 
 #: C0 controls except tab and newline, DEL, C1 controls (ESC/CSI/OSC start with these), and
 #: the Unicode bidirectional overrides that reorder what a terminal shows.

@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from store import db
-from store.embeddings import HashingEmbedder
 from store.models import Base
+from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes.clock import FakeClock
 
 pytest_plugins = ["tests.slack_harness"]  # the `bot` fixture: the app served over HTTP

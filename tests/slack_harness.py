@@ -17,7 +17,7 @@ from waitress import create_server
 from bot.app import Services, build_services
 from bot.config import Settings
 from bot.server import BotWSGI, start
-from store.embeddings import HashingEmbedder
+from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack

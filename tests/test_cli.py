@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser, main
-from store.embeddings import HashingEmbedder
+from store.retrieval.embeddings import HashingEmbedder
 
 
 @pytest.fixture

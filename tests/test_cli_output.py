@@ -8,8 +8,8 @@ import json
 import pytest
 
 from bot.cli import main
-from store.embeddings import HashingEmbedder
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
+from store.retrieval.embeddings import HashingEmbedder
 
 ESC = "\x1b"
 

@@ -14,10 +14,10 @@ from bot.app import build_services, make_client, make_delivery
 from bot.config import Settings
 from bot.digest import week_ending
 from bot.digest_blocks import digest_blocks, digest_text
-from store.embeddings import HashingEmbedder
 from store.errors import InvalidQuote
 from store.models import DigestClaim, Quote, QuoteUse
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
+from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes.clock import TEST_NOW, FakeClock
 from tests.fakes.slack_api import FakeSlack
 

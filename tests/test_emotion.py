@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from store.embeddings import HashingEmbedder, SentenceTransformerEmbedder
-from store.emotion import EMOTIONS, EmotionHead, EmotionReader, load_reader
+from store.retrieval.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from store.retrieval.emotion import EMOTIONS, EmotionHead, EmotionReader, load_reader
 
 PACKAGED = Path(__file__).resolve().parent.parent / "store" / "data" / "emotion_head.npz"
 
@@ -81,7 +81,7 @@ def test_another_model_switches_emotions_off_with_a_reason(
         head: EmotionHead, caplog: pytest.LogCaptureFixture) -> None:
     hashing = HashingEmbedder(dim=384)
     assert not head.fits(hashing)
-    with caplog.at_level(logging.DEBUG, logger="store.emotion"):
+    with caplog.at_level(logging.DEBUG, logger="store.retrieval.emotion"):
         assert load_reader(hashing) is None
     assert "emotions are off" in caplog.text
 
@@ -90,7 +90,7 @@ def test_another_model_switches_emotions_off_with_a_reason(
             return "0123456789abcdef"
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="store.emotion"):
+    with caplog.at_level(logging.WARNING, logger="store.retrieval.emotion"):
         assert load_reader(OtherTransformer(dim=384, name="other")) is None
     assert "emotions are off" in caplog.text and "all-MiniLM-L6-v2" in caplog.text
     with pytest.raises(ValueError, match="does not make them"):
@@ -143,8 +143,8 @@ def test_captures_imports_and_edits_get_an_emotion(make_services, tmp_path: Path
                                                    bundled: SentenceTransformerEmbedder) -> None:
     from sqlalchemy import select
 
-    from store import quotes as q
     from store.models import Quote, SourceKind
+    from store.queries import quotes as q
 
     services = make_services(f"sqlite:///{tmp_path / 'emotion.db'}", embedder=bundled)
     assert services.quotes.emotions is not None
@@ -171,7 +171,7 @@ def test_captures_imports_and_edits_get_an_emotion(make_services, tmp_path: Path
 @pytest.mark.model
 def test_switching_back_to_the_bundled_model_fills_missing_emotions(
         make_services, tmp_path: Path, bundled: SentenceTransformerEmbedder) -> None:
-    from store import quotes as q
+    from store.queries import quotes as q
 
     url = f"sqlite:///{tmp_path / 'switch.db'}"
     other = make_services(url)  # the tests' hashing embedder: no emotion head fits it

@@ -54,7 +54,7 @@ def test_capture_while_database_is_down_is_retried_not_lost(tmp_path: Path,
 SLOW_IMPORT = """
 import sys, time
 from bot.cli import main
-from store.embeddings import HashingEmbedder
+from store.retrieval.embeddings import HashingEmbedder
 
 class Slow(HashingEmbedder):
     def encode(self, texts, **kw):

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
-from store.embeddings import HashingEmbedder
 from store.models import AuditEntry, Quote
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
+from store.retrieval.embeddings import HashingEmbedder
 
 
 def run(*argv: str) -> int:

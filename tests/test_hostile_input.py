@@ -14,9 +14,9 @@ import pytest
 from bot import query as query_module
 from bot.cli import main
 from bot.query import Query, parse_query
-from store.embeddings import HashingEmbedder
 from store.errors import QueryFailed
-from store.quotes import Filters, NewQuote
+from store.queries.quotes import Filters, NewQuote
+from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_harness import Bot, serve_bot

@@ -8,7 +8,7 @@ import pytest
 
 from bot.importing import ImportFileError, parse_file
 from bot.services import RowProblem
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

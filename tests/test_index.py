@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from store.embeddings import HashingEmbedder
-from store.index import QuoteIndex
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
+from store.retrieval.embeddings import HashingEmbedder
+from store.retrieval.index import QuoteIndex
 
 
 def test_faiss_matches_numpy_brute_force_exactly() -> None:

@@ -55,7 +55,7 @@ def registered(app: App) -> dict[str, set[str]]:
 
 def test_manifest_lists_every_registered_surface(tmp_path: Path) -> None:
     from bot.app import build_services
-    from store.embeddings import HashingEmbedder
+    from store.retrieval.embeddings import HashingEmbedder
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}",
                         slack_bot_token="xoxb-test-token", slack_signing_secret="s3cret-value")

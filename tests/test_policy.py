@@ -21,7 +21,7 @@ from store.policy import (
     visible_clause,
     visible_in,
 )
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
 
 
 def test_python_and_sql_visibility_agree(services) -> None:  # type: ignore[no-untyped-def]

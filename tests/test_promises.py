@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.modals import EDIT_CALLBACK
 from store.models import Quote
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
 from tests.fakes import signing
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_harness import Bot, serve_bot

@@ -20,7 +20,7 @@ from bot.query import parse_query, topic_problem
 from bot.recall import SearchResult
 from bot.services import RowProblem
 from store.models import Quote
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
 from tests.fakes import signing
 from tests.slack_harness import Bot, assert_valid_message
 

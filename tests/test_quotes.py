@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.services import RowProblem
 from store.errors import InvalidQuote
 from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
 
 
 def slack_quote(text: str = "Exporting to CSV takes forever", **kw) -> NewQuote:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""store.ranking on small synthetic vectors and an in-memory brute-force index (no model)."""
+"""store.retrieval.ranking on small synthetic vectors and a brute-force index (no model)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from store import ranking
-from store.ranking import Candidate, RankParams
+from store.retrieval import ranking
+from store.retrieval.ranking import Candidate, RankParams
 
 DENSE_ONLY = replace(ranking.PARAMS, neighbours=0, feedback_weight=0.0)  # score == cosine
 FEEDBACK_ONLY = replace(ranking.PARAMS, neighbours=0)

@@ -16,7 +16,7 @@ import pytest
 
 from bot.app import build_services
 from bot.config import Settings
-from store.embeddings import HashingEmbedder
+from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing
 from tests.fakes.slack_api import FakeSlack
 

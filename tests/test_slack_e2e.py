@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.modals import CAPTURE_CALLBACK
 from store.models import Quote
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
 from tests.fakes import signing
 from tests.slack_harness import Bot, assert_valid_message, assert_valid_view
 

@@ -21,7 +21,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.installations import installation_store
 from store import db
-from store.embeddings import HashingEmbedder
+from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_harness import Bot, serve_bot

@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.cli import main
-from store.embeddings import HashingEmbedder
 from store.models import AuditEntry, Quote, QuoteRevision
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
+from store.retrieval.embeddings import HashingEmbedder
 
 
 def add(services, text: str, speaker: str, **kw) -> int:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from bot.listeners.runtime import NOT_IN_CHANNEL, Runtime
 from bot.pending import PendingTexts
 from store.errors import DatabaseUnavailable, InvalidQuote
 from store.models import SourceKind
-from store.quotes import NewQuote
+from store.queries.quotes import NewQuote
 
 log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"

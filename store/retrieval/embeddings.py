@@ -30,7 +30,7 @@ class Tap:
 
     ``consume(rows, states, mask)`` gets the batch's row numbers in the input, the states as
     a ``(batch, tokens, dim)`` tensor and the attention mask ``(batch, tokens)``. This lets a
-    head (store.emotion) read a quote from the same forward pass that makes its vector.
+    head (store.retrieval.emotion) read a quote from the same forward pass that makes its vector.
     """
 
     layer: int

@@ -3,7 +3,7 @@
 The head is a fine-tuned copy of all-MiniLM-L6-v2's top transformer layer plus a linear
 classifier over its mean-pooled tokens, trained by ``bench/train_emotion.py`` on GoEmotions
 mapped to five classes (see ``bench/EMOTION.md``). At run time the embedder hands over the
-hidden states entering that layer (:class:`store.embeddings.Tap`); the head runs its own
+hidden states entering that layer (:class:`store.retrieval.embeddings.Tap`); the head runs its own
 copy of the layer on them, so a quote is encoded once for both its vector and its emotion.
 Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, a few MB).
 """
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from store.embeddings import Progress, Tap
+from store.retrieval.embeddings import Progress, Tap
 
 if TYPE_CHECKING:
     import torch

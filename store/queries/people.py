@@ -3,7 +3,7 @@
 A person can be named in several places: as the speaker (name or Slack user id), as the
 teammate who relayed a quote, in the company or segment field, or in a tag
 (imports keep unknown columns as ``column=value`` tags, so ``Interviewee=Dana Lee``).
-Names compare with :func:`store.quotes.normalize_key` (case, Unicode form and spacing do
+Names compare with :func:`store.queries.quotes.normalize_key` (case, Unicode form and spacing do
 not matter). Words inside a quote's text are not matched automatically: a name there may be
 someone else's mention, so those are counted for a person to review instead.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store.models import Quote
-from store.quotes import normalize_key
+from store.queries.quotes import normalize_key
 
 #: The fields that say who a quote is from or who handled it, matched by name or id.
 NAME_FIELDS = ("speaker_name", "relayed_by", "company", "segment")
