@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 from waitress import create_server  # noqa: E402
 
-from bot.app import build_services  # noqa: E402
-from bot.cli import DEMO_TEAM  # noqa: E402,F401
+from bot.cli.main import DEMO_TEAM  # noqa: E402,F401
 from bot.config import Settings  # noqa: E402
-from bot.importing import parse_file  # noqa: E402
+from bot.container import build_services  # noqa: E402
+from bot.core.importing import parse_file  # noqa: E402
 from bot.server import BotWSGI, start  # noqa: E402
 from store.models import Quote  # noqa: E402
 from tests.fakes import signing  # noqa: E402

@@ -70,7 +70,7 @@ TARGET_INGEST_RATIO = 0.80
 TARGET_SEARCH_P95_MS = 50.0
 TARGET_READY_S = 10.0
 TARGET_SIZE = 100_000
-#: `voicebot serve` runs torch with ``settings.torch_threads or 1`` (bot/cli.py:cmd_serve);
+#: `voicebot serve` runs torch with ``settings.torch_threads or 1`` (bot/cli/main.py:cmd_serve);
 #: search latency and the ready probe are measured with it, as the server runs.
 SERVE_TORCH_THREADS = 1
 
@@ -346,8 +346,8 @@ def bench_ingest(db: BenchDatabases, embedder, texts: list[str], batch: int, rou
     the median over chunks of raw time / import time on the same chunk (a burst of load from
     elsewhere skews one chunk, not the ratio).
     """
-    from bot.app import build_services
     from bot.config import Settings
+    from bot.container import build_services
     from store.queries.quotes import NewQuote
 
     model = getattr(embedder, "_model", None)
@@ -419,7 +419,7 @@ def _import_batch_size() -> int:
     """import_quotes' default batch size (what `voicebot import` uses)."""
     import inspect
 
-    from bot.services import QuoteService
+    from bot.core.quotes import QuoteService
 
     default = inspect.signature(QuoteService.import_quotes).parameters["batch_size"].default
     return int(default) if isinstance(default, int) and default > 0 else 256
@@ -431,8 +431,8 @@ def profile_ingest(db: BenchDatabases, embedder, texts: list[str]) -> str:
     import io
     import pstats
 
-    from bot.app import build_services
     from bot.config import Settings
+    from bot.container import build_services
     from store.queries.quotes import NewQuote
 
     url = db.fresh("ingestprof")
@@ -520,9 +520,9 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
     import numpy as np
     from sqlalchemy import select
 
-    from bot.app import build_services
     from bot.config import Settings
-    from bot.query import parse_query
+    from bot.container import build_services
+    from bot.core.query import parse_query
     from store.models import Quote
 
     t = now()
@@ -628,7 +628,7 @@ _METHOD_STAGES = {"_allowed": "allowed", "_breadth": "breadth",
 def stage_breakdown(services, queries) -> dict[str, dict[str, float]]:
     """Median ms per SearchService.search stage, server torch threads vs torch's default.
 
-    Wraps the functions ``bot/recall.py`` calls (module attributes and this instance's
+    Wraps the functions ``bot/core/search.py`` calls (module attributes and this instance's
     attributes only, restored afterwards); the app's code is not changed.
     """
     import torch
@@ -721,12 +721,12 @@ def ready_probe(url: str, profile: bool) -> None:
     t0 = now()
     marks: dict[str, float] = {"migrate": 0.0, "model_load": 0.0, "index_load": 0.0,
                                "db_read": 0.0, "faiss_add": 0.0}
-    import bot.services as services_mod
+    import bot.core.quotes as services_mod
     import store.db as sdb
     import store.queries.quotes as squotes
     import store.retrieval.index as sindex
-    from bot import app
     from bot.config import Settings
+    from bot.slack import app
 
     t_import = now() - t0
     marks["st_import"] = 0.0
@@ -1018,7 +1018,7 @@ How it measures:
   `vecs @ q` + `argpartition`; SearchService = `services.search.search(team, parse_query(topic),
   limit=5)`, which encodes the topic, ranks, and reads the quotes from the database, with
   torch at one thread as `voicebot serve` runs it (and, alternating query by query, at
-  torch's default threads). The stage rows time the functions `bot/recall.py` calls.
+  torch's default threads). The stage rows time the functions `bot/core/search.py` calls.
 - **Ready**: a fresh `python` process runs `build_services(Settings(database_url=...,
   torch_threads=1))` as `voicebot serve` does (imports, migrations check, model load, index
   load from stored vectors) and one warm-up
@@ -1149,7 +1149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Import the app (and so FAISS) before torch, as `voicebot serve` does: when torch's
         # libgomp is loaded first, FAISS binds to it and IndexRegistry's
         # faiss.omp_set_num_threads(1) also makes torch single-threaded.
-        import bot.app  # noqa: F401
+        import bot.container  # noqa: F401
         from store.retrieval.embeddings import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder()  # torch's default threads, as `voicebot import`

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from waitress import create_server  # noqa: E402
 
-from bot.app import build_services  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.container import build_services  # noqa: E402
 from bot.server import BotWSGI, start  # noqa: E402
 from store.queries.quotes import NewQuote  # noqa: E402
 from tests.fakes import signing  # noqa: E402

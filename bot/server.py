@@ -103,8 +103,9 @@ class Started:
 
 def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type: ignore[no-untyped-def]
     """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
-    from bot.app import build_services, create_app, make_client, make_delivery
+    from bot.container import build_services
     from bot.periodic import Periodic
+    from bot.slack.app import create_app, make_client, make_delivery
 
     services = services or build_services(settings)
     services.embedder.encode(["warm-up"])
@@ -134,8 +135,8 @@ def _client_for(settings: Settings, services, app):  # type: ignore[no-untyped-d
     """Web API client per team: the single bot token, or the team's installed bot token."""
     if not settings.slack_client_id:
         return lambda _team: app.client
-    from bot.app import make_client
-    from bot.installations import installation_store
+    from bot.slack.app import make_client
+    from bot.slack.installations import installation_store
 
     store = installation_store(settings, services.engine)
 
@@ -164,7 +165,7 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-                from bot.app import make_client
+                from bot.slack.app import make_client
 
                 SocketModeHandler(app, settings.slack_app_token,
                                   web_client=make_client(settings, settings.slack_app_token),

@@ -5,7 +5,7 @@ building them on a separate MetaData here lets migrations create them and lets
 autogenerate see them (instead of proposing to drop them).
 
 The token columns are wider than slack-sdk's ``String(200)`` (migration 0006): voicebot
-stores tokens encrypted (``bot/installations.py``), and a Fernet token of a ~150-character
+stores tokens encrypted (``bot/slack/installations.py``), and a Fernet token of a ~150-character
 rotating Slack token is about 300 characters.
 """
 

@@ -136,7 +136,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def make_services(embedder: HashingEmbedder, clock: FakeClock):  # type: ignore[no-untyped-def]
     """Build Services for a database URL with the deterministic test embedder and clock."""
-    from bot.app import build_services
+    from bot.container import build_services
 
     built = []
 

@@ -14,8 +14,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from waitress import create_server
 
-from bot.app import Services, build_services
 from bot.config import Settings
+from bot.container import Services, build_services
 from bot.server import BotWSGI, start
 from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing

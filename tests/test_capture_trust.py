@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from bot.modals import CAPTURE_CALLBACK
+from bot.slack.views.modals import CAPTURE_CALLBACK
 from store.models import PendingCapture, Quote, QuoteRevision
 from tests.fakes import signing
 from tests.fakes.clock import FakeClock

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, main
+from bot.cli.main import build_parser, main
 from store.retrieval.embeddings import HashingEmbedder
 
 

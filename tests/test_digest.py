@@ -10,10 +10,11 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import select, update
 
-from bot.app import build_services, make_client, make_delivery
 from bot.config import Settings
-from bot.digest import week_ending
-from bot.digest_blocks import digest_blocks, digest_text
+from bot.container import build_services
+from bot.core.digest import week_ending
+from bot.slack.app import make_client, make_delivery
+from bot.slack.views.digest import digest_blocks, digest_text
 from store.errors import InvalidQuote
 from store.models import DigestClaim, Quote, QuoteUse
 from store.queries.quotes import NewQuote
@@ -220,7 +221,7 @@ def test_missed_weeks_post_the_latest_once(pg_delivery) -> None:  # type: ignore
 
 
 def test_cli_preview_of_a_past_week(monkeypatch, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from bot.cli import main
+    from bot.cli.main import main
 
     url = f"sqlite:///{tmp_path / 'd.db'}"
     monkeypatch.setenv("DATABASE_URL", url)

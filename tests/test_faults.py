@@ -53,7 +53,7 @@ def test_capture_while_database_is_down_is_retried_not_lost(tmp_path: Path,
 
 SLOW_IMPORT = """
 import sys, time
-from bot.cli import main
+from bot.cli.main import main
 from store.retrieval.embeddings import HashingEmbedder
 
 class Slow(HashingEmbedder):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
+from bot.cli.main import main
 from store.models import AuditEntry, Quote
 from store.queries.quotes import NewQuote
 from store.retrieval.embeddings import HashingEmbedder

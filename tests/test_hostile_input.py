@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import query as query_module
-from bot.cli import main
-from bot.query import Query, parse_query
+from bot.cli.main import main
+from bot.core import query as query_module
+from bot.core.query import Query, parse_query
 from store.errors import QueryFailed
 from store.queries.quotes import Filters, NewQuote
 from store.retrieval.embeddings import HashingEmbedder

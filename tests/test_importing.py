@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.importing import ImportFileError, parse_file
-from bot.services import RowProblem
+from bot.core.importing import ImportFileError, parse_file
+from bot.core.quotes import RowProblem
 from store.queries.quotes import NewQuote
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from slack_bolt import App
 
-from bot.app import create_app
 from bot.config import Settings
+from bot.slack.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
@@ -54,7 +54,7 @@ def registered(app: App) -> dict[str, set[str]]:
 
 
 def test_manifest_lists_every_registered_surface(tmp_path: Path) -> None:
-    from bot.app import build_services
+    from bot.container import build_services
     from store.retrieval.embeddings import HashingEmbedder
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}",
@@ -81,7 +81,7 @@ def test_manifest_scopes_cover_methods_and_events() -> None:
     needed |= {"commands"}
     assert needed <= scopes, f"missing scopes: {needed - scopes}"
     assert "chat:write.public" in scopes  # digests post without joining
-    from bot.app import BOT_SCOPES
+    from bot.slack.app import BOT_SCOPES
 
     assert set(BOT_SCOPES) == scopes  # what OAuth installs ask for
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.query import parse_query
-from bot.services import workspace_stats
+from bot.core.query import parse_query
+from bot.core.quotes import workspace_stats
 from store.models import Quote
 from store.policy import (
     Conversation,

@@ -12,7 +12,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.modals import EDIT_CALLBACK
+from bot.slack.views.modals import EDIT_CALLBACK
 from store.models import Quote
 from store.queries.quotes import NewQuote
 from tests.fakes import signing
@@ -312,7 +312,7 @@ def test_admin_may_let_a_partner_channel_see_its_own_peoples_quotes(connect: Bot
 
 
 def test_digest_is_not_posted_into_a_channel_shared_with_another_org(connect: Bot) -> None:
-    from bot.app import make_delivery
+    from bot.slack.app import make_delivery
 
     bot = connect
     capture(bot, "C1", "Invoices never reconcile")

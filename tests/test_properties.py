@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from sqlalchemy import func, select
 
-from bot.blocks import Target, search_reply
-from bot.importing import ImportFileError, parse_file
-from bot.query import parse_query, topic_problem
-from bot.recall import SearchResult
-from bot.services import RowProblem
+from bot.core.importing import ImportFileError, parse_file
+from bot.core.query import parse_query, topic_problem
+from bot.core.quotes import RowProblem
+from bot.core.search import SearchResult
+from bot.slack.views.blocks import Target, search_reply
 from store.models import Quote
 from store.queries.quotes import NewQuote
 from tests.fakes import signing

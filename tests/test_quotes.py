@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from bot.services import RowProblem
+from bot.core.quotes import RowProblem
 from store.errors import InvalidQuote
 from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind
 from store.queries.quotes import NewQuote
@@ -106,7 +106,7 @@ def test_team_scoping_on_reads_and_deletes(services) -> None:  # type: ignore[no
 
 
 def test_same_words_captured_twice_are_one_voice(services) -> None:  # type: ignore[no-untyped-def]
-    from bot.query import parse_query
+    from bot.core.query import parse_query
 
     first = services.quotes.save(slack_quote("The export button is impossible to find")).quote
     again = services.quotes.save(slack_quote("The export button is impossible to find!",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_services
 from bot.config import Settings
+from bot.container import build_services
 from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing
 from tests.fakes.slack_api import FakeSlack

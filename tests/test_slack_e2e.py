@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from bot.modals import CAPTURE_CALLBACK
+from bot.slack.views.modals import CAPTURE_CALLBACK
 from store.models import Quote
 from store.queries.quotes import NewQuote
 from tests.fakes import signing

@@ -17,9 +17,9 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import text
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import Settings
-from bot.installations import installation_store
+from bot.slack.installations import installation_store
 from store import db
 from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.cli import main
+from bot.cli.main import main
 from store.models import AuditEntry, Quote, QuoteRevision
 from store.queries.quotes import NewQuote
 from store.retrieval.embeddings import HashingEmbedder
@@ -56,7 +56,7 @@ def test_two_replicas_sharing_postgres_agree(make_services, clean_postgres: str)
     assert quote not in two.indexes.get("T1")
     assert two.sync.poll()[0] >= 1
     assert quote in two.indexes.get("T1")
-    from bot.query import parse_query
+    from bot.core.query import parse_query
     hits = two.search.search("T1", parse_query("onboarding checklist")).hits
     assert hits and hits[0].quote.id == quote
     one.quotes.delete_message("T1", "C1", "5.5")

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.query import parse_query
+from bot.core.query import parse_query
 from store.models import Quote
 from tests.fakes import signing
 from tests.fakes.slack_api import FakeSlack

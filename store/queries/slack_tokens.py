@@ -1,5 +1,5 @@
 """Rewriting the stored Slack tokens in place: encrypting plaintext rows, re-encrypting with
-a new key. The transformation comes from the caller (``bot/installations.py``); this
+a new key. The transformation comes from the caller (``bot/slack/installations.py``); this
 module only reads and writes the rows, in the caller's transaction."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.recall import Breadth, QuoteHit, SearchResult
+from bot.core.search import Breadth, QuoteHit, SearchResult
 from store.queries.quotes import QuoteView
 
 MAX_SHOWN_CHARS = 700

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.blocks import (
+from bot.slack.views.blocks import (
     EMOTION_EMOJI,
     SOURCES,
     Blocks,

@@ -7,10 +7,10 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import blocks
-from bot.listeners.runtime import Runtime
-from bot.query import parse_query
-from bot.services import workspace_stats
+from bot.core.query import parse_query
+from bot.core.quotes import workspace_stats
+from bot.slack.listeners.runtime import Runtime
+from bot.slack.views import blocks
 from store.errors import InvalidQuote
 from store.policy import APP_HOME
 

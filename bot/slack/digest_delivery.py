@@ -22,10 +22,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest import DigestService, week_ending
-from bot.digest_blocks import digest_blocks
-from bot.directory import Directory
-from bot.workspaces import WorkspaceService
+from bot.core.digest import DigestService, week_ending
+from bot.core.workspaces import WorkspaceService
+from bot.slack.directory import Directory
+from bot.slack.views.digest import digest_blocks
 from store.clock import Clock, system_clock
 from store.models import DigestClaim, Workspace
 

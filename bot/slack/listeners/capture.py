@@ -13,10 +13,10 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, modals, review
-from bot.ids import STALE_BUTTON, parse_offset, parse_quote_id
-from bot.listeners.runtime import NOT_IN_CHANNEL, Runtime
-from bot.pending import PendingTexts
+from bot.core.pending import PendingTexts
+from bot.slack.listeners.runtime import NOT_IN_CHANNEL, Runtime
+from bot.slack.payloads import STALE_BUTTON, parse_offset, parse_quote_id
+from bot.slack.views import blocks, modals, review
 from store.errors import DatabaseUnavailable, InvalidQuote
 from store.models import SourceKind
 from store.queries.quotes import NewQuote

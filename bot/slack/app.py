@@ -1,100 +1,17 @@
-"""The wiring point: build services from settings, and the Bolt app from services."""
+"""The Bolt app: Web API clients, OAuth or single-workspace authorisation, listeners.
+
+:func:`create_app` wires the listeners to the :class:`~bot.container.Services` built by
+:func:`bot.container.build_services`; nothing here builds use cases of its own.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.digest import DigestService
-from bot.recall import SearchService
-from bot.services import LoadReport, QuoteService
-from bot.sync import IndexSync
-from bot.workspaces import WorkspaceService
-from store import db
-from store.clock import Clock, system_clock
-from store.errors import StoreError
-from store.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
-from store.retrieval.emotion import load_reader
-from store.retrieval.index import IndexRegistry
+from bot.container import Services
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """Everything the listeners and the CLI use, built once per process."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    embedder: Embedder
-    indexes: IndexRegistry
-    quotes: QuoteService
-    search: SearchService
-    workspaces: WorkspaceService
-    digests: DigestService
-    sync: IndexSync
-    clock: Clock = system_clock
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
-def _read_stored_vectors(sessions: sessionmaker[Session]) -> list:  # type: ignore[type-arg]
-    from store.queries import quotes as q
-
-    with sessions() as session:
-        return list(q.stored_vectors(session))
-
-
-def build_services(
-    settings: Settings,
-    *,
-    embedder: Embedder | None = None,
-    migrate: bool = True,
-    load_indexes: bool = True,
-    progress: Callable[[int], None] | None = None,
-    on_reembed_start: Callable[[int], None] | None = None,
-    clock: Clock = system_clock,
-) -> Services:
-    """Connect to the database, migrate it, load the model and fill the indexes."""
-    engine = db.make_engine(settings.database_url)
-    db.check_connection(engine)
-    if migrate:
-        db.upgrade(settings.database_url)
-    elif not db.is_current(engine):
-        raise StoreError("the database schema is not up to date; run `voicebot db upgrade`")
-    sessions = db.make_session_factory(engine)
-    stored = None
-    if embedder is None:  # read the stored vectors while the model loads (faster start)
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1, thread_name_prefix="voicebot-prefetch") as pool:
-            future = pool.submit(_read_stored_vectors, sessions) if load_indexes else None
-            embedder = SentenceTransformerEmbedder(settings.embedding_model,
-                                                   threads=settings.torch_threads)
-            stored = future.result() if future else None
-    indexes = IndexRegistry(embedder.dim)
-    quotes = QuoteService(sessions, embedder, indexes, load_reader(embedder), clock=clock)
-    sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
-    services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
-                        indexes=indexes, quotes=quotes,
-                        search=SearchService(sessions, embedder, indexes),
-                        workspaces=WorkspaceService(sessions, settings.capture_emoji),
-                        digests=DigestService(sessions, indexes), sync=sync,
-                        clock=clock)
-    if load_indexes:
-        report: LoadReport = quotes.load_indexes(progress=progress,
-                                                 on_reembed_start=on_reembed_start,
-                                                 stored=stored)
-        log.info("indexes ready", extra={"quotes": report.loaded, "teams": report.teams,
-                                         "reembedded": report.reembedded})
-    return services
 
 
 def make_client(settings: Settings, token: str | None = None):  # type: ignore[no-untyped-def]
@@ -129,10 +46,11 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
 
     from slack_bolt import App
 
-    from bot import listeners
-    from bot.listeners.runtime import Runtime
+    from bot.slack import listeners
+    from bot.slack.bolt_compat import fix_form_parsing
+    from bot.slack.listeners.runtime import Runtime
 
-    _fix_bolt_form_parsing()
+    fix_form_parsing()
     oauth = None
     store = None
     authorize = None
@@ -142,7 +60,7 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
         from slack_bolt.oauth.oauth_settings import OAuthSettings
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-        from bot.installations import installation_store
+        from bot.slack.installations import installation_store
 
         store = installation_store(settings, services.engine)  # tokens encrypted at rest
         oauth = OAuthSettings(
@@ -194,31 +112,6 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
     return app
 
 
-def _fix_bolt_form_parsing() -> None:
-    """slack-bolt (<= 1.30) parses any form body containing the letters "payload" as an
-    interactivity payload, so `/voice webhook payload` (or a channel named "payload-team")
-    reached no listener. Parse such bodies as plain forms unless a ``payload`` field exists.
-    Found by tests/test_properties.py."""
-    import json
-    from urllib.parse import parse_qsl
-
-    import slack_bolt.request.request as bolt_request
-
-    if getattr(bolt_request.parse_body, "voicebot_fixed", False):
-        return
-    original = bolt_request.parse_body
-
-    def parse_body(body: str, content_type: str | None):  # type: ignore[no-untyped-def]
-        if body and "payload" in body and not body.startswith("{") \
-                and content_type != "application/json":
-            params = dict(parse_qsl(body, keep_blank_values=True))
-            return json.loads(params["payload"]) if "payload" in params else params
-        return original(body, content_type)
-
-    parse_body.voicebot_fixed = True  # type: ignore[attr-defined]
-    bolt_request.parse_body = parse_body
-
-
 def _guard_workspace(app, team_id: str, enterprise_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """Refuse requests for any workspace or organisation but the one SLACK_BOT_TOKEN belongs
     to. An enterprise-wide install flag does not get past it: with a single bot token,
@@ -246,7 +139,7 @@ def _guard_workspace(app, team_id: str, enterprise_id: str | None = None) -> Non
 
 def make_delivery(settings: Settings, services: Services, client_for=None):  # type: ignore[no-untyped-def]
     """Digest delivery; single-workspace installs post with SLACK_BOT_TOKEN."""
-    from bot.digest_delivery import DigestDelivery
+    from bot.slack.digest_delivery import DigestDelivery
 
     if client_for is None:
         client = make_client(settings, settings.slack_bot_token)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import capture, conversations, home, install, recall
-from bot.listeners.runtime import Runtime
+from bot.slack.listeners import capture, conversations, home, install, recall
+from bot.slack.listeners.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:

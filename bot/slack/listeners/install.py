@@ -12,7 +12,7 @@ import logging
 from slack_bolt import App, BoltContext
 from slack_bolt.listener.builtins import TokenRevocationListeners
 
-from bot.listeners.runtime import Runtime
+from bot.slack.listeners.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

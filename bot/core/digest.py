@@ -1,7 +1,7 @@
 """The weekly digest's content: new voices, themes, emotions, quotes used, the habit line.
 
 :class:`DigestService.build` reads one team's week and returns a frozen :class:`DigestData`;
-:mod:`bot.digest_blocks` renders it and :mod:`bot.digest_delivery` posts it once.
+:mod:`bot.slack.views.digest` renders it and :mod:`bot.slack.digest_delivery` posts it once.
 """
 
 from __future__ import annotations

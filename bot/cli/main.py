@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from importlib import resources
 
 from bot.config import ConfigError, Settings
+from bot.core.query import parse_query, topic_problem
 from bot.logs import configure_logging
-from bot.query import parse_query, topic_problem
 
 log = logging.getLogger("voicebot")
 
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _services(settings: Settings, args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from bot.app import build_services
+    from bot.container import build_services
 
     bar = _Progress("re-embedding for the configured model")
     services = build_services(settings, embedder=args.embedder, progress=bar.update,
@@ -174,7 +174,7 @@ def _team(services, team: str | None) -> str:  # type: ignore[no-untyped-def]
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.importing import ImportFileError, parse_file
+    from bot.core.importing import ImportFileError, parse_file
 
     services = _services(settings, args)
     try:
@@ -202,7 +202,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.terminal import render
+    from bot.cli.terminal import render
 
     if not 1 <= args.limit <= 100:
         raise CliError("--limit must be between 1 and 100")
@@ -227,8 +227,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     """``search --text``: a literal substring of the words, not a similarity search."""
-    from bot.recall import Breadth, QuoteHit, SearchResult
-    from bot.terminal import render
+    from bot.cli.terminal import render
+    from bot.core.search import Breadth, QuoteHit, SearchResult
 
     if args.topic:
         raise CliError("give either a topic or --text, not both")
@@ -287,7 +287,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     db.check_connection(engine)
     if args.action == "upgrade":
-        from bot.installations import secure_stored_tokens
+        from bot.slack.installations import secure_stored_tokens
 
         db.upgrade(settings.database_url)
         print(f"database is up to date ({engine.url.render_as_string(hide_password=True)})")
@@ -308,7 +308,7 @@ def cmd_secrets(args: argparse.Namespace, settings: Settings) -> int:
               "first (VOICEBOT_SECRET_KEY=new,old), run `voicebot secrets rotate`, then drop "
               "the old one", file=sys.stderr)
         return 0
-    from bot import installations
+    from bot.slack import installations
     from store import db
 
     settings.require_secret_key()
@@ -332,8 +332,8 @@ def cmd_secrets(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.importing import parse_file
-    from bot.terminal import render
+    from bot.cli.terminal import render
+    from bot.core.importing import parse_file
 
     services = _services(settings, args)
     sample = resources.files("bot") / "data" / "demo_quotes.csv"
@@ -358,7 +358,7 @@ _FIELD_NAMES = {"speaker_name": "speaker", "speaker_user_id": "speaker id",
 def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     import shlex
 
-    from bot.terminal import safe
+    from bot.cli.terminal import safe
 
     by = args.by if args.by is not None else _login_name()
     if not by.strip() or len(by) > 64:
@@ -413,8 +413,8 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
-    from bot.digest import week_ending
-    from bot.digest_blocks import digest_text
+    from bot.core.digest import week_ending
+    from bot.slack.views.digest import digest_text
 
     services = _services(settings, args)
     team = _team(services, args.team)
@@ -424,7 +424,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError("--week is for --preview; --post always posts the due week")
         if not settings.slack_bot_token:
             raise CliError("posting needs SLACK_BOT_TOKEN")
-        from bot.app import make_delivery
+        from bot.slack.app import make_delivery
 
         outcome = make_delivery(settings, services).post(team)
         print(f"digest for {team}: {outcome.status}" + (f" ({outcome.detail})"
@@ -453,7 +453,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.validate_for_serving()
     if settings.slack_client_id:  # stored tokens: encrypt leftovers, and the key must open them
-        from bot.installations import secure_stored_tokens
+        from bot.slack.installations import secure_stored_tokens
         from store import db
 
         engine = db.make_engine(settings.database_url)

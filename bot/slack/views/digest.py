@@ -1,9 +1,9 @@
-"""Pure rendering of a :class:`~bot.digest.DigestData` as Block Kit and as plain text."""
+"""Pure rendering of a :class:`~bot.core.digest.DigestData` as Block Kit and as plain text."""
 
 from __future__ import annotations
 
-from bot.blocks import Blocks, attribution, context, mrkdwn_section, plain, quoted
-from bot.digest import HABIT_TARGET, DigestData
+from bot.core.digest import HABIT_TARGET, DigestData
+from bot.slack.views.blocks import Blocks, attribution, context, mrkdwn_section, plain, quoted
 from store.queries.quotes import QuoteView
 
 QUOTE_CHARS = 280
@@ -71,7 +71,7 @@ def digest_blocks(data: DigestData, *, mask: bool = True) -> tuple[str, Blocks]:
 
 def digest_text(data: DigestData) -> str:
     """The same digest as a person reads it in a terminal (`voicebot digest --preview`)."""
-    from bot.terminal import attribution as plain_attribution
+    from bot.cli.terminal import attribution as plain_attribution
 
     lines = [f"User voices \u00b7 week of {_period(data)}", ""]
     if data.quiet:

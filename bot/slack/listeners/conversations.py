@@ -11,7 +11,7 @@ import logging
 
 from slack_bolt import App, BoltContext
 
-from bot.listeners.runtime import Runtime
+from bot.slack.listeners.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
-from bot.ids import parse_quote_id
-from bot.listeners.runtime import MAX_DEPTH, PAGE, Runtime
-from bot.query import parse_query, topic_problem
+from bot.core.query import parse_query, topic_problem
+from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime
+from bot.slack.payloads import parse_quote_id
+from bot.slack.views import blocks
 from store.policy import postable_in, refusal_for_external, visible_in
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ kept the words they saved (pure: data in, Block Kit out)."""
 
 from __future__ import annotations
 
-from bot.blocks import (
+from bot.slack.views.blocks import (
     Blocks,
     attribution,
     button,

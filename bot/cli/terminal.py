@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import textwrap
 
-from bot.blocks import describe_breadth
-from bot.recall import SearchResult
+from bot.core.search import SearchResult
+from bot.slack.views.blocks import describe_breadth
 from store.queries.quotes import QuoteView
 
 #: C0 controls except tab and newline, DEL, C1 controls (ESC/CSI/OSC start with these), and

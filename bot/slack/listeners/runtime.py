@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot import blocks
-from bot.directory import Directory
-from bot.query import Query
+from bot.core.query import Query
+from bot.slack.directory import Directory
+from bot.slack.views import blocks
 from store.errors import DatabaseUnavailable, QueryFailed
 from store.policy import (
     Conversation,
@@ -23,7 +23,7 @@ from store.policy import (
 )
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class Runtime:
     def digest_command(self, client, team_id: str, user_id: str, args: str,  # type: ignore[no-untyped-def]
                        here: str) -> Reply:
         """`/voice digest [here|off|#channel] [day] [HH:MM] [Zone/Name]`: change or show."""
-        from bot.workspaces import DAY_NAMES, parse_digest_args
+        from bot.core.workspaces import DAY_NAMES, parse_digest_args
         from store.errors import InvalidQuote
 
         workspaces = self.services.workspaces

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.query import Query
+from bot.core.query import Query
 from store.db import db_errors
 from store.errors import InvalidQuote
 from store.models import Quote

@@ -1,0 +1,102 @@
+"""The wiring point: everything a process uses is built here, once, from settings.
+
+:func:`build_services` connects the database, loads the model and fills the indexes, and
+returns :class:`Services`, the use cases the Slack app, the CLI and the scheduler share.
+The Bolt app itself is built from it by :func:`bot.slack.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.core.digest import DigestService
+from bot.core.index_sync import IndexSync
+from bot.core.quotes import LoadReport, QuoteService
+from bot.core.search import SearchService
+from bot.core.workspaces import WorkspaceService
+from store import db
+from store.clock import Clock, system_clock
+from store.errors import StoreError
+from store.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+from store.retrieval.emotion import load_reader
+from store.retrieval.index import IndexRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything the listeners and the CLI use, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    embedder: Embedder
+    indexes: IndexRegistry
+    quotes: QuoteService
+    search: SearchService
+    workspaces: WorkspaceService
+    digests: DigestService
+    sync: IndexSync
+    clock: Clock = system_clock
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _read_stored_vectors(sessions: sessionmaker[Session]) -> list:  # type: ignore[type-arg]
+    from store.queries import quotes as q
+
+    with sessions() as session:
+        return list(q.stored_vectors(session))
+
+
+def build_services(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    migrate: bool = True,
+    load_indexes: bool = True,
+    progress: Callable[[int], None] | None = None,
+    on_reembed_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
+) -> Services:
+    """Connect to the database, migrate it, load the model and fill the indexes."""
+    engine = db.make_engine(settings.database_url)
+    db.check_connection(engine)
+    if migrate:
+        db.upgrade(settings.database_url)
+    elif not db.is_current(engine):
+        raise StoreError("the database schema is not up to date; run `voicebot db upgrade`")
+    sessions = db.make_session_factory(engine)
+    stored = None
+    if embedder is None:  # read the stored vectors while the model loads (faster start)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="voicebot-prefetch") as pool:
+            future = pool.submit(_read_stored_vectors, sessions) if load_indexes else None
+            embedder = SentenceTransformerEmbedder(settings.embedding_model,
+                                                   threads=settings.torch_threads)
+            stored = future.result() if future else None
+    indexes = IndexRegistry(embedder.dim)
+    quotes = QuoteService(sessions, embedder, indexes, load_reader(embedder), clock=clock)
+    sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
+    services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
+                        indexes=indexes, quotes=quotes,
+                        search=SearchService(sessions, embedder, indexes),
+                        workspaces=WorkspaceService(sessions, settings.capture_emoji),
+                        digests=DigestService(sessions, indexes), sync=sync,
+                        clock=clock)
+    if load_indexes:
+        report: LoadReport = quotes.load_indexes(progress=progress,
+                                                 on_reembed_start=on_reembed_start,
+                                                 stored=stored)
+        log.info("indexes ready", extra={"quotes": report.loaded, "teams": report.teams,
+                                         "reembedded": report.reembedded})
+    return services
