@@ -7,7 +7,6 @@ message it came from keeps the earlier words in ``quote_revisions``.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -26,6 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.vocab import SourceKind
+
+__all__ = ["Base", "Quote", "QuoteRevision", "Workspace", "QuoteUse", "DigestClaim",
+           "AuditEntry", "RequestReceipt", "PendingCapture", "SourceKind", "utcnow",
+           "MAX_QUOTE_CHARS"]
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -40,21 +45,6 @@ MAX_QUOTE_CHARS = 40_000
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class SourceKind(str, enum.Enum):
-    """Where a quote was heard."""
-
-    SLACK = "slack"
-    INTERVIEW = "interview"
-    SUPPORT_TICKET = "support_ticket"
-    SURVEY = "survey"
-    SALES_CALL = "sales_call"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
 
 
 class Base(DeclarativeBase):

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from store.errors import InvalidQuote
-from store.queries.quotes import Filters, parse_source_kind
+from store.queries.quotes import Filters
+from store.vocab import EMOTIONS, parse_source_kind
 
-EMOTIONS = ("frustrated", "confused", "delighted", "disappointed", "neutral")
 FILTER_KEYS = ("segment", "company", "source", "emotion", "speaker", "since", "before")
 MAX_TOPIC_CHARS = 500
 MAX_FILTERS = 20  # filters in one search; more is not a question anyone asks

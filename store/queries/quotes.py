@@ -14,25 +14,7 @@ from sqlalchemy.orm import Session
 from store.errors import InvalidQuote
 from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind, utcnow
 from store.policy import hidden_clause, normalize_key, person_key, visible_clause
-
-SOURCE_ALIASES = {
-    "slack": SourceKind.SLACK, "interview": SourceKind.INTERVIEW,
-    "support": SourceKind.SUPPORT_TICKET, "support_ticket": SourceKind.SUPPORT_TICKET,
-    "ticket": SourceKind.SUPPORT_TICKET, "support ticket": SourceKind.SUPPORT_TICKET,
-    "survey": SourceKind.SURVEY, "nps": SourceKind.SURVEY,
-    "sales": SourceKind.SALES_CALL, "sales_call": SourceKind.SALES_CALL,
-    "sales call": SourceKind.SALES_CALL, "call": SourceKind.SALES_CALL,
-    "other": SourceKind.OTHER, "": SourceKind.OTHER,
-}
-
-
-def parse_source_kind(value: str | None) -> SourceKind:
-    key = (value or "").strip().lower().replace("-", "_")
-    kind = SOURCE_ALIASES.get(key) or SOURCE_ALIASES.get(key.replace("_", " "))
-    if kind is None:
-        choices = ", ".join(k.value for k in SourceKind)
-        raise InvalidQuote(f"unknown source {value!r}; use one of {choices}")
-    return kind
+from store.vocab import SOURCE_ALIASES, parse_source_kind  # noqa: F401 - re-exported
 
 
 def text_problem(text: object) -> str | None:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from store.retrieval.embeddings import Progress, Tap
+from store.vocab import EMOTIONS  # noqa: F401 - the head's classes, in output order
 
 if TYPE_CHECKING:
     import torch
 
-EMOTIONS: tuple[str, ...] = ("frustrated", "confused", "delighted", "disappointed", "neutral")
 
 log = logging.getLogger(__name__)
 

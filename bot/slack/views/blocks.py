@@ -15,11 +15,11 @@ from datetime import datetime
 
 from bot.core.search import Breadth, QuoteHit, SearchResult
 from store.queries.quotes import QuoteView
+from store.vocab import SourceKind
 
 MAX_SHOWN_CHARS = 700
 SECTION_LIMIT = 3000
-SOURCES = (("slack", "Slack"), ("interview", "Interview"), ("support_ticket", "Support ticket"),
-           ("survey", "Survey"), ("sales_call", "Sales call"), ("other", "Other"))
+SOURCES = tuple((kind.value, kind.label) for kind in SourceKind)  # (value, label)
 EMOTION_EMOJI = {"frustrated": ":rage:", "confused": ":thinking_face:",
                  "delighted": ":heart_eyes:", "disappointed": ":disappointed:",
                  "neutral": ":neutral_face:"}

@@ -18,10 +18,10 @@ from bot.slack.views.blocks import (
     quoted,
 )
 from store.queries.quotes import QuoteView
+from store.vocab import EMOTIONS
 
 CAPTURE_CALLBACK = "save_user_voice_modal"
 EDIT_CALLBACK = "quote_edit_modal"
-EMOTIONS = ("frustrated", "confused", "delighted", "disappointed", "neutral")
 METADATA_LIMIT = 3000
 
 
