@@ -3,7 +3,6 @@ editing and deleting a quote, and keeping quotes true to edited or deleted messa
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -15,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.pending import PendingTexts
 from bot.slack.listeners.runtime import NOT_IN_CHANNEL, Runtime
-from bot.slack.payloads import STALE_BUTTON, parse_offset, parse_quote_id
+from bot.slack.payloads import STALE_BUTTON, CaptureForm, EditForm, MorePage, QuoteButton
 from bot.slack.views import blocks, modals, review
 from store.errors import DatabaseUnavailable, InvalidQuote
 from store.models import SourceKind
@@ -25,8 +24,8 @@ log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"
 NOT_YOURS = ("Only the person who captured this quote or a workspace admin can change or "
              "delete it.")
-QUOTE_ID_BUTTONS = {"quote_edit", "quote_delete", review.KEEP_ACTION, "voice_full"}
-JSON_BUTTONS = {"voice_more", "voice_share"}  # JSON values: {"id": ...} or {"o": ...}
+QUOTE_ID_BUTTONS = {"quote_edit", "quote_delete", review.KEEP_ACTION, "voice_full",
+                    "voice_share"}
 
 
 class SeenEvents:
@@ -64,25 +63,16 @@ def is_placeholder(message: dict) -> bool:
 
 
 def stale_button(body: dict) -> bool:
-    """A quote button whose value cannot be a quote id (or a "Show more" offset out of
-    range): answer "out of date" instead of passing it to SQL."""
+    """A quote button whose value cannot be what voicebot sent (a forged or huge id, an
+    unreadable "Show more"): answer "out of date" instead of passing it on to SQL."""
     if body.get("type") != "block_actions":
         return False
     for action in body.get("actions") or []:
         action_id, value = action.get("action_id"), action.get("value")
-        if action_id in QUOTE_ID_BUTTONS and parse_quote_id(value) is None:
+        if action_id in QUOTE_ID_BUTTONS and QuoteButton.decode(value) is None:
             return True
-        if action_id in JSON_BUTTONS and isinstance(value, str):
-            try:
-                fields = json.loads(value)
-            except ValueError:
-                continue  # the listener explains unreadable values itself
-            if not isinstance(fields, dict):
-                continue
-            if "id" in fields and parse_quote_id(fields["id"]) is None:
-                return True
-            if "o" in fields and parse_offset(fields["o"]) is None:
-                return True
+        if action_id == "voice_more" and MorePage.decode(value) is None:
+            return True
     return False
 
 
@@ -219,10 +209,10 @@ def register(app: App, rt: Runtime) -> None:
                 "My database is unavailable right now, so I can't save quotes. Please try "
                 "again in a minute."))
             return
-        metadata = {"c": channel, "ts": message["ts"], "th": message.get("thread_ts"),
-                    "a": message.get("user"), "bot": message.get("username") or
-                    (message.get("bot_profile") or {}).get("name")}
-        view = modals.capture_modal(message_text=text, metadata=metadata, speaker=None,
+        form = CaptureForm(channel, message["ts"], message.get("thread_ts"),
+                           message.get("user"), message.get("username") or
+                           (message.get("bot_profile") or {}).get("name"))
+        view = modals.capture_modal(message_text=text, form=form, speaker=None,
                                     first_hand=True)
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
@@ -231,13 +221,9 @@ def register(app: App, rt: Runtime) -> None:
                           client: WebClient) -> None:
         user = body.get("user", {}).get("id", "")
         team_id = context.team_id or body.get("team", {}).get("id", "")
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            channel, ts = str(meta["c"]), str(meta["ts"])
-        except (ValueError, KeyError, TypeError):
-            meta, channel, ts = {}, "", ""
+        form = CaptureForm.decode(view.get("private_metadata"))
         try:  # found only for the workspace and person submitting (not the metadata's word)
-            text = pending.text(team_id, user, channel, ts) if channel else None
+            text = pending.text(team_id, user, form.channel_id, form.message_ts) if form else None
         except DatabaseUnavailable:
             ack(response_action="errors", errors={"excerpt": "My database is unavailable "
                                                   "right now. Please try again in a minute."})
@@ -252,23 +238,22 @@ def register(app: App, rt: Runtime) -> None:
                 "exactly from the message (same words, spelling and punctuation)."})
             return
         ack()
-        meta.update(c=channel, ts=ts)
-        rt.background(save_shortcut, client, team_id, user, text, meta, details)
+        rt.background(save_shortcut, client, team_id, user, text, form, details)
 
-    def save_shortcut(client: WebClient, team_id: str, user: str, text: str, meta: dict,
+    def save_shortcut(client: WebClient, team_id: str, user: str, text: str, form: CaptureForm,
                       details: modals.Details) -> None:
-        channel = meta["c"]
-        speaker_user = meta.get("a")
+        channel, ts = form.channel_id, form.message_ts
+        speaker_user = form.author_id
         speaker_name = details.speaker
         if not speaker_name:
             speaker_name = (rt.directory.user(client, team_id, speaker_user).name
-                            if speaker_user else meta.get("bot") or "an integration")
+                            if speaker_user else form.bot_name or "an integration")
         elif speaker_user and details.first_hand is False:
             speaker_user = None  # the author relayed someone else's words
         emotion = details.emotion
         relayed_by = details.relayed_by
-        if not details.first_hand and not relayed_by and meta.get("a"):
-            relayed_by = rt.directory.user(client, team_id, meta["a"]).name
+        if not details.first_hand and not relayed_by and form.author_id:
+            relayed_by = rt.directory.user(client, team_id, form.author_id).name
         excerpt = details.excerpt
         is_excerpt = excerpt is not None and excerpt != text
         save_or_explain(client, channel, user, NewQuote(
@@ -276,14 +261,14 @@ def register(app: App, rt: Runtime) -> None:
             source_kind=SourceKind(details.source),
             speaker_name=speaker_name, speaker_user_id=speaker_user,
             company=details.company, segment=details.segment,
-            source_url=rt.directory.permalink(client, channel, meta["ts"]),
-            channel_id=channel, message_ts=meta["ts"], thread_ts=meta.get("th"),
+            source_url=rt.directory.permalink(client, channel, ts),
+            channel_id=channel, message_ts=ts, thread_ts=form.thread_ts,
             is_private=rt.directory.is_private(client, team_id, channel),
             first_hand=details.first_hand, relayed_by=relayed_by,
-            captured_by=user, said_at=said_at(meta["ts"]), emotion=emotion,
+            captured_by=user, said_at=said_at(ts), emotion=emotion,
             emotion_confidence=1.0 if emotion else None, is_excerpt=is_excerpt))
         try:  # the form is closed: its held text is not needed any more
-            pending.release(team_id, user, channel, meta["ts"])
+            pending.release(team_id, user, channel, ts)
         except DatabaseUnavailable:
             log.info("pending text left to expire", extra={"team": team_id})
 
@@ -313,11 +298,8 @@ def register(app: App, rt: Runtime) -> None:
         details = modals.read_details(view.get("state", {}).get("values", {}))
         user = body.get("user", {}).get("id", "")
         team_id = context.team_id or ""
-        try:
-            quote_id = parse_quote_id(json.loads(view.get("private_metadata") or "{}")["id"])
-        except (ValueError, KeyError, TypeError):
-            quote_id = None
-        quote = quotes.get(team_id, quote_id) if quote_id else None
+        form = EditForm.decode(view.get("private_metadata"))
+        quote = quotes.get(team_id, form.quote_id) if form else None
         if quote is None:
             ack(response_action="errors", errors={"speaker": "This form is out of date: "
                                                   "the quote is gone."})
@@ -409,5 +391,5 @@ def register(app: App, rt: Runtime) -> None:
 
 
 def _quote(rt: Runtime, context: BoltContext, action: dict):  # type: ignore[no-untyped-def]
-    quote_id = parse_quote_id(action.get("value"))
-    return rt.services.quotes.get(context.team_id or "", quote_id) if quote_id else None
+    button = QuoteButton.decode(action.get("value"))
+    return rt.services.quotes.get(context.team_id or "", button.quote_id) if button else None

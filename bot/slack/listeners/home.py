@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.core.query import parse_query
 from bot.core.quotes import workspace_stats
 from bot.slack.listeners.runtime import Runtime
+from bot.slack.payloads import SETTINGS_BUTTON, SETTINGS_FORM
 from bot.slack.views import blocks
 from store.errors import InvalidQuote
 from store.policy import APP_HOME
@@ -40,7 +41,7 @@ def home_view(stats, recent, settings, *, mask: bool, can_edit: bool = True,  # 
         *([blocks.mrkdwn_section(f":warning: *Digest problem:* {settings.digest_problem}")]
           if settings.digest_problem else []),
         ({"type": "actions", "elements": [blocks.button("Edit settings", "home_settings",
-                                                        "settings")]}
+                                                        SETTINGS_BUTTON)]}
          if can_edit else blocks.context(f"Only {who_can} can change these settings.")),
         {"type": "divider"},
         blocks.mrkdwn_section("*Recently captured*" if recent else
@@ -71,7 +72,7 @@ def settings_modal(settings, *, admin: bool = False) -> dict:  # type: ignore[no
 
     return {"type": "modal", "callback_id": SETTINGS_CALLBACK,
             "title": blocks.plain("voicebot settings", 24), "submit": blocks.plain("Save"),
-            "close": blocks.plain("Cancel"), "private_metadata": settings.team_id,
+            "close": blocks.plain("Cancel"), "private_metadata": SETTINGS_FORM,
             "blocks": [
                 text_input("emoji", "Capture emoji", settings.capture_emoji,
                            "The emoji name, without colons (e.g. loudspeaker)"),

@@ -5,7 +5,6 @@ Every listener acknowledges first; searching runs afterwards on the bounded sear
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
@@ -15,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.query import parse_query, topic_problem
 from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime
-from bot.slack.payloads import parse_quote_id
+from bot.slack.payloads import MorePage, QuoteButton
 from bot.slack.views import blocks
 from store.policy import postable_in, refusal_for_external, visible_in
 
@@ -52,16 +51,13 @@ def register(app: App, rt: Runtime) -> None:
     def more(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext) -> None:
         ack()
         channel = request_channel(body)
-        try:
-            value = json.loads(action["value"])
-            raw, offset = value["q"], value["o"]
-            if not isinstance(raw, str) or not isinstance(offset, int) or channel is None:
-                raise TypeError("unexpected value")
-        except (KeyError, ValueError, TypeError):
+        page = MorePage.decode(action.get("value"))
+        if page is None or channel is None:
             log.warning("malformed voice_more value", extra={"user": _user(body)})
             respond(**_reply(blocks.message("That button is out of date; run `/voice` again.")),
                     response_type="ephemeral", replace_original=False)
             return
+        raw, offset = page.query, page.offset
         if not 0 < offset <= MAX_DEPTH - PAGE:
             log.warning("voice_more offset refused", extra={"user": _user(body),
                                                             "offset": str(offset)[:20]})
@@ -184,13 +180,8 @@ def _user(body: dict) -> str:
 
 
 def _value_id(value: object) -> int | None:
-    """A quote id from a button value: the plain id, or the JSON ``{"id": n}`` form."""
-    if isinstance(value, str) and value.startswith("{"):
-        try:
-            value = json.loads(value).get("id")
-        except (ValueError, AttributeError):
-            return None
-    return parse_quote_id(value)
+    button = QuoteButton.decode(value)
+    return button.quote_id if button else None
 
 
 def _query_error(query) -> tuple[str, list[dict]] | None:  # type: ignore[no-untyped-def]

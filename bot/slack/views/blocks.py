@@ -7,13 +7,13 @@ the whole.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.search import Breadth, QuoteHit, SearchResult
+from bot.slack.payloads import MorePage, QuoteButton
 from store.queries.quotes import QuoteView
 from store.vocab import SourceKind
 
@@ -171,10 +171,10 @@ def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
     shown = result.offset + len(result.hits)
     if result.has_more and show_buttons and shown + len(result.hits) <= max_depth:
         # Which page to show next; where it may be shown comes from the click itself.
-        value = json.dumps({"q": result.query.raw, "o": shown})
-        if len(value) <= 2000:
+        page = MorePage(result.query.raw, shown)
+        if page.fits():
             blocks.append({"type": "actions", "elements": [
-                button("Show more results", "voice_more", value)]})
+                button("Show more results", "voice_more", page.encode())]})
     fallback = (f"{len(result.hits)} user quotes about \u201c{excerpt(topic, 100)}\u201d"
                 if topic else "Recent user quotes")
     return fallback, blocks[:50]
@@ -187,11 +187,11 @@ def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
     section = mrkdwn_section(f"*{n}.*\n{body}", block_id=f"quote_{quote.id}")
     blocks: Blocks = [section, context(attribution(quote) + also_note(hit.also))]
     if show_buttons:
-        value = json.dumps({"id": quote.id})
+        value = QuoteButton(quote.id).encode()
         elements = [button("Share in channel" if not target.thread_ts else "Share in thread",
                            "voice_share", value, style="primary")]
         if shortened and link(quote.source_url, "x") is None:
-            elements.append(button("Show full quote", "voice_full", str(quote.id)))
+            elements.append(button("Show full quote", "voice_full", value))
         blocks.append({"type": "actions", "block_id": f"quote_actions_{quote.id}",
                        "elements": elements})
     return blocks

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from bot.slack.payloads import CaptureForm, EditForm, QuoteButton
 from bot.slack.views.blocks import (
     EMOTION_EMOJI,
     SOURCES,
@@ -22,7 +22,6 @@ from store.vocab import EMOTIONS
 
 CAPTURE_CALLBACK = "save_user_voice_modal"
 EDIT_CALLBACK = "quote_edit_modal"
-METADATA_LIMIT = 3000
 
 
 def _option(value: str, text: str) -> dict:
@@ -74,7 +73,7 @@ def _detail_blocks(*, speaker: str | None, company: str | None, segment: str | N
     ]
 
 
-def capture_modal(*, message_text: str, metadata: dict, speaker: str | None,
+def capture_modal(*, message_text: str, form: CaptureForm, speaker: str | None,
                   first_hand: bool) -> dict:
     """The "Save as user voice" form, prefilled from the message."""
     preview, _ = quoted(message_text, limit=2500)
@@ -88,7 +87,7 @@ def capture_modal(*, message_text: str, metadata: dict, speaker: str | None,
     ]
     return {"type": "modal", "callback_id": CAPTURE_CALLBACK, "title": plain("Save user voice", 24),
             "submit": plain("Save"), "close": plain("Cancel"),
-            "private_metadata": json.dumps(metadata)[:METADATA_LIMIT], "blocks": blocks}
+            "private_metadata": form.encode(), "blocks": blocks}
 
 
 def edit_modal(quote: QuoteView) -> dict:
@@ -106,7 +105,7 @@ def edit_modal(quote: QuoteView) -> dict:
                        "label": plain("Private conversation"), "element": element})
     return {"type": "modal", "callback_id": EDIT_CALLBACK, "title": plain("Edit user voice", 24),
             "submit": plain("Save"), "close": plain("Cancel"),
-            "private_metadata": json.dumps({"id": quote.id}), "blocks": blocks}
+            "private_metadata": EditForm(quote.id).encode(), "blocks": blocks}
 
 
 @dataclass(frozen=True)
@@ -159,8 +158,8 @@ def capture_confirmation(quote: QuoteView, *, created: bool, mask: bool,
                               "you mark it shareable."))
     if can_change:
         blocks.append({"type": "actions", "elements": [
-            button("Edit details", "quote_edit", str(quote.id)),
-            button("Delete", "quote_delete", str(quote.id), style="danger")]})
+            button("Edit details", "quote_edit", QuoteButton(quote.id).encode()),
+            button("Delete", "quote_delete", QuoteButton(quote.id).encode(), style="danger")]})
     else:
         by = quote.captured_by or ""
         blocks.append(context(f"Saved by <@{by}>; they or a workspace admin can edit or "

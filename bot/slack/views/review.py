@@ -3,6 +3,7 @@ kept the words they saved (pure: data in, Block Kit out)."""
 
 from __future__ import annotations
 
+from bot.slack.payloads import QuoteButton
 from bot.slack.views.blocks import (
     Blocks,
     attribution,
@@ -33,8 +34,8 @@ def source_changed_notice(quote: QuoteView, *, mask: bool) -> tuple[str, Blocks]
         mrkdwn_section(body),
         context(attribution(quote)),
         {"type": "actions", "block_id": f"review_{quote.id}", "elements": [
-            button("Keep as saved", KEEP_ACTION, str(quote.id), style="primary"),
-            button("Delete", "quote_delete", str(quote.id), style="danger")]},
+            button("Keep as saved", KEEP_ACTION, QuoteButton(quote.id).encode(), style="primary"),
+            button("Delete", "quote_delete", QuoteButton(quote.id).encode(), style="danger")]},
     ]
     shown = mask_personal(quote.text) if mask else quote.text
     if len(shown) > 100:
