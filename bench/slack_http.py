@@ -1,9 +1,9 @@
 """`/voice` end to end over HTTP: signed request in, response_url post out.
 
-Serves the real app (waitress, bundled model) against the fake Slack Web API from the test
-suite, with N stored quotes (real customer messages from Banking77 train, encoded by the
-model). Prints median/p95 latency of sequential `/voice` requests and the acknowledgement
-times of 20 concurrent ones. Targets: p95 <= 300 ms at 10k quotes; all acks < 3 s.
+Serves the real app (waitress, bundled model) against a stand-in Slack Web API
+(bench/slack_stub.py), with N stored quotes (real customer messages from Banking77 train,
+encoded by the model). Prints median/p95 latency of sequential `/voice` requests and the
+acknowledgement times of 20 concurrent ones. Targets: p95 <= 300 ms at 10k quotes; all acks < 3 s.
 
     python bench/slack_http.py [--data ../shared/data] [--quotes 10000] [--requests 100]
 """
@@ -26,12 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from waitress import create_server  # noqa: E402
 
+from bench.slack_stub import StubSlack, post, slash_command  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.container import build_services  # noqa: E402
 from bot.server import BotWSGI, start  # noqa: E402
 from store.queries.quotes import NewQuote  # noqa: E402
-from tests.fakes import signing  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SECRET = "bench-signing-secret"
 
@@ -59,7 +58,7 @@ def main() -> int:
         texts += [f"{t} (again {len(texts)})" for t in texts[: args.quotes - len(texts)]]
     texts = texts[: args.quotes]
 
-    with tempfile.TemporaryDirectory() as tmp, FakeSlack() as slack:
+    with tempfile.TemporaryDirectory() as tmp, StubSlack() as slack:
         settings = Settings(database_url=f"sqlite:///{tmp}/bench.db",
                             slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
                             slack_api_url=slack.base_url, torch_threads=1)  # as `serve`
@@ -79,11 +78,10 @@ def main() -> int:
         def voice(topic: str) -> tuple[float, float]:
             hook = slack.new_response_url()
             began = time.perf_counter()
-            resp = signing.post(url, *signing.slash_command(topic, response_url=hook), SECRET)
+            resp = post(url, *slash_command(topic, response_url=hook), SECRET)
             ack = time.perf_counter() - began
             assert resp.status == 200, resp
-            while not any(c.params.get("_url") == hook for c in slack.calls_to("response_url")):
-                time.sleep(0.001)
+            slack.wait_for_hook(hook)
             return ack, time.perf_counter() - began
 
         for topic in labels[:5]:  # warm caches and pools
@@ -120,7 +118,7 @@ def main() -> int:
         f"{args.requests}`",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; {len(texts)} stored "
         "quotes (Banking77 train messages) in SQLite; the bundled model; waitress on "
-        "127.0.0.1; the fake Slack Web API from tests/fakes",
+        "127.0.0.1; the stand-in Slack Web API of bench/slack_stub.py",
         "- Measured from sending the signed slash command to the bot's post arriving at the "
         "response_url", "",
         "| Metric | Result | Target | Verdict |", "|---|---|---|---|",

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.query import Query
 from store.db import db_errors
 from store.errors import InvalidQuote
-from store.models import Quote
-from store.policy import person_key
 from store.queries import quotes as q
+from store.queries import search as sq
 from store.retrieval import ranking
 from store.retrieval.embeddings import Embedder
 from store.retrieval.index import IndexRegistry
@@ -22,6 +22,29 @@ from store.retrieval.index import IndexRegistry
 log = logging.getLogger(__name__)
 MAX_LIMIT = 100  # quotes in one answer (the CLI's --limit)
 MAX_OFFSET = 1000  # how deep any caller may page
+
+#: A stage timer: called with a stage's name, it returns the context manager the stage runs
+#: in. :class:`SearchService` calls it around every stage below; a benchmark passes one that
+#: records durations (bench/perf/stages.py), the app passes none.
+Timer = Callable[[str], AbstractContextManager[object]]
+
+#: The stages of a search with a topic, in the order they run. ``said_at`` runs inside
+#: ``rank`` (once per quote in a near-tie, only when there are ties), all others one after
+#: another; ``rank`` is the index scan, ranking and match count, ``diversify`` includes
+#: dropping repeated voices and reading their vectors.
+TOPIC_STAGES = ("allowed", "encode", "rank", "said_at", "views", "breadth", "diversify",
+                "other_captures")
+#: The stages of a search without a topic (filters only, newest first).
+RECENT_STAGES = ("allowed", "recent", "views", "breadth")
+#: stage -> the stage it runs inside
+NESTED = {"said_at": "rank"}
+
+_NOTHING = nullcontext()
+
+
+def no_timer(stage: str) -> AbstractContextManager[object]:
+    """The default :data:`Timer`: times nothing (a shared ``nullcontext``)."""
+    return _NOTHING
 
 
 @dataclass(frozen=True)
@@ -52,13 +75,18 @@ class SearchResult:
 
 
 class SearchService:
-    """Dense retrieval with feedback (see :mod:`store.retrieval.ranking`), filters and privacy."""
+    """Dense retrieval with feedback (see :mod:`store.retrieval.ranking`), filters and privacy.
+
+    ``timer`` (a :data:`Timer`) is called around each stage of :meth:`search`, named as in
+    :data:`TOPIC_STAGES` and :data:`RECENT_STAGES`; by default it does nothing.
+    """
 
     def __init__(self, sessions: sessionmaker[Session], embedder: Embedder,
-                 indexes: IndexRegistry) -> None:
+                 indexes: IndexRegistry, *, timer: Timer | None = None) -> None:
         self.sessions = sessions
         self.embedder = embedder
         self.indexes = indexes
+        self.timer: Timer = timer or no_timer
 
     @db_errors
     def search(self, team_id: str, query: Query, *, limit: int = 5, offset: int = 0,
@@ -76,46 +104,52 @@ class SearchService:
                                f"{MAX_OFFSET + MAX_LIMIT} deep")
         if speaker_teams is not None and not speaker_teams:
             return SearchResult(query=query, offset=offset)
+        timer = self.timer
         index = self.indexes.get(team_id)
         with self.sessions() as session:
-            allowed = self._allowed(session, team_id, query, channel_id, speaker_teams)
+            with timer("allowed"):
+                allowed = self._allowed(session, team_id, query, channel_id, speaker_teams)
             if not query.topic:
                 return self._recent(session, team_id, query, allowed, limit, offset)
-        vector = self.embedder.encode([query.topic])[0]
+        with timer("encode"):
+            vector = self.embedder.encode([query.topic])[0]
         want = offset + limit
-        ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
-                                                 allowed=allowed, said_at=self._said_at(team_id))
+        with timer("rank"):
+            ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
+                                                     allowed=allowed,
+                                                     said_at=self._said_at(team_id))
         ids = [i for i, _ in ranked]
         with self.sessions() as session:
-            found = q.views(session, team_id, ids)
-            breadth = self._breadth(session, team_id, [i for i, _ in matched])
-        voices: set[int] = set()
-        present = []
-        for i, s in ranked:  # one voice (the same words captured twice) is shown once
-            if i in found and found[i].voice not in voices:
-                voices.add(found[i].voice)
-                present.append((i, s))
-        vecs = index.vectors([i for i, _ in present]) if present else []
-        candidates = [
-            ranking.Candidate(id=i, score=s, speaker_key=found[i].speaker_key,
-                              company_key=found[i].company_key, text_key=found[i].text,
-                              vector=v)
-            for (i, s), v in zip(present, vecs)]
-        chosen = ranking.diversify(candidates, k=want + 1)
+            with timer("views"):
+                found = q.views(session, team_id, ids)
+            with timer("breadth"):
+                breadth = _breadth(sq.evidence(session, team_id, [i for i, _ in matched]))
+        with timer("diversify"):
+            voices: set[int] = set()
+            present = []
+            for i, s in ranked:  # one voice (the same words captured twice) is shown once
+                if i in found and found[i].voice not in voices:
+                    voices.add(found[i].voice)
+                    present.append((i, s))
+            vecs = index.vectors([i for i, _ in present]) if present else []
+            candidates = [
+                ranking.Candidate(id=i, score=s, speaker_key=found[i].speaker_key,
+                                  company_key=found[i].company_key, text_key=found[i].text,
+                                  vector=v)
+                for (i, s), v in zip(present, vecs)]
+            chosen = ranking.diversify(candidates, k=want + 1)
         page = chosen[offset:want]
-        with self.sessions() as session:
-            also = self._other_captures(session, team_id, [found[c.id] for c in page], allowed)
+        with self.sessions() as session, timer("other_captures"):
+            also = _other_captures(session, team_id, [found[c.id] for c in page], allowed)
         hits = tuple(QuoteHit(found[c.id], c.score, also.get(c.id, 0)) for c in page)
         return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
                             has_more=len(chosen) > want)
 
-    def _said_at(self, team_id: str):  # type: ignore[no-untyped-def]
+    def _said_at(self, team_id: str) -> Callable[[int], float | None]:
         """When a quote was said (epoch seconds), looked up only for near-ties."""
         def said_at(quote_id: int) -> float | None:
-            with self.sessions() as session:
-                row = session.execute(select(Quote.said_at, Quote.captured_at).where(
-                    Quote.team_id == team_id, Quote.id == quote_id)).first()
-            return q._aware(row[0] or row[1]).timestamp() if row else None
+            with self.sessions() as session, self.timer("said_at"):
+                return sq.said_at(session, team_id, quote_id)
 
         return said_at
 
@@ -134,54 +168,35 @@ class SearchService:
 
     def _recent(self, session: Session, team_id: str, query: Query, allowed, limit: int,
                 offset: int) -> SearchResult:  # type: ignore[no-untyped-def]
-        stmt = (select(Quote.id).where(Quote.team_id == team_id, *q.filter_clauses(query.filters))
-                .order_by(Quote.captured_at.desc(), Quote.id.desc()))
-        ids = [i for i in session.scalars(stmt) if allowed is None or allowed(i)]
-        found = q.views(session, team_id, ids[offset : offset + limit])
+        with self.timer("recent"):
+            ids = [i for i in sq.recent_ids(session, team_id, query.filters)
+                   if allowed is None or allowed(i)]
+        with self.timer("views"):
+            found = q.views(session, team_id, ids[offset : offset + limit])
         hits = tuple(QuoteHit(found[i], 1.0) for i in ids[offset : offset + limit] if i in found)
-        return SearchResult(query=query, hits=hits, breadth=self._breadth(session, team_id, ids),
+        with self.timer("breadth"):
+            breadth = _breadth(sq.evidence(session, team_id, ids))
+        return SearchResult(query=query, hits=hits, breadth=breadth,
                             offset=offset, has_more=len(ids) > offset + limit)
 
-    @staticmethod
-    def _other_captures(session: Session, team_id: str, views: list[q.QuoteView],
-                        allowed) -> dict[int, int]:  # type: ignore[no-untyped-def]
-        roots = {v.voice for v in views}
-        if not roots:
-            return {}
-        # Two index look-ups (primary key, then voice_id) rather than one OR, which SQLite
-        # plans as a walk over the whole team (bench/PERF.md); the team is checked per row.
-        rows = {r.id: r for r in session.execute(select(
-            Quote.id, Quote.voice_id, Quote.team_id).where(Quote.id.in_(roots)))}
-        rows.update({r.id: r for r in session.execute(select(
-            Quote.id, Quote.voice_id, Quote.team_id).where(Quote.voice_id.in_(roots)))})
-        per_voice: dict[int, int] = {}
-        for quote_id, voice_id, team in rows.values():
-            if team == team_id and (allowed is None or allowed(quote_id)):
-                per_voice[voice_id or quote_id] = per_voice.get(voice_id or quote_id, 0) + 1
-        return {v.id: per_voice.get(v.voice, 1) - 1 for v in views}
 
-    @staticmethod
-    def _breadth(session: Session, team_id: str, ids: list[int]) -> Breadth:
-        if not ids:
-            return Breadth()
-        people: set[str] = set()
-        companies: set[str] = set()
-        voices: set[int] = set()
-        first = last = None
-        for start in range(0, len(ids), 1000):
-            rows = session.execute(
-                select(Quote.id, Quote.voice_id, Quote.speaker_user_id, Quote.speaker_name,
-                       Quote.company, Quote.said_at, Quote.captured_at)
-                .where(Quote.team_id == team_id, Quote.id.in_(ids[start : start + 1000]))).all()
-            for r in rows:
-                voices.add(r.voice_id or r.id)  # the same words captured twice count once
-                key = person_key(r.speaker_user_id, r.speaker_name)
-                if key:
-                    people.add(key)
-                if r.company:
-                    companies.add(q.normalize_key(r.company))
-                when = q._aware(r.said_at or r.captured_at)
-                first = when if first is None or when < first else first
-                last = when if last is None or when > last else last
-        return Breadth(matches=len(voices), people=len(people), companies=len(companies),
-                       first=first, last=last)
+def _other_captures(session: Session, team_id: str, views: list[q.QuoteView],
+                    allowed) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """Per shown quote, how many other captures of its words are visible here."""
+    per_voice: dict[int, int] = {}
+    for quote_id, voice in sq.captures_of(session, team_id, sorted({v.voice for v in views})
+                                          ).items():
+        if allowed is None or allowed(quote_id):
+            per_voice[voice] = per_voice.get(voice, 0) + 1
+    return {v.id: per_voice.get(v.voice, 1) - 1 for v in views}
+
+
+def _breadth(evidence: list[sq.Evidence]) -> Breadth:
+    """The same words captured twice count once; people by store.policy.person_key."""
+    if not evidence:
+        return Breadth()
+    whens = [e.when for e in evidence]
+    return Breadth(matches=len({e.voice for e in evidence}),
+                   people=len({e.person for e in evidence if e.person}),
+                   companies=len({e.company for e in evidence if e.company}),
+                   first=min(whens), last=max(whens))

@@ -1,0 +1,181 @@
+"""``python -m bench.perf``: run the benchmarks, print the table, update bench/PERF.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bench.perf import __doc__ as DOC
+from bench.perf.common import DEFAULT_DATA, PERF_MD, REPO, import_batch_size, log, peak_rss_mb
+from bench.perf.corpus import insert_rows, load_corpus, make_vectors
+from bench.perf.databases import BenchDatabases
+from bench.perf.ingest import bench_ingest, profile_ingest
+from bench.perf.ready import ready_probe, run_ready_probe
+from bench.perf.report import Results, render, write_markdown
+from bench.perf.search import bench_size
+
+
+def parse_args(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog=prog, description=DOC.split("\n\n")[0],
+                                epilog=DOC.split("\n\n", 1)[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                   help=f"folder with banking77/ and clinc150/ (default {DEFAULT_DATA})")
+    p.add_argument("--database-url", default=None,
+                   help="sqlite:///new-file.db or a PostgreSQL URL (benchmark databases are "
+                        "created beside it and dropped); default: a temp SQLite file")
+    p.add_argument("--sizes", default="1000,10000,100000",
+                   help="stored quote counts for search latency (default 1000,10000,100000)")
+    p.add_argument("--ingest", type=int, default=2000, help="quotes to ingest (default 2000)")
+    p.add_argument("--ingest-batch", type=int, default=None,
+                   help="import_quotes batch size = texts per interleaved chunk (default: "
+                        "import_quotes' own default)")
+    p.add_argument("--ingest-rounds", type=int, default=2,
+                   help="passes over the ingest texts, each into a new team (default 2)")
+    p.add_argument("--queries", type=int, default=200,
+                   help="single queries per latency measurement (default 200)")
+    p.add_argument("--pool", type=int, default=5000,
+                   help="real texts encoded for the stored corpus (default 5000)")
+    p.add_argument("--noise", type=float, default=0.02,
+                   help="per-dimension Gaussian noise for fanned-out vectors (default 0.02)")
+    p.add_argument("--ready-runs", type=int, default=3, help="ready probes (default 3)")
+    p.add_argument("--profile", action="store_true",
+                   help="also cProfile ingest, SearchService.search and start-up")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: sizes 1000,10000, 500 ingested, 50 queries, pool 1000")
+    p.add_argument("--only", default="ingest,search,ready",
+                   help="comma-separated parts to run (default ingest,search,ready); "
+                        "ready needs search (it stores the corpus)")
+    p.add_argument("--no-write", action="store_true", help="do not update bench/PERF.md")
+    p.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    p.add_argument("--_ready-probe", dest="ready_probe", metavar="URL", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes = "1000,10000" if args.sizes == "1000,10000,100000" else args.sizes
+        args.ingest = min(args.ingest, 500)
+        args.queries = min(args.queries, 50)
+        args.pool = min(args.pool, 1000)
+        args.ready_runs = 1
+    try:
+        args.size_list = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s})
+    except ValueError:
+        p.error(f"--sizes must be comma-separated whole numbers, got {args.sizes!r}")
+    args.parts = {x.strip() for x in args.only.split(",") if x.strip()}
+    if not args.parts <= {"ingest", "search", "ready"}:
+        p.error("--only takes ingest, search, ready")
+    if not args.size_list or min(args.size_list) < 1 or args.ingest < 1 or args.queries < 1:
+        p.error("sizes, --ingest and --queries must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m bench.perf") -> int:
+    args = parse_args(argv, prog)
+    if args.ready_probe:  # kept for `bench/perf.py --_ready-probe URL` (bench/PERF.md)
+        ready_probe(args.ready_probe, args.profile)
+        return 0
+
+    corpus = load_corpus(args.data)
+    need = args.ingest + args.pool
+    if len(corpus.texts) < need:
+        raise SystemExit(f"bench.perf: {len(corpus.texts)} texts under {args.data}, "
+                         f"need {need} (--ingest + --pool)")
+    shown_url = None
+    if args.database_url:
+        from sqlalchemy.engine import make_url
+
+        shown_url = make_url(args.database_url).render_as_string(hide_password=True)
+    cmd = " ".join([prog] + [
+        a if shown_url is None or a != args.database_url else shown_url
+        for a in (argv if argv is not None else sys.argv[1:])])
+    dbs = BenchDatabases(args.database_url, keep=args.keep)
+    res = Results(backend=dbs.label, command=cmd,
+                  started=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+                  load_before=os.getloadavg(), pool=args.pool, queries=args.queries)
+    try:
+        log(f"backend {dbs.label}; loading the model")
+        # Import the app (and so FAISS) before torch, as `voicebot serve` does: when torch's
+        # libgomp is loaded first, FAISS binds to it and IndexRegistry's
+        # faiss.omp_set_num_threads(1) also makes torch single-threaded.
+        import bot.container  # noqa: F401
+        from store.retrieval.embeddings import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder()  # torch's default threads, as `voicebot import`
+        res.model = f"{embedder.name} ({embedder.dim}-d)"
+        import torch
+
+        res.torch_default = torch.get_num_threads()
+
+        # 1. ingest ---------------------------------------------------------------
+        ingest_texts = corpus.texts[: args.ingest]
+        if "ingest" in args.parts:
+            log(f"ingest: {len(ingest_texts)} texts, raw model vs Embedder vs import_quotes")
+            bench_ingest(dbs, embedder, ingest_texts, args.ingest_batch or import_batch_size(),
+                         max(1, args.ingest_rounds), res)
+            if args.profile:
+                res.profile += "\n### cProfile: import_quotes of 256 quotes\n" + profile_ingest(
+                    dbs, embedder, corpus.texts[need:][:256] or ingest_texts[:256])
+        if not args.parts & {"search", "ready"}:
+            return finish(args, res)
+
+        # 2. stored corpus + search latency ----------------------------------------
+        pool_texts = corpus.texts[args.ingest : args.ingest + args.pool]
+        log(f"encoding a pool of {len(pool_texts)} real texts for the stored corpus")
+        pool_vecs = embedder.encode(pool_texts)
+        largest = args.size_list[-1]
+        vecs = make_vectors(pool_vecs, largest, args.noise)
+        qvecs = embedder.encode(corpus.topics)
+        url = dbs.fresh("")
+        from store import db as sdb
+
+        sdb.upgrade(url)
+        have = 0
+        for size in args.size_list:
+            spent = insert_rows(url, pool_texts, vecs, have, size, embedder.name)
+            log(f"stored {size - have:,} quotes in {spent:.1f} s (now {size:,})")
+            have = size
+            bench_size(url, size, embedder, vecs, qvecs, corpus.topics, args.queries,
+                       res, args.profile and size == largest,
+                       breakdown=size == largest)
+            s = res.sizes[-1]
+            log(f"@{size:,}: FAISS p50 {s.faiss.median_ms:.2f} ms, NumPy p50 "
+                f"{s.numpy.median_ms:.2f} ms, service p50 {s.service.median_ms:.1f} / p95 "
+                f"{s.service.p95_ms:.1f} ms")
+        del vecs, pool_vecs
+
+        # 3. ready time ------------------------------------------------------------
+        res.ready_size = largest
+        for n in range(args.ready_runs if "ready" in args.parts else 0):
+            r = run_ready_probe(url, args.profile and n == 0)
+            if "profile" in r:
+                res.profile += f"\n### cProfile: build_services at {largest:,} quotes\n" + \
+                    r.pop("profile")
+            res.ready.append(r)
+            log(f"ready probe {n + 1}/{args.ready_runs}: {r['wall_s']:.2f} s "
+                f"(model {r['model_load_s']:.2f} s, index {r['index_load_s']:.2f} s, "
+                f"rss {r['maxrss_mb']:.0f} MiB)")
+        dbs.drop(url)
+    finally:
+        dbs.close()
+    return finish(args, res)
+
+
+def finish(args: argparse.Namespace, res: Results) -> int:
+    res.skipped = {"ingest", "search", "ready"} - args.parts
+    res.peak_rss_mb = peak_rss_mb()
+    res.load_after = os.getloadavg()
+    table, section = render(res)
+    print(table)
+    if res.profile and args.profile:
+        print(res.profile)
+    if not args.no_write:
+        write_markdown(res, section)
+        log(f"wrote {PERF_MD.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The look-ups a search makes besides the quotes themselves (those are
+:func:`store.queries.quotes.views`). Functions take a Session, never commit, and return
+plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import Quote
+from store.policy import normalize_key, person_key
+from store.queries.quotes import Filters, _aware, filter_clauses
+
+CHUNK = 1000  # ids per IN (...) list
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one matching quote adds to a topic's breadth."""
+
+    id: int
+    voice: int  # the first capture of the same words (the quote itself when first)
+    person: str | None  # store.policy.person_key, None when nobody is named
+    company: str | None  # normalised
+    when: datetime  # said (or else captured), timezone-aware
+
+
+def said_at(session: Session, team_id: str, quote_id: int) -> float | None:
+    """When a quote was said (else captured), in epoch seconds; None when it is not there."""
+    row = session.execute(select(Quote.said_at, Quote.captured_at).where(
+        Quote.team_id == team_id, Quote.id == quote_id)).first()
+    return _aware(row[0] or row[1]).timestamp() if row else None
+
+
+def recent_ids(session: Session, team_id: str, filters: Filters) -> list[int]:
+    """Ids matching ``filters``, newest capture first (a search without a topic)."""
+    stmt = (select(Quote.id).where(Quote.team_id == team_id, *filter_clauses(filters))
+            .order_by(Quote.captured_at.desc(), Quote.id.desc()))
+    return list(session.scalars(stmt))
+
+
+def evidence(session: Session, team_id: str, ids: Sequence[int]) -> list[Evidence]:
+    """One :class:`Evidence` per id of ``team_id`` among ``ids`` (others are absent)."""
+    out: list[Evidence] = []
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(Quote.id, Quote.voice_id, Quote.speaker_user_id, Quote.speaker_name,
+                   Quote.company, Quote.said_at, Quote.captured_at)
+            .where(Quote.team_id == team_id, Quote.id.in_(ids[start : start + CHUNK]))).all()
+        out += [Evidence(id=r.id, voice=r.voice_id or r.id,
+                         person=person_key(r.speaker_user_id, r.speaker_name) or None,
+                         company=normalize_key(r.company) if r.company else None,
+                         when=_aware(r.said_at or r.captured_at)) for r in rows]
+    return out
+
+
+def captures_of(session: Session, team_id: str, voices: Sequence[int]) -> dict[int, int]:
+    """Every capture of the given voices (first captures' ids) in ``team_id``:
+    ``{quote id: voice}``, the voice being the first capture's id."""
+    if not voices:
+        return {}
+    # Two index look-ups (primary key, then voice_id) rather than one OR, which SQLite
+    # plans as a walk over the whole team (bench/PERF.md); the team is checked per row.
+    cols = (Quote.id, Quote.voice_id, Quote.team_id)
+    rows = {r.id: r for r in session.execute(select(*cols).where(Quote.id.in_(voices)))}
+    rows.update({r.id: r for r in session.execute(
+        select(*cols).where(Quote.voice_id.in_(voices)))})
+    return {r.id: r.voice_id or r.id for r in rows.values() if r.team_id == team_id}
