@@ -3,6 +3,10 @@
 :func:`build_services` connects the database, loads the model and fills the indexes, and
 returns :class:`Services`, the use cases the Slack app, the CLI and the scheduler share.
 The Bolt app itself is built from it by :func:`bot.slack.app.create_app`.
+
+A new use case is a small class in ``bot/core/`` taking what it needs (sessions, encoder,
+indexes, clock) in its constructor, its SQL in ``store/queries/``; add a field to
+:class:`Services` and build it in :func:`build_services`.
 """
 
 from __future__ import annotations
@@ -15,10 +19,18 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.core.capture import Capture
+from bot.core.deletion import Deletion
 from bot.core.digest import DigestService
-from bot.core.index_sync import IndexSync
-from bot.core.quotes import LoadReport, QuoteService
+from bot.core.edits import Edits
+from bot.core.imports import Importer
+from bot.core.indexing import IndexLoader, IndexSync, LoadReport
+from bot.core.lookup import Lookup
+from bot.core.pending import PendingTexts
+from bot.core.quotes import Quotes
 from bot.core.search import SearchService
+from bot.core.usage import Usage
+from bot.core.vectors import Encoder, NewVectors
 from bot.core.workspaces import WorkspaceService
 from store import db
 from store.clock import Clock, system_clock
@@ -38,12 +50,21 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     embedder: Embedder
+    encoder: Encoder  # the embedder with the emotion head, when one fits the model
     indexes: IndexRegistry
-    quotes: QuoteService
+    capture: Capture  # save one quote
+    imports: Importer  # import rows in batches
+    edits: Edits  # message edited, review, details, conversation made private
+    deletion: Deletion  # delete, deleted message, forget a person, purge a workspace
+    lookup: Lookup  # get by id, literal text search, teams, counts
+    usage: Usage  # record that quotes were shown or shared
+    indexing: IndexLoader  # fill the indexes at start-up, re-embed
+    sync: IndexSync  # follow other replicas' changes
     search: SearchService
     workspaces: WorkspaceService
     digests: DigestService
-    sync: IndexSync
+    pending: PendingTexts  # the message shortcut's text between form and submission
+    quotes: Quotes  # facade over capture/edits/deletion/lookup/usage for the listeners
     clock: Clock = system_clock
 
     def close(self) -> None:
@@ -85,18 +106,28 @@ def build_services(
                                                    threads=settings.torch_threads)
             stored = future.result() if future else None
     indexes = IndexRegistry(embedder.dim)
-    quotes = QuoteService(sessions, embedder, indexes, load_reader(embedder), clock=clock)
+    encoder = Encoder(embedder, load_reader(embedder))
+    new_vectors = NewVectors(sessions, indexes)
+    capture = Capture(sessions, encoder, new_vectors, clock)
+    edits = Edits(sessions, encoder, indexes, clock)
+    deletion = Deletion(sessions, indexes, clock)
+    lookup = Lookup(sessions)
+    usage = Usage(sessions, clock)
+    indexing = IndexLoader(sessions, encoder, indexes)
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
-    services = Services(settings=settings, engine=engine, sessions=sessions, embedder=embedder,
-                        indexes=indexes, quotes=quotes,
-                        search=SearchService(sessions, embedder, indexes),
-                        workspaces=WorkspaceService(sessions, settings.capture_emoji),
-                        digests=DigestService(sessions, indexes), sync=sync,
-                        clock=clock)
+    services = Services(
+        settings=settings, engine=engine, sessions=sessions, embedder=embedder,
+        encoder=encoder, indexes=indexes, capture=capture,
+        imports=Importer(sessions, encoder, new_vectors, clock), edits=edits,
+        deletion=deletion, lookup=lookup, usage=usage, indexing=indexing, sync=sync,
+        search=SearchService(sessions, embedder, indexes),
+        workspaces=WorkspaceService(sessions, settings.capture_emoji),
+        digests=DigestService(sessions, indexes), pending=PendingTexts(sessions, clock),
+        quotes=Quotes(capture, edits, deletion, lookup, usage), clock=clock)
     if load_indexes:
-        report: LoadReport = quotes.load_indexes(progress=progress,
-                                                 on_reembed_start=on_reembed_start,
-                                                 stored=stored)
+        report: LoadReport = indexing.load_indexes(progress=progress,
+                                                   on_reembed_start=on_reembed_start,
+                                                   stored=stored)
         log.info("indexes ready", extra={"quotes": report.loaded, "teams": report.teams,
                                          "reembedded": report.reembedded})
     return services

@@ -108,9 +108,7 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type:
     from bot.slack.app import create_app, make_client, make_delivery
 
     services = services or build_services(settings)
-    services.embedder.encode(["warm-up"])
-    if services.quotes.emotions is not None:  # the first capture should not pay for set-up
-        services.quotes.emotions.encode(["warm-up"])
+    services.encoder.warm_up()  # the first capture should not pay for set-up
     team_id = enterprise_id = None
     if settings.slack_bot_token and not settings.slack_client_id:
         auth = make_client(settings, settings.slack_bot_token).auth_test()

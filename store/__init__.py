@@ -4,12 +4,14 @@ Nothing in this package imports ``bot``. Exceptions raised here::
 
     StoreError
     ├── InvalidQuote        bad input (empty text, too long, unknown source kind ...)
+    ├── AlreadyStored       a unique row (a captured message, a digest claim) already exists
     ├── DatabaseUnavailable the database could not be reached
     ├── QueryFailed         the database is up but refused one statement or value
     └── EmbeddingModelError the configured embedding model could not be loaded
 """
 
 from store.errors import (
+    AlreadyStored,
     DatabaseUnavailable,
     EmbeddingModelError,
     InvalidQuote,
@@ -17,5 +19,5 @@ from store.errors import (
     StoreError,
 )
 
-__all__ = ["StoreError", "InvalidQuote", "DatabaseUnavailable", "EmbeddingModelError",
-           "QueryFailed"]
+__all__ = ["StoreError", "InvalidQuote", "AlreadyStored", "DatabaseUnavailable",
+           "EmbeddingModelError", "QueryFailed"]

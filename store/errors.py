@@ -9,6 +9,10 @@ class InvalidQuote(StoreError, ValueError):
     """A quote that cannot be stored as given; the message says why."""
 
 
+class AlreadyStored(StoreError):
+    """A row with the same unique key is already stored (another writer got there first)."""
+
+
 class DatabaseUnavailable(StoreError):
     """The database could not be reached or refused the connection."""
 

@@ -28,20 +28,21 @@ def cli_db(database_url: str, monkeypatch: pytest.MonkeyPatch, make_services):  
 
 
 def test_search_json_says_where_each_quote_may_be_seen(cli_db, capsys) -> None:  # type: ignore[no-untyped-def]
-    private = cli_db.quotes.save(NewQuote(
+    private = cli_db.capture.save(NewQuote(
         team_id="T1", text="Invoice export to SAP breaks every month", channel_id="CPRIV",
         message_ts="1.1", is_private=True)).quote.id
-    public = cli_db.quotes.save(NewQuote(
+    public = cli_db.capture.save(NewQuote(
         team_id="T1", text="Invoice export to SAP is too slow", channel_id="C1",
         message_ts="1.2")).quote.id
-    imported = cli_db.quotes.save(NewQuote(team_id="T1", text="Invoice export is missing")).quote.id
+    imported = cli_db.capture.save(NewQuote(team_id="T1",
+                                            text="Invoice export is missing")).quote.id
     assert run("search", "invoice export", "--json") == 0
     seen = {h["id"]: h["visibility"] for h in json.loads(capsys.readouterr().out)}
     assert seen == {
         private: {"private_origin": True, "channel": "CPRIV", "shareable": False},
         public: {"private_origin": False, "channel": "C1", "shareable": False},
         imported: {"private_origin": False, "channel": None, "shareable": False}}
-    cli_db.quotes.update_details("T1", private, shareable=True)
+    cli_db.edits.update_details("T1", private, shareable=True)
     assert run("search", "--text", "breaks every month", "--json") == 0
     (hit,) = json.loads(capsys.readouterr().out)
     assert hit["visibility"] == {"private_origin": True, "channel": "CPRIV", "shareable": True}
@@ -50,7 +51,7 @@ def test_search_json_says_where_each_quote_may_be_seen(cli_db, capsys) -> None: 
 @pytest.mark.parametrize("mode", [["invoice", "export"], ["--text", "invoice"]])
 def test_plain_output_shows_control_sequences_instead_of_sending_them(
         cli_db, capsys, mode: list[str]) -> None:  # type: ignore[no-untyped-def]
-    cli_db.quotes.save(NewQuote(
+    cli_db.capture.save(NewQuote(
         team_id="T1", text="Invoice export\x1b[2J\x1b]0;owned\x07\x9b31m\rok\u202e",
         speaker_name=f"Eve{ESC}[8m", company="Acme\x1b]8;;http://evil\x1b\\",
         relayed_by="Mal\x08\x08", first_hand=False, source_url="https://x.test/\x1b[1A"))

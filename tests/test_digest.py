@@ -34,10 +34,10 @@ def week_quotes(services, when: datetime) -> None:  # type: ignore[no-untyped-de
         ("I love the new timeline, it saves me hours", "Eve", "Echo", "delighted", "U1"),
     ]
     for n, (text, who, company, emotion, by) in enumerate(items):
-        services.quotes.save(NewQuote(team_id="T0001", text=text, speaker_name=who,
+        services.capture.save(NewQuote(team_id="T0001", text=text, speaker_name=who,
                                       company=company, emotion=emotion,
                                       emotion_confidence=0.9 - n / 100, captured_by=by))
-    services.quotes.save(NewQuote(team_id="T0001", text="Secret renewal terms are a blocker",
+    services.capture.save(NewQuote(team_id="T0001", text="Secret renewal terms are a blocker",
                                   speaker_name="Zed", channel_id="CPRIV", message_ts="1.1",
                                   is_private=True, captured_by="U1"))
     with services.sessions.begin() as s:
@@ -58,7 +58,7 @@ def test_digest_content(services) -> None:  # type: ignore[no-untyped-def]
     week_quotes(services, NOW - timedelta(days=2))
     with services.sessions() as s:
         ids = list(s.scalars(select(Quote.id).order_by(Quote.id)))
-    services.quotes.record_use("T0001", [ids[0], ids[0], ids[3]], "shown", "U3", "C1")
+    services.usage.record_use("T0001", [ids[0], ids[0], ids[3]], "shown", "U3", "C1")
     with services.sessions.begin() as s:
         s.execute(update(QuoteUse).values(used_at=NOW - timedelta(days=1)))
     data = services.digests.build("T0001", NOW - timedelta(days=7), NOW, "C1")
@@ -88,10 +88,10 @@ def test_big_week_stays_within_block_kit_limits(services) -> None:  # type: igno
                          speaker_name=f"P{i}", emotion=("frustrated", "confused", "delighted",
                                                         "disappointed")[i % 4],
                          captured_by=f"U{i % 30}")) for i in range(300)]
-    services.quotes.import_quotes(rows)
+    services.imports.import_quotes(rows)
     with services.sessions() as s:
         ids = list(s.scalars(select(Quote.id).order_by(Quote.id).limit(40)))
-    services.quotes.record_use("T0001", ids, "shared", "U1", "C1")
+    services.usage.record_use("T0001", ids, "shared", "U1", "C1")
     data = services.digests.build("T0001", NOW - timedelta(days=365), NOW + timedelta(days=1),
                                   "C1")
     text, blocks = digest_blocks(data)

@@ -147,12 +147,12 @@ def test_captures_imports_and_edits_get_an_emotion(make_services, tmp_path: Path
     from store.queries import quotes as q
 
     services = make_services(f"sqlite:///{tmp_path / 'emotion.db'}", embedder=bundled)
-    assert services.quotes.emotions is not None
-    saved = services.quotes.save(q.NewQuote(
+    assert services.encoder.emotions is not None
+    saved = services.capture.save(q.NewQuote(
         team_id="T1", text="I love it, thank you so much!", channel_id="C1", message_ts="1.1",
         source_kind=SourceKind.SLACK)).quote
     assert saved.emotion == "delighted" and 0.2 < saved.emotion_confidence <= 1.0
-    summary = services.quotes.import_quotes(
+    summary = services.imports.import_quotes(
         [(1, q.NewQuote(team_id="T1", text="Seriously, stop breaking the export. "
                         "This is ridiculous.", source_kind=SourceKind.SUPPORT_TICKET)),
          (2, q.NewQuote(team_id="T1", text="We export the report every Monday.",
@@ -163,7 +163,7 @@ def test_captures_imports_and_edits_get_an_emotion(make_services, tmp_path: Path
     assert views["Seriously, stop breaking the export. This is ridiculous."].emotion \
         == "frustrated"
     assert views["We export the report every Monday."].emotion == "frustrated"  # given: kept
-    edited = services.quotes.edit_message("T1", "C1", "1.1",
+    edited = services.edits.edit_message("T1", "C1", "1.1",
                                           "I don't understand what this option means?")
     assert edited is not None and edited.emotion == "confused"
 
@@ -175,9 +175,9 @@ def test_switching_back_to_the_bundled_model_fills_missing_emotions(
 
     url = f"sqlite:///{tmp_path / 'switch.db'}"
     other = make_services(url)  # the tests' hashing embedder: no emotion head fits it
-    assert other.quotes.emotions is None
-    saved = other.quotes.save(q.NewQuote(team_id="T1", text="I love it, thank you so much!")).quote
+    assert other.encoder.emotions is None
+    saved = other.capture.save(q.NewQuote(team_id="T1", text="I love it, thank you so much!")).quote
     assert saved.emotion is None
     back = make_services(url, embedder=bundled)  # start-up re-embeds the other model's vectors
-    quote = back.quotes.get("T1", saved.id)
+    quote = back.lookup.get("T1", saved.id)
     assert quote is not None and quote.emotion == "delighted"

@@ -36,7 +36,7 @@ def dana(database_url: str, make_services, monkeypatch: pytest.MonkeyPatch,  # t
     services = make_services(database_url)
 
     def add(text: str, **kw: object) -> int:
-        return services.quotes.save(NewQuote(team_id="T1", text=text, **kw)).quote.id  # type: ignore[arg-type]
+        return services.capture.save(NewQuote(team_id="T1", text=text, **kw)).quote.id  # type: ignore[arg-type]
 
     ids = {
         "relayed": add("Our finance team cannot export to SAP", speaker_name="Customer X",

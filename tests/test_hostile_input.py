@@ -30,7 +30,7 @@ def any_bot(tmp_path: Path, database_url: str) -> Iterator[Bot]:
     with FakeSlack() as slack, serve_bot(tmp_path, slack, database_url=database_url) as bot:
         slack.add_user("U1", "Ana Teammate")
         slack.add_channel("C1", "general")
-        bot.services.quotes.save(NewQuote(team_id="T0001", text="Onboarding took us a month",
+        bot.services.capture.save(NewQuote(team_id="T0001", text="Onboarding took us a month",
                                           speaker_name="Ana", company="Acme"))
         yield bot
 
@@ -82,7 +82,7 @@ def test_a_value_the_database_cannot_hold_is_a_refused_query(make_services,
                                                               database_url: str) -> None:  # type: ignore[no-untyped-def]
     """A NUL reaching PostgreSQL (or an over-complex LIKE on SQLite) is QueryFailed."""
     services = make_services(database_url)
-    services.quotes.save(NewQuote(team_id="T1", text="Export is slow", speaker_name="Ana"))
+    services.capture.save(NewQuote(team_id="T1", text="Export is slow", speaker_name="Ana"))
     bad = Query(topic="export", filters=Filters(speaker=("a\x00" + "%_" * 30_000,)))
     with pytest.raises(QueryFailed):  # was DatabaseUnavailable (SQLite) or a raw DataError
         services.search.search("T1", bad)

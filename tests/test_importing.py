@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.importing import ImportFileError, parse_file
-from bot.core.quotes import RowProblem
+from bot.core.imports import RowProblem
 from store.queries.quotes import NewQuote
 
 

@@ -63,7 +63,7 @@ def test_restart_rebuilds_from_stored_vectors_without_encoding(make_services, da
     first = make_services(database_url)
     rows = [(i, NewQuote(team_id="T1" if i % 2 else "T2", text=f"words {i} here"))
             for i in range(30)]
-    first.quotes.import_quotes(rows)
+    first.imports.import_quotes(rows)
     counting = CountingEmbedder()
     second = make_services(database_url, embedder=counting)
     assert counting.encoded == 0
@@ -77,7 +77,7 @@ def test_restart_rebuilds_from_stored_vectors_without_encoding(make_services, da
 
 def test_other_model_vectors_are_reembedded_with_progress(make_services, database_url) -> None:  # type: ignore[no-untyped-def]
     old = make_services(database_url, embedder=HashingEmbedder(name="old-model"))
-    old.quotes.import_quotes([(i, NewQuote(team_id="T1", text=f"text {i}")) for i in range(12)])
+    old.imports.import_quotes([(i, NewQuote(team_id="T1", text=f"text {i}")) for i in range(12)])
     counting = CountingEmbedder(name="new-model")
     seen: list[int] = []
     started: list[int] = []

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.query import parse_query
-from bot.core.quotes import workspace_stats
+from bot.core.stats import workspace_stats
 from store.models import Quote
 from store.policy import (
     Conversation,
@@ -28,11 +28,11 @@ def test_python_and_sql_visibility_agree(services) -> None:  # type: ignore[no-u
     """Every combination of private/shareable/origin, seen from each conversation."""
     cases = list(itertools.product([False, True], [False, True], ["CA", "CB", None]))
     for n, (private, shareable, channel) in enumerate(cases):
-        saved = services.quotes.save(NewQuote(
+        saved = services.capture.save(NewQuote(
             team_id="T1", text=f"quote {n}", channel_id=channel,
             message_ts=f"{n}.1" if channel else None, is_private=private)).quote
         if shareable:
-            services.quotes.update_details("T1", saved.id, shareable=True)
+            services.edits.update_details("T1", saved.id, shareable=True)
     with services.sessions() as s:
         rows = s.scalars(select(Quote)).all()
         for where in ("CA", "CB", "CZ"):
@@ -45,11 +45,11 @@ def test_python_and_sql_visibility_agree(services) -> None:  # type: ignore[no-u
 def test_one_person_is_counted_once_everywhere(services, clock) -> None:  # type: ignore[no-untyped-def]
     """App Home, /voice's breadth and the digest agree on who is one person."""
     for n, name in enumerate(("Dana Lee", "DANA  LEE", "\uff24\uff41\uff4e\uff41 Lee")):
-        services.quotes.save(NewQuote(team_id="T1", text=f"Billing export fails, take {n}",
+        services.capture.save(NewQuote(team_id="T1", text=f"Billing export fails, take {n}",
                                       speaker_name=name, company="Acme"))
-    services.quotes.save(NewQuote(team_id="T1", text="Billing export fails for us too",
+    services.capture.save(NewQuote(team_id="T1", text="Billing export fails for us too",
                                   speaker_name="Sam", speaker_user_id="U5", company="ACME "))
-    services.quotes.save(NewQuote(team_id="T1", text="Billing export fails every week",
+    services.capture.save(NewQuote(team_id="T1", text="Billing export fails every week",
                                   speaker_name="Samuel", speaker_user_id="U5"))
     stats = workspace_stats(services.sessions, "T1", clock())
     breadth = services.search.search("T1", parse_query("billing export fails"),

@@ -170,7 +170,7 @@ def test_forged_button_values_never_reach_another_conversation(bot: Bot) -> None
 @pytest.mark.parametrize("offset", [10**9, 51, -5, "5", 2.5])
 def test_paging_is_bounded(bot: Bot, offset: object) -> None:
     """A forged offset (1e9 once took 100 s and 2 GB) is refused before any search runs."""
-    bot.services.quotes.import_quotes(
+    bot.services.imports.import_quotes(
         [(i, NewQuote(team_id="T0001", text=f"Anything goes wrong {i}", speaker_name=f"P{i}"))
          for i in range(3)])
     value = json.dumps({"q": "anything", "o": offset, "c": "C1", "t": None})
@@ -189,7 +189,7 @@ def test_huge_or_odd_ids_get_a_clear_answer(bot: Bot, action: str, value: str) -
 
 
 def test_show_more_stops_at_fifty(bot: Bot) -> None:
-    bot.services.quotes.import_quotes(
+    bot.services.imports.import_quotes(
         [(i, NewQuote(team_id="T0001", text=f"Billing problem number {i} in detail",
                       speaker_name=f"P{i}")) for i in range(80)])
     value = json.dumps({"q": "billing problem", "o": 40})
@@ -243,7 +243,7 @@ def test_markup_in_a_quote_is_escaped_in_blocks_and_fallback_text(bot: Bot) -> N
 
 
 def test_a_hostile_source_url_is_not_linked(bot: Bot) -> None:
-    bot.services.quotes.save(NewQuote(team_id="T0001", text="Exports break on Fridays",
+    bot.services.capture.save(NewQuote(team_id="T0001", text="Exports break on Fridays",
                                       speaker_name="Ana",
                                       source_url="https://x.example/a|<!channel>"))
     _, hook = bot.command("exports break")
@@ -344,7 +344,7 @@ def test_a_missed_conversion_is_caught_at_the_next_capture(tmp_path) -> None:  #
         slack.add_channel("C1", "general")
         slack.add_channel("CPROD", "product")
         with serve_bot(tmp_path, slack) as bot:
-            bot.services.quotes.save(NewQuote(team_id="T0001", text="Pricing goes up in March",
+            bot.services.capture.save(NewQuote(team_id="T0001", text="Pricing goes up in March",
                                               channel_id="CPROD", message_ts="1.1"))
             slack.channels["CPROD"]["is_private"] = True  # no event reached us
             capture(bot, "CPROD", "Another pricing remark")

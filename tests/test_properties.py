@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import func, select
 
 from bot.core.importing import ImportFileError, parse_file
+from bot.core.imports import RowProblem
 from bot.core.query import parse_query, topic_problem
-from bot.core.quotes import RowProblem
 from bot.core.search import SearchResult
 from bot.slack.views.blocks import Target, search_reply
 from store.models import Quote
@@ -75,7 +75,7 @@ def test_imports_write_exactly_what_they_report(services, texts: list[str]) -> N
         before = s.scalar(select(func.count()).select_from(Quote))
     rows = [(i, NewQuote(team_id="T1", text=t)) for i, t in enumerate(texts)]
     try:
-        summary = services.quotes.import_quotes(rows)
+        summary = services.imports.import_quotes(rows)
     except Exception as exc:  # pragma: no cover - the property is that this never happens
         raise AssertionError(f"import raised {exc!r}") from exc
     with services.sessions() as s:

@@ -31,7 +31,7 @@ def quote_count(bot: Bot) -> int:
 
 
 def seed(bot: Bot, texts: list[tuple[str, str]], **kw) -> None:  # type: ignore[no-untyped-def]
-    bot.services.quotes.import_quotes(
+    bot.services.imports.import_quotes(
         [(i, NewQuote(team_id="T0001", text=t, speaker_name=s, company=f"Co {s}", **kw))
          for i, (t, s) in enumerate(texts)])
 
@@ -86,7 +86,7 @@ def test_no_match_suggests_capturing(bot: Bot) -> None:
 
 def test_long_quote_is_visibly_shortened_with_link(bot: Bot) -> None:
     long_text = "The export is slow. " + "word " * 400 + "THE END"
-    bot.services.quotes.save(NewQuote(team_id="T0001", text=long_text, speaker_name="Dee",
+    bot.services.capture.save(NewQuote(team_id="T0001", text=long_text, speaker_name="Dee",
                                       source_url="https://tickets.example/1"))
     _, hook = bot.command("export slow")
     (reply,) = bot.responses(hook)
@@ -383,7 +383,7 @@ def test_replayed_request_is_refused(bot: Bot) -> None:
 
 def test_shown_quotes_mask_personal_data_but_storage_keeps_it(bot: Bot) -> None:
     text = "Call me at +1 415 555 0199 or mail jo@acme.io, the invoice export is broken"
-    bot.services.quotes.save(NewQuote(team_id="T0001", text=text, speaker_name="Jo"))
+    bot.services.capture.save(NewQuote(team_id="T0001", text=text, speaker_name="Jo"))
     _, hook = bot.command("invoice export broken")
     (reply,) = bot.responses(hook)
     shown = json.dumps(reply["blocks"])

@@ -13,7 +13,7 @@ from store.retrieval.embeddings import HashingEmbedder
 
 
 def add(services, text: str, speaker: str, **kw) -> int:  # type: ignore[no-untyped-def]
-    return services.quotes.save(NewQuote(team_id=kw.pop("team_id", "T1"), text=text,
+    return services.capture.save(NewQuote(team_id=kw.pop("team_id", "T1"), text=text,
                                          speaker_name=speaker, **kw)).quote.id
 
 
@@ -23,9 +23,9 @@ def test_forget_speaker_removes_everything_and_audits_without_words(services) ->
     add(services, "Dark mode hurts my eyes", "dana lee ")
     keep = add(services, "Dana's team loves the API", "Sam")
     other_team = add(services, "Another Dana", "Dana Lee", team_id="T2")
-    services.quotes.edit_message("T1", "C1", "1.1", "My password reset email never comes")
-    assert services.quotes.forget_speaker("T1", "DANA LEE", by="U9", dry_run=True) == 2
-    assert services.quotes.forget_speaker("T1", "Dana Lee", by="U9") == 2
+    services.edits.edit_message("T1", "C1", "1.1", "My password reset email never comes")
+    assert services.deletion.forget_speaker("T1", "DANA LEE", by="U9", dry_run=True) == 2
+    assert services.deletion.forget_speaker("T1", "Dana Lee", by="U9") == 2
     with services.sessions() as s:
         assert set(s.scalars(select(Quote.id))) == {keep, other_team}
         assert s.scalars(select(QuoteRevision)).all() == []
@@ -59,7 +59,7 @@ def test_two_replicas_sharing_postgres_agree(make_services, clean_postgres: str)
     from bot.core.query import parse_query
     hits = two.search.search("T1", parse_query("onboarding checklist")).hits
     assert hits and hits[0].quote.id == quote
-    one.quotes.delete_message("T1", "C1", "5.5")
+    one.deletion.delete_message("T1", "C1", "5.5")
     assert two.sync.poll()[1] == 1
     assert quote not in two.indexes.get("T1")
 
@@ -68,6 +68,6 @@ def test_purge_team_on_uninstall(services) -> None:  # type: ignore[no-untyped-d
     add(services, "one", "A")
     add(services, "two", "B")
     add(services, "other workspace", "C", team_id="T2")
-    assert services.quotes.purge_team("T1", by="slack:app_uninstalled") == 2
+    assert services.deletion.purge_team("T1", by="slack:app_uninstalled") == 2
     with services.sessions() as s:
         assert [q.team_id for q in s.scalars(select(Quote))] == ["T2"]

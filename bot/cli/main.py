@@ -159,12 +159,9 @@ def _services(settings: Settings, args: argparse.Namespace):  # type: ignore[no-
 
 
 def _team(services, team: str | None) -> str:  # type: ignore[no-untyped-def]
-    from store.queries import quotes as q
-
     if team:
         return team
-    with services.sessions() as session:
-        known = q.teams(session)
+    known = services.lookup.teams()
     if len(known) == 1:
         return known[0]
     if not known:
@@ -190,7 +187,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: kept extra columns as tags: {', '.join(parsed.extra_columns)}",
               file=sys.stderr)
     bar = _Progress("importing", total=len(parsed.rows))
-    summary = services.quotes.import_quotes(parsed.rows, progress=bar.update)
+    summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
     bar.close()
     for problem in summary.rejected[:50]:
         print(f"{args.file}:{problem.line}: skipped: {problem.reason}", file=sys.stderr)
@@ -235,7 +232,7 @@ def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     if not args.text.strip():
         raise CliError("--text needs the words to look for")
     services = _services(settings, args)
-    found = services.quotes.text_search(_team(services, args.team), args.text,
+    found = services.lookup.text_search(_team(services, args.team), args.text,
                                         limit=args.limit)
     if args.json:
         print(json.dumps([_hit_json(v, None) for v in found], ensure_ascii=False, indent=2))
@@ -267,12 +264,9 @@ def _hit_json(quote, score: float | None) -> dict[str, object]:  # type: ignore[
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     services = _services(settings, args)
     if args.all:
-        from store.queries import quotes as q
-
-        with services.sessions() as session:
-            total = q.count(session)
+        total = services.lookup.count()
         bar = _Progress("re-embedding", total=total)
-        done = services.quotes.reembed(progress=bar.update)
+        done = services.indexing.reembed(progress=bar.update)
         bar.close()
         print(f"re-embedded {done} quotes with {services.embedder.name}")
     else:
@@ -340,7 +334,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     with resources.as_file(sample) as path:
         parsed = parse_file(path, team_id=DEMO_TEAM, captured_by="demo")
     bar = _Progress("loading sample", total=len(parsed.rows))
-    summary = services.quotes.import_quotes(parsed.rows, progress=bar.update)
+    summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
     bar.close()
     print(f"Sample: added {summary.added}, already there {summary.duplicates} "
           f"(462 Banking77 customer messages, CC-BY-4.0)\n")
@@ -366,7 +360,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     services = _services(settings, args)
     team = _team(services, args.team)
     who = safe(repr(args.speaker))
-    report = services.quotes.find_person(team, args.speaker)
+    report = services.deletion.find_person(team, args.speaker)
     count = len(report.matches)
     if count:
         print(f"{count} quote{'s' * (count != 1)} in {team} name {who}:")
@@ -391,7 +385,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing deleted")
             return 1
-    removed = services.quotes.forget_speaker(team, args.speaker, by=by)
+    removed = services.deletion.forget_speaker(team, args.speaker, by=by)
     print(f"deleted {removed} quotes naming {who} (text, history, vectors, index); "
           f"an audit entry records the deletion by {safe(by)}")
     return 0

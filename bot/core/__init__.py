@@ -1,6 +1,23 @@
-"""Use cases: capture, import, edit, forget, search, digest, workspace settings, index sync.
+"""Use cases, one small class or module per job. They own their transactions, call
+``store.queries`` for every SQL statement, and never import Slack (``slack_bolt``/
+``slack_sdk``): the same use case serves Slack, the CLI and the scheduler.
 
-They own their transactions, call ``store.queries`` for every SQL statement, and never import
-Slack (``slack_bolt``/``slack_sdk``): the same use case serves Slack, the CLI and the
-scheduler.
+=============  ==========================================================================
+capture        Capture.save: one quote from Slack (reaction, shortcut) or ``/voice save``
+imports        Importer.import_quotes: parsed rows in committed batches (RowProblem, summary)
+importing      reading CSV/JSONL files into rows (no database)
+edits          Edits: message edited, keep as saved, attribution details, made private
+deletion       Deletion: delete, deleted message, forget a person (find_person), purge
+lookup         Lookup: a quote by id, literal text search, the workspaces, counts
+usage          Usage.record_use: quotes shown or shared
+stats          workspace_stats: App Home counts
+indexing       IndexLoader (start-up load, re-embed) and IndexSync (replicas follow)
+vectors        shared: Encoder (embedder + emotion head), NewVectors (index + voice links)
+search         SearchService: ``/voice`` and @mention answers
+query          parsing ``/voice`` topics and filters
+digest         DigestService.build: the weekly digest's content
+workspaces     WorkspaceService: per-workspace settings, cached
+pending        PendingTexts: the message shortcut's text between form and submission
+quotes         Quotes: a facade over capture/edits/deletion/lookup/usage for the listeners
+=============  ==========================================================================
 """

@@ -13,12 +13,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.models import Quote, QuoteUse
-from store.policy import visible_clause, visible_in
+from store.policy import visible_in
 from store.queries import quotes as q
+from store.queries import uses
 from store.retrieval.index import IndexRegistry
 
 HABIT_TARGET = (2, 3)  # distinct users heard per person per week
@@ -91,11 +90,7 @@ class DigestService:
               channel_id: str | None) -> DigestData:
         """Everything the digest says about ``[start, end)``, visible in ``channel_id``."""
         with self.sessions() as session:
-            stmt = select(Quote.id).where(Quote.team_id == team_id,
-                                          Quote.captured_at >= start, Quote.captured_at < end)
-            if channel_id:
-                stmt = stmt.where(visible_clause(channel_id))
-            ids = list(session.scalars(stmt.order_by(Quote.captured_at)))
+            ids = q.captured_between(session, team_id, start, end, channel_id)
             views = q.views(session, team_id, ids)
             used = self._used(session, team_id, start, end, channel_id)
         week = [views[i] for i in ids if i in views]
@@ -116,10 +111,7 @@ class DigestService:
 
     def _used(self, session: Session, team_id: str, start: datetime, end: datetime,
               channel_id: str | None) -> tuple[tuple[q.QuoteView, int], ...]:
-        rows = session.execute(
-            select(QuoteUse.quote_id, func.count()).where(
-                QuoteUse.team_id == team_id, QuoteUse.used_at >= start, QuoteUse.used_at < end)
-            .group_by(QuoteUse.quote_id).order_by(func.count().desc()).limit(20)).all()
+        rows = uses.most_used(session, team_id, start, end, limit=20)
         views = q.views(session, team_id, [r[0] for r in rows])
         out = [(views[qid], int(n)) for qid, n in rows
                if qid in views and visible_in(views[qid], channel_id)]

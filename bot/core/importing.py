@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.core.quotes import RowProblem
+from bot.core.imports import RowProblem
 from store.errors import InvalidQuote
 from store.queries.quotes import NewQuote, parse_source_kind
 

@@ -1,34 +1,24 @@
-"""Per-workspace settings people edit from Slack (capture emoji, digest channel and time)."""
+"""Per-workspace settings people edit from Slack (capture emoji, digest channel and time):
+validated here, stored by :mod:`store.queries.workspaces`."""
 
 from __future__ import annotations
 
 import re
 import threading
 import time
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import db_errors
 from store.errors import InvalidQuote
-from store.models import Workspace
 from store.policy import SETTINGS_ROLES
+from store.queries import workspaces
+from store.queries.workspaces import WorkspaceSettings
+
+__all__ = ["WorkspaceService", "WorkspaceSettings", "parse_digest_args", "DAY_NAMES"]
 
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'\-]{1,100}$")
-
-
-@dataclass(frozen=True)
-class WorkspaceSettings:
-    team_id: str
-    capture_emoji: str
-    digest_channel: str | None
-    digest_weekday: int
-    digest_time: str
-    digest_timezone: str
-    digest_problem: str | None = None
-    settings_role: str = "admins"  # who may change these settings (store.policy)
-    connect_share_own: bool = False  # Slack Connect: share a partner's own people's quotes
 
 
 class WorkspaceService:
@@ -49,8 +39,7 @@ class WorkspaceService:
             if hit and time.monotonic() - hit[0] < self.ttl:
                 return hit[1]
         with self.sessions() as session:
-            row = session.get(Workspace, team_id)
-            settings = self._settings(team_id, row)
+            settings = workspaces.settings(session, team_id, self.default_emoji)
         with self._lock:
             self._cache[team_id] = (time.monotonic(), settings)
         return settings
@@ -58,11 +47,7 @@ class WorkspaceService:
     @db_errors
     def ensure(self, team_id: str, name: str | None = None) -> None:
         with self.sessions.begin() as session:
-            row = session.get(Workspace, team_id)
-            if row is None:
-                session.add(Workspace(team_id=team_id, name=name))
-            elif name and row.name != name:
-                row.name = name
+            workspaces.ensure(session, team_id, name)
 
     @db_errors
     def update(self, team_id: str, **changes: object) -> WorkspaceSettings:
@@ -89,28 +74,10 @@ class WorkspaceService:
         if day is not None and not (isinstance(day, int) and 0 <= day <= 6):
             raise InvalidQuote("the digest weekday must be 0 (Monday) to 6 (Sunday)")
         with self.sessions.begin() as session:
-            row = session.get(Workspace, team_id)
-            if row is None:
-                row = Workspace(team_id=team_id)
-                session.add(row)
-            for key, value in changes.items():
-                setattr(row, key, value)
-            if "digest_channel" in changes:
-                row.digest_problem = None
-            session.flush()
-            settings = self._settings(team_id, row)
+            settings = workspaces.change(session, team_id, changes, self.default_emoji)
         with self._lock:
             self._cache[team_id] = (time.monotonic(), settings)
         return settings
-
-    def _settings(self, team_id: str, row: Workspace | None) -> WorkspaceSettings:
-        if row is None:
-            return WorkspaceSettings(team_id, self.default_emoji, None, 0, "09:00", "UTC")
-        return WorkspaceSettings(team_id, row.capture_emoji or self.default_emoji,
-                                 row.digest_channel, row.digest_weekday or 0,
-                                 row.digest_time or "09:00", row.digest_timezone or "UTC",
-                                 row.digest_problem, row.settings_role or "admins",
-                                 bool(row.connect_share_own))
 
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

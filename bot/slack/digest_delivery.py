@@ -5,6 +5,9 @@ A digest for (team, channel, period) is posted only by whoever holds its row in
 claim left ``claimed`` past its lease belonged to a process that died: the next process
 takes it over, first checks the channel for a digest that did get posted (each carries
 message metadata naming its team and period), and posts only if none is there.
+
+The claim's SQL is in :mod:`store.queries.digest_claims`; this module owns the transactions
+and talks to Slack.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ from datetime import datetime, timedelta, timezone
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.digest import DigestService, week_ending
@@ -27,7 +28,8 @@ from bot.core.workspaces import WorkspaceService
 from bot.slack.directory import Directory
 from bot.slack.views.digest import digest_blocks
 from store.clock import Clock, system_clock
-from store.models import DigestClaim, Workspace
+from store.errors import AlreadyStored
+from store.queries import digest_claims, workspaces
 
 log = logging.getLogger(__name__)
 METADATA_TYPE = "voicebot_digest"
@@ -70,8 +72,7 @@ class DigestDelivery:
         """Post every workspace's due digest that has not been posted yet."""
         now = now or self.clock()
         with self.sessions() as session:
-            teams = list(session.scalars(select(Workspace.team_id).where(
-                Workspace.digest_channel.is_not(None))))
+            teams = workspaces.with_digest(session)
         outcomes = []
         for team in teams:  # one workspace's trouble never blocks another's digest
             try:
@@ -128,31 +129,20 @@ class DigestDelivery:
         """(claim id, taken over) when this process should post; (None, posted?) if not."""
         try:
             with self.sessions.begin() as session:
-                claim = DigestClaim(team_id=team_id, channel_id=channel, period_start=start,
-                                    period_end=end, status="claimed", claimed_by=self.worker,
-                                    claimed_at=now, attempts=1)
-                session.add(claim)
-                session.flush()
-                return claim.id, False
-        except IntegrityError:
+                return digest_claims.claim(session, team_id=team_id, channel_id=channel,
+                                           start=start, end=end, worker=self.worker,
+                                           now=now), False
+        except AlreadyStored:
             pass
         with self.sessions.begin() as session:
-            claim = session.scalar(select(DigestClaim).where(
-                DigestClaim.team_id == team_id, DigestClaim.channel_id == channel,
-                DigestClaim.period_start == start))
+            claim = digest_claims.find(session, team_id, channel, start)
             if claim is None or claim.status == "posted":
                 return None, True
-            claimed_at = claim.claimed_at if claim.claimed_at.tzinfo else \
-                claim.claimed_at.replace(tzinfo=timezone.utc)
-            stale = claim.status == "failed" or claimed_at < now - self.lease
+            stale = claim.status == "failed" or claim.claimed_at < now - self.lease
             if not stale or claim.attempts >= MAX_ATTEMPTS:
                 return None, False
-            won = session.execute(update(DigestClaim).where(
-                DigestClaim.id == claim.id, DigestClaim.status == claim.status,
-                DigestClaim.attempts == claim.attempts).values(
-                status="claimed", claimed_by=self.worker, claimed_at=now,
-                attempts=claim.attempts + 1)).rowcount
-            return (claim.id, True) if won == 1 else (None, False)
+            won = digest_claims.take_over(session, claim, worker=self.worker, now=now)
+            return (claim.id, True) if won else (None, False)
 
     def _already_posted(self, client: WebClient, channel: str, team_id: str,
                         start: datetime) -> str | None:
@@ -173,17 +163,12 @@ class DigestDelivery:
 
     def _finish(self, claim_id: int, ts: str, team_id: str) -> None:
         with self.sessions.begin() as session:
-            session.execute(update(DigestClaim).where(DigestClaim.id == claim_id).values(
-                status="posted", posted_at=self.clock(), message_ts=ts,
-                last_error=None))
-            session.execute(update(Workspace).where(Workspace.team_id == team_id).values(
-                digest_problem=None))
+            digest_claims.mark_posted(session, claim_id, ts=ts, at=self.clock())
+            workspaces.set_digest_problem(session, team_id, None)
 
     def _fail(self, claim_id: int, team_id: str, error: str, channel: str) -> None:
         problem = UNREACHABLE.get(error, "The last digest could not be posted (Slack said "
                                          f"`{error}`); I will retry.").format(c=channel)
         with self.sessions.begin() as session:
-            session.execute(update(DigestClaim).where(DigestClaim.id == claim_id).values(
-                status="failed", last_error=error))
-            session.execute(update(Workspace).where(Workspace.team_id == team_id).values(
-                digest_problem=problem))
+            digest_claims.mark_failed(session, claim_id, error)
+            workspaces.set_digest_problem(session, team_id, problem)

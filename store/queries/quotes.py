@@ -1,4 +1,11 @@
-"""Quote queries. Functions take a Session and never commit: callers own transactions."""
+"""Quote queries: what a quote is (:class:`NewQuote` in, :class:`QuoteView` out), storing,
+finding and removing quotes, and the search filters.
+
+Functions take a Session and never commit: the use cases in ``bot/core`` own transactions.
+Inserting new quotes is in :mod:`store.queries.new_quotes`, changes to stored quotes in
+:mod:`store.queries.edits`, near-duplicate voices in :mod:`store.queries.voices`, vectors
+in :mod:`store.queries.vectors`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidQuote
@@ -166,22 +173,46 @@ def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None,
 
 
 def get(session: Session, team_id: str, quote_id: int) -> Quote | None:
+    """The ORM row, for the other query modules (use cases get :func:`views`)."""
     q = session.get(Quote, quote_id)
     return q if q is not None and q.team_id == team_id else None
 
 
 def by_message(session: Session, team_id: str, channel_id: str, ts: str) -> Quote | None:
+    """The ORM row saved from a Slack message, for the other query modules."""
     return session.scalar(select(Quote).where(
         Quote.team_id == team_id, Quote.channel_id == channel_id, Quote.message_ts == ts))
 
 
-def existing_keys(session: Session, team_id: str, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        found.update(session.scalars(select(Quote.dedupe_key).where(
-            Quote.team_id == team_id, Quote.dedupe_key.in_(chunk))))
-    return found
+def view_of_message(session: Session, team_id: str, channel_id: str,
+                    ts: str) -> QuoteView | None:
+    quote = by_message(session, team_id, channel_id, ts)
+    return None if quote is None else view(quote, revisions=len(quote.revisions))
+
+
+def ids(session: Session, team_id: str | None = None) -> list[int]:
+    """Every quote id (of ``team_id`` when given), in id order."""
+    stmt = select(Quote.id).order_by(Quote.id)
+    if team_id is not None:
+        stmt = stmt.where(Quote.team_id == team_id)
+    return list(session.scalars(stmt))
+
+
+def present(session: Session, team_id: str, wanted: Sequence[int]) -> list[int]:
+    """Those of ``wanted`` that are stored in ``team_id``."""
+    return list(session.scalars(select(Quote.id).where(
+        Quote.team_id == team_id, Quote.id.in_(wanted))))
+
+
+def captured_between(session: Session, team_id: str, start: datetime, end: datetime,
+                     channel_id: str | None) -> list[int]:
+    """Ids captured in ``[start, end)``, oldest first; only those visible in ``channel_id``
+    when given."""
+    stmt = select(Quote.id).where(Quote.team_id == team_id,
+                                  Quote.captured_at >= start, Quote.captured_at < end)
+    if channel_id:
+        stmt = stmt.where(visible_clause(channel_id))
+    return list(session.scalars(stmt.order_by(Quote.captured_at)))
 
 
 def views(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, QuoteView]:
@@ -199,57 +230,11 @@ def views(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, Quote
     return out
 
 
-def record_edit(session: Session, quote: Quote, new_text: str, now: datetime) -> bool:
-    """Keep the old words as a revision and store the new ones (the quote matches its message
-    again: ``source_changed`` is cleared); False if unchanged. Only for whole-message quotes;
-    the new words pass the same checks as a capture (:func:`text_problem`)."""
-    if quote.is_excerpt:
-        raise InvalidQuote("an excerpt keeps the words its capturer chose; it is not replaced")
-    problem = text_problem(new_text)
-    if problem:
-        raise InvalidQuote(problem)
-    quote.source_changed = False
-    if quote.text == new_text:
-        return False
-    session.add(QuoteRevision(quote_id=quote.id, text=quote.text, replaced_at=now))
-    quote.text = new_text
-    return True
-
-
-def mark_private(session: Session, team_id: str, channel_id: str) -> int:
-    """A conversation became private: its quotes are private-origin from now on."""
-    result = session.execute(update(Quote).where(
-        Quote.team_id == team_id, Quote.channel_id == channel_id, Quote.is_private.is_(False))
-        .values(is_private=True, updated_at=utcnow()))
-    return int(result.rowcount or 0)
-
-
-def flag_source_changed(quote: Quote, changed: bool = True) -> bool:
-    """Mark (or clear) that the Slack message no longer matches the saved words; False when
-    the flag already had that value."""
-    if bool(quote.source_changed) == changed:
-        return False
-    quote.source_changed = changed
-    return True
-
-
 def delete_ids(session: Session, team_id: str, ids: Sequence[int]) -> int:
     if not ids:
         return 0
     result = session.execute(delete(Quote).where(Quote.team_id == team_id, Quote.id.in_(ids)))
     return int(result.rowcount or 0)
-
-
-def relink_voices(session: Session, team_id: str, deleted: Sequence[int]) -> None:
-    """After deleting first captures, the earliest remaining capture of each voice becomes
-    its first."""
-    for root in deleted:
-        rest = list(session.scalars(select(Quote.id).where(
-            Quote.team_id == team_id, Quote.voice_id == root).order_by(Quote.id)))
-        if rest:
-            session.execute(update(Quote).where(Quote.id == rest[0]).values(voice_id=None))
-            session.execute(update(Quote).where(Quote.id.in_(rest[1:])).values(
-                voice_id=rest[0]))
 
 
 def teams(session: Session) -> list[str]:

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.core.query import parse_query
-from bot.core.quotes import workspace_stats
+from bot.core.stats import workspace_stats
 from bot.slack.listeners.runtime import Runtime
 from bot.slack.payloads import SETTINGS_BUTTON, SETTINGS_FORM
 from bot.slack.views import blocks

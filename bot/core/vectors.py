@@ -1,0 +1,119 @@
+"""What capture, import, edits and re-embedding share: words to vectors (with the emotion
+head in the same pass), and new quotes into the index with their near-duplicate voices.
+
+:class:`Encoder` encodes; :class:`NewVectors` puts freshly stored quotes into their team's
+FAISS index and links each to an earlier capture of the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.queries import voices
+from store.queries.quotes import NewQuote
+from store.retrieval.embeddings import Embedder
+from store.retrieval.index import IndexRegistry
+from store.retrieval.ranking import Candidate, is_near_duplicate
+
+Progress = Callable[[int], None]
+
+
+class EmotionEncoder(Protocol):
+    """Vectors and emotions from one encoding pass (``store.retrieval.emotion.EmotionReader``)."""
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: Progress | None = None) -> tuple[np.ndarray, Sequence[Any]]: ...
+
+
+def emotion_fields(guess: Any) -> dict[str, Any]:
+    """The stored columns for a guessed emotion (an ``EmotionGuess``)."""
+    return {"emotion": guess.label, "emotion_confidence": round(float(guess.confidence), 4)}
+
+
+class Encoder:
+    """The embedding model, and the emotion head reading the same pass when one is wired
+    (``emotions`` encodes with the same model as ``embedder``; without it quotes are stored
+    with no emotion)."""
+
+    def __init__(self, embedder: Embedder, emotions: EmotionEncoder | None = None) -> None:
+        self.embedder = embedder
+        self.emotions = emotions
+
+    @property
+    def model(self) -> str:
+        return self.embedder.name
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, Sequence[Any] | None]:
+        """Vectors, and emotion guesses when an emotion head is wired (same pass)."""
+        if self.emotions is None:
+            return self.embedder.encode(texts), None
+        return self.emotions.encode(texts)
+
+    def warm_up(self) -> None:
+        """Encode once so that the first request does not pay for set-up."""
+        self.embedder.encode(["warm-up"])
+        if self.emotions is not None:
+            self.emotions.encode(["warm-up"])
+
+    @staticmethod
+    def with_emotion(items: Sequence[NewQuote],
+                     guesses: Sequence[Any] | None) -> list[NewQuote]:
+        """Fill the guessed emotion where the item does not already carry one."""
+        if guesses is None:
+            return list(items)
+        return [it if it.emotion else replace(it, **emotion_fields(g))
+                for it, g in zip(items, guesses)]
+
+
+class NewVectors:
+    """Freshly stored quotes into their team's index, linked to earlier captures."""
+
+    def __init__(self, sessions: sessionmaker[Session], indexes: IndexRegistry) -> None:
+        self.sessions = sessions
+        self.indexes = indexes
+
+    def add(self, team_id: str, ids: Sequence[int], vecs: np.ndarray) -> dict[int, int]:
+        """Index the new quotes; returns ``{new id: first capture id}`` for repeated words."""
+        self.indexes.get(team_id).upsert(list(ids), vecs)
+        return self.link_voices(team_id, ids, vecs)
+
+    def link_voices(self, team_id: str, ids: Sequence[int],
+                    vecs: np.ndarray) -> dict[int, int]:
+        """Mark new quotes whose words were already captured as the same voice as the earlier
+        capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
+        the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD)."""
+        index = self.indexes.get(team_id)
+        nearest = dict(zip(ids, index.search_many(vecs, 5)))
+        wanted = set(ids) | {i for hits in nearest.values() for i, _ in hits}
+        with self.sessions() as session:
+            texts = voices.texts(session, wanted)
+        new_vecs = dict(zip(ids, vecs))
+        candidates: dict[int, Candidate] = {}  # one per quote: its text is normalized once
+
+        def candidate(quote_id: int, vector: np.ndarray | None) -> Candidate:
+            if quote_id not in candidates:
+                candidates[quote_id] = Candidate(
+                    id=quote_id, score=0.0, speaker_key=None, company_key=None,
+                    text_key=texts.get(quote_id, ""), vector=vector)
+            return candidates[quote_id]
+
+        links: dict[int, int] = {}
+        for quote_id, hits in nearest.items():
+            earlier = [i for i, _ in hits if i < quote_id and i in texts]
+            if not earlier:
+                continue
+            mine = candidate(quote_id, new_vecs[quote_id])
+            others = index.vectors(earlier)
+            same = [i for i, v in zip(earlier, others)
+                    if is_near_duplicate(mine, candidate(i, v))]
+            if same:
+                links[quote_id] = min(same)
+        if not links:
+            return {}
+        with self.sessions.begin() as session:
+            return voices.link(session, links)
