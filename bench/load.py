@@ -74,7 +74,7 @@ def main() -> int:
                             digest_scheduler=False)
         services = build_services(settings)
         sample = parse_file(ROOT / "bot" / "data" / "demo_quotes.csv", team_id="T0001")
-        services.quotes.import_quotes(sample.rows)
+        services.imports.import_quotes(sample.rows)
         with services.sessions() as s:
             stored_before = int(s.scalar(select(func.count()).select_from(Quote)) or 0)
         slack.add_user("UCUST", "Casey Customer")

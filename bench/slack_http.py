@@ -64,7 +64,7 @@ def main() -> int:
                             slack_api_url=slack.base_url, torch_threads=1)  # as `serve`
         services = build_services(settings)
         t0 = time.perf_counter()
-        services.quotes.import_quotes(
+        services.imports.import_quotes(
             ((i, NewQuote(team_id="T0001", text=t, speaker_name=f"Customer {i % 900}",
                           company=f"Company {i % 300}")) for i, t in enumerate(texts)),
             batch_size=512)

@@ -2,7 +2,7 @@
 
 One run prints, on the machine it runs on:
 
-* end-to-end ingest throughput (``QuoteService.import_quotes``, DB writes included) beside
+* end-to-end ingest throughput (``Importer.import_quotes``, DB writes included) beside
   the raw model's encode throughput (``SentenceTransformer.encode``) on the same texts;
 * single-query search latency (median, p95) at each ``--sizes`` (default 1k, 10k, 100k
   quotes): FAISS (``QuoteIndex.search``) beside brute-force NumPy, and the full

@@ -95,9 +95,9 @@ def import_batch_size() -> int:
     """import_quotes' default batch size (what `voicebot import` uses)."""
     import inspect
 
-    from bot.core.quotes import QuoteService
+    from bot.core.imports import Importer
 
-    default = inspect.signature(QuoteService.import_quotes).parameters["batch_size"].default
+    default = inspect.signature(Importer.import_quotes).parameters["batch_size"].default
     return int(default) if isinstance(default, int) and default > 0 else 256
 
 

@@ -55,7 +55,7 @@ def bench_ingest(db: BenchDatabases, embedder, texts: list[str], batch: int, rou
                 items.append((line, NewQuote(
                     team_id=team, text=t, speaker_name=f"Customer {line % 97}",
                     company=f"Company {line % 31}", segment="smb")))
-            summary = services.quotes.import_quotes(items, batch_size=batch)
+            summary = services.imports.import_quotes(items, batch_size=batch)
             if summary.added != len(chunk):
                 raise RuntimeError(f"import added {summary.added} of {len(chunk)}")
 
@@ -105,7 +105,7 @@ def profile_ingest(db: BenchDatabases, embedder, texts: list[str]) -> str:
         items = [(i, NewQuote(team_id=TEAM, text=t)) for i, t in enumerate(texts, 1)]
         prof = cProfile.Profile()
         prof.enable()
-        services.quotes.import_quotes(items)
+        services.imports.import_quotes(items)
         prof.disable()
     finally:
         services.close()

@@ -72,7 +72,7 @@ def ready_probe(url: str, profile: bool) -> None:
     import store.db as sdb
     import store.queries.quotes as squotes
     from bot.config import Settings
-    from bot.core.quotes import QuoteService
+    from bot.core.indexing import IndexLoader
     from store.retrieval.index import QuoteIndex
 
     t_import = now() - t0
@@ -80,7 +80,7 @@ def ready_probe(url: str, profile: bool) -> None:
     heavy = _time_heavy_imports()
     marks.wrap(sdb, "upgrade", "migrate")
     marks.wrap(container, "SentenceTransformerEmbedder", "model_load")
-    marks.wrap(QuoteService, "load_indexes", "index_load")
+    marks.wrap(IndexLoader, "load_indexes", "index_load")
     marks.wrap(squotes, "stored_vectors", "db_read", generator=True)
     marks.wrap(QuoteIndex, "upsert", "faiss_add")
 

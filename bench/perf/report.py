@@ -246,7 +246,7 @@ How it measures:
 - **Ingest**: the same N real sentences, in chunks of import_quotes' default batch size, go
   through (a) the raw `SentenceTransformer.encode` on the whole chunk (it sorts by length
   and batches by 64), (b) the app's `Embedder.encode`, and (c)
-  `QuoteService.import_quotes` into a fresh database (dedupe lookup, one encoding pass that
+  `Importer.import_quotes` into a fresh database (dedupe lookup, one encoding pass that
   also feeds the emotion head's fine-tuned top layer, INSERT, FAISS add). The three
   alternate per chunk so machine noise hits all alike; the verdict uses the median over
   chunks of (raw time / import time) on the same texts.
