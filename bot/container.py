@@ -27,7 +27,6 @@ from bot.core.imports import Importer
 from bot.core.indexing import IndexLoader, IndexSync, LoadReport
 from bot.core.lookup import Lookup
 from bot.core.pending import PendingTexts
-from bot.core.quotes import Quotes
 from bot.core.search import SearchService
 from bot.core.usage import Usage
 from bot.core.vectors import Encoder, NewVectors
@@ -64,7 +63,6 @@ class Services:
     workspaces: WorkspaceService
     digests: DigestService
     pending: PendingTexts  # the message shortcut's text between form and submission
-    quotes: Quotes  # facade over capture/edits/deletion/lookup/usage for the listeners
     clock: Clock = system_clock
 
     def close(self) -> None:
@@ -123,7 +121,7 @@ def build_services(
         search=SearchService(sessions, embedder, indexes),
         workspaces=WorkspaceService(sessions, settings.capture_emoji),
         digests=DigestService(sessions, indexes), pending=PendingTexts(sessions, clock),
-        quotes=Quotes(capture, edits, deletion, lookup, usage), clock=clock)
+        clock=clock)
     if load_indexes:
         report: LoadReport = indexing.load_indexes(progress=progress,
                                                    on_reembed_start=on_reembed_start,

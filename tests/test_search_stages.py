@@ -40,11 +40,11 @@ class Recorder:
 def timed(services) -> tuple[SearchService, Recorder]:  # type: ignore[no-untyped-def]
     words = "The export button is impossible to find"
     for n, channel in enumerate(("C1", "C2", "C3")):  # the same words: a near-tie in rank
-        services.quotes.save(NewQuote(
+        services.capture.save(NewQuote(
             team_id="T1", text=words, source_kind=SourceKind.SLACK, speaker_name=f"Dana {n}",
             company="Acme", segment="smb", channel_id=channel, message_ts=f"17000000{n}.0001",
             said_at=datetime(2026, 1, 1 + n, tzinfo=timezone.utc)))
-    services.quotes.save(NewQuote(team_id="T1", text="Love the new reports", segment="smb",
+    services.capture.save(NewQuote(team_id="T1", text="Love the new reports", segment="smb",
                                   speaker_name="Kim"))
     recorder = Recorder()
     return SearchService(services.sessions, services.embedder, services.indexes,

@@ -18,6 +18,5 @@ query          parsing ``/voice`` topics and filters
 digest         DigestService.build: the weekly digest's content
 workspaces     WorkspaceService: per-workspace settings, cached
 pending        PendingTexts: the message shortcut's text between form and submission
-quotes         Quotes: a facade over capture/edits/deletion/lookup/usage for the listeners
 =============  ==========================================================================
 """

@@ -12,7 +12,6 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.pending import PendingTexts
 from bot.slack.listeners.runtime import NOT_IN_CHANNEL, Runtime
 from bot.slack.payloads import STALE_BUTTON, CaptureForm, EditForm, MorePage, QuoteButton
 from bot.slack.views import blocks, modals, review
@@ -93,8 +92,8 @@ def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, li
 
 def register(app: App, rt: Runtime) -> None:
     seen = SeenEvents()
-    quotes = rt.services.quotes
-    pending = PendingTexts(rt.services.sessions, rt.services.clock)
+    services = rt.services
+    pending = services.pending
 
     @app.middleware
     def refuse_stale_buttons(body: dict, client: WebClient, respond, next_):  # type: ignore[no-untyped-def]
@@ -122,7 +121,7 @@ def register(app: App, rt: Runtime) -> None:
     def save_or_explain(client: WebClient, channel: str | None, user: str,
                         new: NewQuote) -> None:
         try:
-            confirm(client, channel, user, quotes.save(new))
+            confirm(client, channel, user, services.capture.save(new))
         except InvalidQuote as exc:
             tell(client, channel, user, blocks.message(f"I couldn't save that: {exc}."))
         except DatabaseUnavailable:
@@ -130,7 +129,7 @@ def register(app: App, rt: Runtime) -> None:
             tell(client, channel, user, blocks.message(
                 "My database is unavailable right now. I'll keep trying to save this quote "
                 "and tell you when it's saved."))
-            rt.retry(lambda: confirm(client, channel, user, quotes.save(new)))
+            rt.retry(lambda: confirm(client, channel, user, services.capture.save(new)))
 
     @app.event("reaction_added")
     def on_reaction(event: dict, body: dict, context: BoltContext, client: WebClient) -> None:
@@ -175,7 +174,7 @@ def register(app: App, rt: Runtime) -> None:
         speaker = rt.directory.speaker_of(client, team_id, message)
         private = rt.directory.is_private(client, team_id, channel)
         if private:  # the channel may have become private since earlier captures
-            quotes.mark_conversation_private(team_id, channel)
+            services.edits.mark_conversation_private(team_id, channel)
         save_or_explain(client, channel, user, NewQuote(
             team_id=team_id, text=text, source_kind=SourceKind.SLACK,
             speaker_name=speaker.name, speaker_user_id=speaker.user_id,
@@ -299,7 +298,7 @@ def register(app: App, rt: Runtime) -> None:
         user = body.get("user", {}).get("id", "")
         team_id = context.team_id or ""
         form = EditForm.decode(view.get("private_metadata"))
-        quote = quotes.get(team_id, form.quote_id) if form else None
+        quote = services.lookup.get(team_id, form.quote_id) if form else None
         if quote is None:
             ack(response_action="errors", errors={"speaker": "This form is out of date: "
                                                   "the quote is gone."})
@@ -322,7 +321,7 @@ def register(app: App, rt: Runtime) -> None:
         if details.shareable is not None and quote.is_private:
             changes["shareable"] = details.shareable
         try:
-            quotes.update_details(team_id, quote.id, **changes)
+            services.edits.update_details(team_id, quote.id, **changes)
         except InvalidQuote as exc:
             log.info("edit refused", extra={"quote_id": quote.id, "reason": str(exc)})
 
@@ -339,7 +338,7 @@ def register(app: App, rt: Runtime) -> None:
         if not rt.may_change(client, context.team_id or "", user, quote):
             refuse_change(respond, quote, user, "delete")
             return
-        quotes.delete(context.team_id or "", quote.id, by=user)
+        services.deletion.delete(context.team_id or "", quote.id, by=user)
         respond(text="Deleted. The quote is gone from voicebot.", replace_original=True)
 
     @app.event({"type": "message", "subtype": "message_changed"})
@@ -351,13 +350,13 @@ def register(app: App, rt: Runtime) -> None:
             return
         team_id = context.team_id or ""
         if is_placeholder(msg):  # e.g. a deleted thread parent that still has replies
-            quotes.delete_message(team_id, channel, ts)
+            services.deletion.delete_message(team_id, channel, ts)
         elif isinstance(msg.get("text"), str):
             rt.background(follow_edit, client, team_id, channel, ts, msg["text"])
 
     def follow_edit(client: WebClient, team_id: str, channel: str, ts: str,
                     text: str) -> None:
-        quote = quotes.edit_message(team_id, channel, ts, text)
+        quote = services.edits.edit_message(team_id, channel, ts, text)
         if quote is not None and quote.source_changed and quote.captured_by:
             tell(client, None, quote.captured_by,
                  review.source_changed_notice(quote, mask=rt.mask))
@@ -366,7 +365,7 @@ def register(app: App, rt: Runtime) -> None:
     def message_deleted(event: dict, context: BoltContext) -> None:
         ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
         if event.get("channel") and ts:
-            quotes.delete_message(context.team_id or "", event["channel"], ts)
+            services.deletion.delete_message(context.team_id or "", event["channel"], ts)
 
     @app.action(review.KEEP_ACTION)
     def keep_as_saved(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
@@ -381,7 +380,7 @@ def register(app: App, rt: Runtime) -> None:
         if not rt.may_change(client, context.team_id or "", user, quote):
             refuse_change(respond, quote, user, "keep")
             return
-        quotes.keep_as_saved(context.team_id or "", quote.id)
+        services.edits.keep_as_saved(context.team_id or "", quote.id)
         respond(text="Kept as saved: the quote keeps the words it was saved with.",
                 replace_original=True)
 
@@ -392,4 +391,4 @@ def register(app: App, rt: Runtime) -> None:
 
 def _quote(rt: Runtime, context: BoltContext, action: dict):  # type: ignore[no-untyped-def]
     button = QuoteButton.decode(action.get("value"))
-    return rt.services.quotes.get(context.team_id or "", button.quote_id) if button else None
+    return rt.services.lookup.get(context.team_id or "", button.quote_id) if button else None

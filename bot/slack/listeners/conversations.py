@@ -23,7 +23,7 @@ def register(app: App, rt: Runtime) -> None:
         if not channel:
             return
         rt.directory.forget_conversation(team_id, channel)
-        changed = rt.services.quotes.mark_conversation_private(team_id, channel)
+        changed = rt.services.edits.mark_conversation_private(team_id, channel)
         log.info("channel converted to private; its quotes are private-origin now",
                  extra={"team": team_id, "channel": channel, "quotes": changed})
 

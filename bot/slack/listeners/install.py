@@ -34,7 +34,7 @@ def register(app: App, rt: Runtime) -> None:
         if revocation is not None:
             revocation.handle_app_uninstalled_events(context)
         if settings.on_uninstall == "delete":
-            removed = rt.services.quotes.purge_team(
+            removed = rt.services.deletion.purge_team(
                 team_id, by="slack:app_uninstalled")
             log.info("workspace uninstalled; quotes deleted",
                      extra={"team": team_id, "count": removed})

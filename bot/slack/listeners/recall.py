@@ -88,7 +88,7 @@ def register(app: App, rt: Runtime) -> None:
                     response_type="ephemeral", replace_original=False)
             return
         team_id = context.team_id or ""
-        quote = rt.services.quotes.get(team_id, quote_id)
+        quote = rt.services.lookup.get(team_id, quote_id)
         if quote is None:
             respond(text="That quote was deleted, so it can't be shared.",
                     response_type="ephemeral", replace_original=False)
@@ -119,7 +119,7 @@ def register(app: App, rt: Runtime) -> None:
             respond(text=rt.explain_post_error(error, channel), response_type="ephemeral",
                     replace_original=False)
             return
-        rt.services.quotes.record_use(team_id, [quote_id], "shared", user, channel)
+        rt.services.usage.record_use(team_id, [quote_id], "shared", user, channel)
 
     @app.action("voice_full")
     def full(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext,
@@ -127,7 +127,7 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         quote_id = _value_id(action.get("value"))
         channel = request_channel(body)
-        quote = rt.services.quotes.get(context.team_id or "", quote_id) if quote_id else None
+        quote = rt.services.lookup.get(context.team_id or "", quote_id) if quote_id else None
         if quote is None or channel is None or not visible_in(quote, channel):
             if quote is not None:
                 log.warning("full text of a quote not visible here refused",

@@ -158,7 +158,7 @@ class Runtime:
         send(blocks.search_reply(result, target, mask=self.mask, show_buttons=not in_thread,
                                  max_depth=MAX_DEPTH))
         try:
-            self.services.quotes.record_use(
+            self.services.usage.record_use(
                 team_id, [h.quote.id for h in result.hits], "shown", user_id, target.channel_id)
         except DatabaseUnavailable:
             log.warning("could not record quote use", extra={"team": team_id})
