@@ -16,8 +16,8 @@ from bot.slack.listeners.runtime import NOT_IN_CHANNEL, Runtime
 from bot.slack.payloads import STALE_BUTTON, CaptureForm, EditForm, MorePage, QuoteButton
 from bot.slack.views import blocks, modals, review
 from store.errors import DatabaseUnavailable, InvalidQuote
-from store.models import SourceKind
 from store.queries.quotes import NewQuote
+from store.vocab import SourceKind
 
 log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"

@@ -119,7 +119,7 @@ def register(app: App, rt: Runtime) -> None:
         stats = workspace_stats(services.sessions, team_id, services.clock())
         recent = services.search.search(team_id, parse_query(""), limit=8,
                                         channel_id=APP_HOME).hits
-        allowed, who = rt.may_change_settings(client, team_id, user_id)
+        allowed, who = rt.settings_permission(client, team_id, user_id)
         client.views_publish(user_id=user_id, view=home_view(
             stats, recent, settings, mask=rt.mask, can_edit=allowed, who_can=who))
 
@@ -132,7 +132,7 @@ def register(app: App, rt: Runtime) -> None:
     def open_settings(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         ack()
         team_id, user = context.team_id or "", body.get("user", {}).get("id", "")
-        allowed, who = rt.may_change_settings(client, team_id, user)
+        allowed, who = rt.settings_permission(client, team_id, user)
         if not allowed:
             log.warning("settings change refused", extra={"team": team_id, "user": user})
             client.views_open(trigger_id=body["trigger_id"], view={
@@ -155,7 +155,7 @@ def register(app: App, rt: Runtime) -> None:
         def get(block: str, key: str = "value"):  # type: ignore[no-untyped-def]
             return (values.get(block, {}).get("value") or {}).get(key)
 
-        allowed, who = rt.may_change_settings(client, team_id, user)
+        allowed, who = rt.settings_permission(client, team_id, user)
         if not allowed:  # checked again: the form may be forged or the role changed
             log.warning("settings change refused", extra={"team": team_id, "user": user})
             ack(response_action="errors", errors={"emoji": f"Only {who} can change these "

@@ -163,7 +163,7 @@ class Runtime:
         except DatabaseUnavailable:
             log.warning("could not record quote use", extra={"team": team_id})
 
-    def may_change_settings(self, client, team_id: str, user_id: str) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
+    def settings_permission(self, client, team_id: str, user_id: str) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
         """(allowed, who may) for changing this workspace's settings."""
         role = self.services.workspaces.get(team_id).settings_role
         allowed = may_change_settings(role, self.member(client, team_id, user_id))
@@ -186,7 +186,7 @@ class Runtime:
         try:
             changes = parse_digest_args(args, here)
             if changes:
-                allowed, who = self.may_change_settings(client, team_id, user_id)
+                allowed, who = self.settings_permission(client, team_id, user_id)
                 if not allowed:
                     log.warning("settings change refused", extra={"team": team_id,
                                                                   "user": user_id})
