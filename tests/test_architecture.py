@@ -165,7 +165,7 @@ def test_button_values_and_private_metadata_go_through_payloads() -> None:
 
 def _definitions(predicate) -> list[str]:  # type: ignore[no-untyped-def]
     out = []
-    for name, (path, tree) in modules().items():
+    for name, (_, tree) in modules().items():
         for node in ast.walk(tree):
             if predicate(node):
                 out.append(f"{name}:{node.lineno}")

@@ -114,7 +114,7 @@ def register(app: App, rt: Runtime) -> None:
 
     def confirm(client: WebClient, channel: str | None, user: str, result) -> None:  # type: ignore[no-untyped-def]
         # Edit and Delete are offered only to whoever the policy lets change the quote.
-        allowed = rt.may_change(client, result.quote.team_id, user, result.quote)
+        allowed = rt.permissions.may_change(client, result.quote.team_id, user, result.quote)
         tell(client, channel, user, modals.capture_confirmation(
             result.quote, created=result.created, mask=rt.mask, can_change=allowed))
 
@@ -286,7 +286,7 @@ def register(app: App, rt: Runtime) -> None:
             respond(text="That quote is gone or the button is out of date.",
                     response_type="ephemeral", replace_original=False)
             return
-        if not rt.may_change(client, context.team_id or "", user, quote):
+        if not rt.permissions.may_change(client, context.team_id or "", user, quote):
             refuse_change(respond, quote, user, "edit")
             return
         client.views_open(trigger_id=body["trigger_id"], view=modals.edit_modal(quote))
@@ -304,7 +304,7 @@ def register(app: App, rt: Runtime) -> None:
                                                   "the quote is gone."})
             return
         # Checked again here: the form may have been forged or opened before a role change.
-        if not rt.may_change(client, team_id, user, quote):
+        if not rt.permissions.may_change(client, team_id, user, quote):
             log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
                                                        "action": "edit_submit"})
             ack(response_action="errors", errors={"speaker": NOT_YOURS})
@@ -335,7 +335,7 @@ def register(app: App, rt: Runtime) -> None:
             respond(text="That quote is already gone, or the button is out of date.",
                     response_type="ephemeral", replace_original=False)
             return
-        if not rt.may_change(client, context.team_id or "", user, quote):
+        if not rt.permissions.may_change(client, context.team_id or "", user, quote):
             refuse_change(respond, quote, user, "delete")
             return
         services.deletion.delete(context.team_id or "", quote.id, by=user)
@@ -377,7 +377,7 @@ def register(app: App, rt: Runtime) -> None:
             respond(text="That quote is already gone.", response_type="ephemeral",
                     replace_original=False)
             return
-        if not rt.may_change(client, context.team_id or "", user, quote):
+        if not rt.permissions.may_change(client, context.team_id or "", user, quote):
             refuse_change(respond, quote, user, "keep")
             return
         services.edits.keep_as_saved(context.team_id or "", quote.id)

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.core.query import parse_query
 from bot.core.stats import workspace_stats
+from bot.slack.digest_settings import digest_channel_problem
 from bot.slack.listeners.runtime import Runtime
 from bot.slack.payloads import SETTINGS_BUTTON, SETTINGS_FORM
 from bot.slack.views import blocks
@@ -119,7 +120,7 @@ def register(app: App, rt: Runtime) -> None:
         stats = workspace_stats(services.sessions, team_id, services.clock())
         recent = services.search.search(team_id, parse_query(""), limit=8,
                                         channel_id=APP_HOME).hits
-        allowed, who = rt.settings_permission(client, team_id, user_id)
+        allowed, who = rt.permissions.settings(client, team_id, user_id)
         client.views_publish(user_id=user_id, view=home_view(
             stats, recent, settings, mask=rt.mask, can_edit=allowed, who_can=who))
 
@@ -132,7 +133,7 @@ def register(app: App, rt: Runtime) -> None:
     def open_settings(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         ack()
         team_id, user = context.team_id or "", body.get("user", {}).get("id", "")
-        allowed, who = rt.settings_permission(client, team_id, user)
+        allowed, who = rt.permissions.settings(client, team_id, user)
         if not allowed:
             log.warning("settings change refused", extra={"team": team_id, "user": user})
             client.views_open(trigger_id=body["trigger_id"], view={
@@ -142,7 +143,7 @@ def register(app: App, rt: Runtime) -> None:
                                                  "Ask one of them.")]})
             return
         settings = services.workspaces.get(team_id)
-        admin = rt.member(client, team_id, user).is_admin_or_owner
+        admin = rt.permissions.member(client, team_id, user).is_admin_or_owner
         client.views_open(trigger_id=body["trigger_id"],
                           view=settings_modal(settings, admin=admin))
 
@@ -155,7 +156,7 @@ def register(app: App, rt: Runtime) -> None:
         def get(block: str, key: str = "value"):  # type: ignore[no-untyped-def]
             return (values.get(block, {}).get("value") or {}).get(key)
 
-        allowed, who = rt.settings_permission(client, team_id, user)
+        allowed, who = rt.permissions.settings(client, team_id, user)
         if not allowed:  # checked again: the form may be forged or the role changed
             log.warning("settings change refused", extra={"team": team_id, "user": user})
             ack(response_action="errors", errors={"emoji": f"Only {who} can change these "
@@ -169,7 +170,7 @@ def register(app: App, rt: Runtime) -> None:
             "digest_time": (get("time") or "").strip(),
             "digest_timezone": (get("tz") or "").strip()}
         if "role" in values or "connect" in values:
-            if not rt.member(client, team_id, user).is_admin_or_owner:
+            if not rt.permissions.member(client, team_id, user).is_admin_or_owner:
                 ack(response_action="errors", errors={"role": "Only workspace admins and "
                                                       "owners choose who changes settings."})
                 return
@@ -177,7 +178,9 @@ def register(app: App, rt: Runtime) -> None:
             if role is not None:
                 changes["settings_role"] = role
             changes["connect_share_own"] = bool(get("connect", "selected_options"))
-        problem = rt.digest_channel_problem(client, team_id, changes["digest_channel"])  # type: ignore[arg-type]
+        channel = changes["digest_channel"]
+        problem = digest_channel_problem(rt.directory, client, team_id,
+                                         channel if isinstance(channel, str) else None)
         if problem:
             ack(response_action="errors", errors={"channel": problem})
             return

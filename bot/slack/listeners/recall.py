@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.query import parse_query, topic_problem
+from bot.slack.digest_settings import digest_command
 from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime
 from bot.slack.payloads import MorePage, QuoteButton
 from bot.slack.views import blocks
@@ -34,8 +35,9 @@ def register(app: App, rt: Runtime) -> None:
             return
         if text.lower().split(" ", 1)[0] == "digest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
-            rt.background(lambda: respond(**_reply(rt.digest_command(
-                client, team_id, command.get("user_id", ""), text[len("digest"):].strip(),
+            rt.background(lambda: respond(**_reply(digest_command(
+                rt.permissions, rt.services.workspaces, client, team_id,
+                command.get("user_id", ""), text[len("digest"):].strip(),
                 command["channel_id"])), response_type="ephemeral"))
             return
         query = parse_query(text, now=rt.services.clock())
@@ -45,7 +47,7 @@ def register(app: App, rt: Runtime) -> None:
             return
         ack()
         target = blocks.Target(command["channel_id"])
-        rt.run_search(team_id, query, target, respond=respond, user_id=command.get("user_id"))
+        rt.answers.run(team_id, query, target, respond=respond, user_id=command.get("user_id"))
 
     @app.action("voice_more")
     def more(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext) -> None:
@@ -73,7 +75,7 @@ def register(app: App, rt: Runtime) -> None:
         team_id = context.team_id or ""
         # Where the results may be shown is the conversation the click came from, never the
         # button's value (a forged value could name a private channel).
-        rt.run_search(team_id, query, blocks.Target(channel), respond=respond, offset=offset,
+        rt.answers.run(team_id, query, blocks.Target(channel), respond=respond, offset=offset,
                       user_id=_user(body), replace_original=True)
 
     @app.action("voice_share")
@@ -164,7 +166,7 @@ def register(app: App, rt: Runtime) -> None:
         if error:
             post(error)
             return
-        rt.run_search(team_id, query, blocks.Target(channel, thread), post=post,
+        rt.answers.run(team_id, query, blocks.Target(channel, thread), post=post,
                       user_id=event.get("user"), posted_in=where)
 
 

@@ -1,0 +1,98 @@
+"""Answering a search in Slack: run it on the bounded search pool after the ack, render
+it, send it (``respond`` for ``/voice``, a thread post for an @mention), record the use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.container import Services
+from bot.core.query import Query
+from bot.slack.views import blocks
+from store.errors import DatabaseUnavailable, QueryFailed
+from store.policy import Conversation
+
+log = logging.getLogger(__name__)
+
+Reply = tuple[str, list[dict]]
+PAGE = 5  # quotes per answer
+MAX_DEPTH = 50  # results a person can page through ("Show more" stops there)
+
+
+class Answers:
+    def __init__(self, services: Services, search_pool: ThreadPoolExecutor, *,
+                 emoji: Callable[[str], str], share_own_org: Callable[[str], bool]) -> None:
+        self.services = services
+        self.search_pool = search_pool
+        self.emoji = emoji
+        self.share_own_org = share_own_org
+
+    @property
+    def mask(self) -> bool:
+        return bool(self.services.settings.mask_personal_data)
+
+    def run(self, team_id: str, query: Query, target: blocks.Target, *,
+                   respond: Callable[..., object] | None = None,
+                   post: Callable[[Reply], object] | None = None, offset: int = 0,
+                   user_id: str | None = None, replace_original: bool = False,
+                   posted_in: Conversation | None = None) -> None:
+        """Queue the search on the bounded search pool and return at once: the listener
+        thread (and so the next request's ack) is never held by model or database work.
+
+        ``posted_in``: the results are posted for everyone in that conversation (an
+        @mention), so only quotes the policy lets be posted there are searched."""
+        self.search_pool.submit(self._search_and_send, team_id, query, target, respond, post,
+                                offset, user_id, replace_original, posted_in)
+
+    def _search_and_send(self, team_id: str, query: Query, target: blocks.Target,
+                         respond: Callable[..., object] | None,
+                         post: Callable[[Reply], object] | None, offset: int,
+                         user_id: str | None, replace_original: bool,
+                         posted_in: Conversation | None = None) -> None:
+        in_thread = post is not None
+
+        def send(reply: Reply) -> None:
+            if post is not None:
+                post(reply)
+            elif respond is not None:
+                respond(text=reply[0], blocks=reply[1], response_type="ephemeral",
+                        replace_original=replace_original)
+
+        try:
+            speaker_teams = None
+            if posted_in is not None and posted_in.external:
+                speaker_teams = posted_in.external_teams if self.share_own_org(team_id) \
+                    else frozenset()
+            result = self.services.search.search(team_id, query, limit=PAGE, offset=offset,
+                                                 channel_id=target.channel_id,
+                                                 speaker_teams=speaker_teams)
+        except DatabaseUnavailable:
+            log.warning("search failed: database unavailable", extra={"team": team_id})
+            send(blocks.message("I can't reach my database right now, so I can't search. "
+                                "Please try again in a minute."))
+            return
+        except QueryFailed as exc:
+            log.warning("search refused by the database", extra={"team": team_id,
+                                                                 "reason": str(exc)[:300]})
+            send(blocks.message("My database couldn't run that search. Try fewer or shorter "
+                                "filters, or a few plain words."))
+            return
+        except Exception:
+            log.exception("search failed", extra={"team": team_id})
+            send(blocks.message("Something went wrong while searching; it has been logged. "
+                                "Please try again."))
+            return
+        if not result.hits:
+            if query.topic:
+                send(blocks.no_match(query.topic, self.emoji(team_id)))
+            else:
+                send(blocks.message("No quotes match those filters yet."))
+            return
+        send(blocks.search_reply(result, target, mask=self.mask, show_buttons=not in_thread,
+                                 max_depth=MAX_DEPTH))
+        try:
+            self.services.usage.record_use(
+                team_id, [h.quote.id for h in result.hits], "shown", user_id, target.channel_id)
+        except DatabaseUnavailable:
+            log.warning("could not record quote use", extra={"team": team_id})
