@@ -8,7 +8,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -16,7 +16,7 @@ from bot.slack.listeners.runtime import NOT_IN_CHANNEL, Runtime
 from bot.slack.payloads import STALE_BUTTON, CaptureForm, EditForm, MorePage, QuoteButton
 from bot.slack.views import blocks, modals, review
 from store.errors import DatabaseUnavailable, InvalidQuote
-from store.queries.quotes import NewQuote
+from store.queries.quotes import NewQuote, QuoteView
 from store.vocab import SourceKind
 
 log = logging.getLogger(__name__)
@@ -271,25 +271,29 @@ def register(app: App, rt: Runtime) -> None:
         except DatabaseUnavailable:
             log.info("pending text left to expire", extra={"team": team_id})
 
-    def refuse_change(respond, quote, user: str, what: str) -> None:  # type: ignore[no-untyped-def]
-        log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
-                                                   "action": what})
-        respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
-
-    @app.action("quote_edit")
-    def edit(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
-             client: WebClient) -> None:
-        ack()
+    def changeable(action: dict, body: dict, context: BoltContext, respond: Respond,
+                   client: WebClient, what: str) -> QuoteView | None:
+        """The quote a button is about, if it exists and the clicker may change it (the
+        stored quote and Slack's word on the user decide); otherwise they are told why."""
         user = body.get("user", {}).get("id", "")
         quote = _quote(rt, context, action)
         if quote is None:
-            respond(text="That quote is gone or the button is out of date.",
+            respond(text="That quote is gone, or the button is out of date.",
                     response_type="ephemeral", replace_original=False)
-            return
+            return None
         if not rt.permissions.may_change(client, context.team_id or "", user, quote):
-            refuse_change(respond, quote, user, "edit")
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=modals.edit_modal(quote))
+            log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
+                                                       "action": what})
+            respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
+            return None
+        return quote
+
+    @app.action("quote_edit")
+    def edit(ack: Ack, action: dict, body: dict, context: BoltContext, respond: Respond,
+             client: WebClient) -> None:
+        ack()
+        if (quote := changeable(action, body, context, respond, client, "edit")) is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=modals.edit_modal(quote))
 
     @app.view(modals.EDIT_CALLBACK)
     def edit_submitted(ack: Ack, body: dict, view: dict, context: BoltContext,
@@ -326,19 +330,13 @@ def register(app: App, rt: Runtime) -> None:
             log.info("edit refused", extra={"quote_id": quote.id, "reason": str(exc)})
 
     @app.action("quote_delete")
-    def delete(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
+    def delete(ack: Ack, action: dict, body: dict, context: BoltContext, respond: Respond,
                client: WebClient) -> None:
         ack()
-        user = body.get("user", {}).get("id", "")
-        quote = _quote(rt, context, action)
-        if quote is None:
-            respond(text="That quote is already gone, or the button is out of date.",
-                    response_type="ephemeral", replace_original=False)
+        if (quote := changeable(action, body, context, respond, client, "delete")) is None:
             return
-        if not rt.permissions.may_change(client, context.team_id or "", user, quote):
-            refuse_change(respond, quote, user, "delete")
-            return
-        services.deletion.delete(context.team_id or "", quote.id, by=user)
+        services.deletion.delete(context.team_id or "", quote.id,
+                                 by=body.get("user", {}).get("id", ""))
         respond(text="Deleted. The quote is gone from voicebot.", replace_original=True)
 
     @app.event({"type": "message", "subtype": "message_changed"})
@@ -368,17 +366,10 @@ def register(app: App, rt: Runtime) -> None:
             services.deletion.delete_message(context.team_id or "", event["channel"], ts)
 
     @app.action(review.KEEP_ACTION)
-    def keep_as_saved(ack: Ack, action: dict, body: dict, context: BoltContext, respond,  # type: ignore[no-untyped-def]
-                      client: WebClient) -> None:
+    def keep_as_saved(ack: Ack, action: dict, body: dict, context: BoltContext,
+                      respond: Respond, client: WebClient) -> None:
         ack()
-        user = body.get("user", {}).get("id", "")
-        quote = _quote(rt, context, action)
-        if quote is None:
-            respond(text="That quote is already gone.", response_type="ephemeral",
-                    replace_original=False)
-            return
-        if not rt.permissions.may_change(client, context.team_id or "", user, quote):
-            refuse_change(respond, quote, user, "keep")
+        if (quote := changeable(action, body, context, respond, client, "keep")) is None:
             return
         services.edits.keep_as_saved(context.team_id or "", quote.id)
         respond(text="Kept as saved: the quote keeps the words it was saved with.",
