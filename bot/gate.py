@@ -104,7 +104,7 @@ class RequestGate:
 def content_length(environ: dict) -> int | None:
     """The declared body size, or None when absent or not a number."""
     value = environ.get("CONTENT_LENGTH") or ""
-    return int(value) if value.isdigit() and len(value) <= 15 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 15 else None
 
 
 def log_refusal(reason: Refusal, environ: dict, *, level: int = logging.WARNING) -> None:
