@@ -6,9 +6,10 @@ API, which runs here, in the load generator's process. Only the server's residen
 is measured (/proc/<pid>/status), so the fake's growing call log and the generator do not
 blur a leak. Phases:
 
-1. load: signed requests at a fixed rate (about 70% `/voice`, 30% capture reactions on
-   distinct messages) for ``--requests`` or ``--soak-minutes``; reports ack latency
-   percentiles (every ack must be < 3 s), captures stored vs sent, replies posted, and the
+1. load: signed requests at a fixed rate (by default about 70% `/voice`, 30% capture
+   reactions on distinct messages, each a new stored quote; see ``--reactions``) for
+   ``--requests`` or ``--soak-minutes``; reports ack latency percentiles (every ack
+   must be < 3 s), captures stored vs sent, replies posted, and the
    RSS slope after warm-up (least-squares fit of RSS over requests acknowledged, samples
    after the first 20%), in MiB per 1,000 requests (target < 1);
 2. flood: ``--flood`` unauthenticated or oversized POSTs (unsigned with a 200 KB or a
@@ -109,6 +110,11 @@ def raw_post(port: int, headers: dict[str, str], body: bytes, send: int | None =
         else 0
 
 
+def fake_payload(size: int) -> str:
+    """An interactivity body that parses like Slack's, carrying ``size`` bytes of text."""
+    return signing.block_actions("voice_share", "w" * size)[0]
+
+
 def flood_request(i: int, port: int) -> int:
     """One of four kinds of unauthenticated or oversized request, in turn."""
     now = str(int(time.time()))
@@ -120,13 +126,13 @@ def flood_request(i: int, port: int) -> int:
     if kind == 1:  # a 60 KB header (under the server's header limit) and a 100 KB body
         return raw_post(port, {**form, "X-Slack-Request-Timestamp": now,
                                "X-Slack-Signature": "v0=" + "b" * 60_000},
-                        b"payload=" + b"y" * 100_000)
+                        fake_payload(100_000).encode())
     if kind == 2:  # well-formed but forged or stale signatures on a 100 KB body
-        body = "payload=" + "z" * 100_000
+        body = fake_payload(100_000)
         ts = int(now) - (600 if i % 8 == 2 else 0)
         headers = signing.sign(body, "not-the-secret" if i % 8 == 6 else SECRET, ts)
         return raw_post(port, {**form, **headers}, body.encode())
-    body = "payload=" + "w" * (2 * 1024 * 1024)  # signed, 2 MiB: over the body limit
+    body = fake_payload(2 * 1024 * 1024)  # signed, 2 MiB: over the body limit
     return raw_post(port, {**form, **signing.sign(body, SECRET)}, body.encode())
 
 
@@ -173,6 +179,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run the load phase for this long instead of --requests")
+    parser.add_argument("--reactions", type=float, default=0.3,
+                        help="share of capture reactions among load requests (default 0.3; "
+                        "0 isolates growth that is not stored quotes)")
+    parser.add_argument("--messages", type=int, default=0,
+                        help="react to at most this many distinct messages, so later "
+                        "captures are repeats that store nothing (default: all distinct)")
     parser.add_argument("--flood", type=int, default=2000,
                         help="unauthenticated/oversized requests afterwards (0: none)")
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "LOAD.md")
@@ -192,10 +204,11 @@ def main() -> int:
               f"sending {total} requests at {args.rate:g}/s", flush=True)
         endpoint = url + "/slack/events"
         stored_before = count_quotes(tmp)
-        plan = ["voice" if rng.random() < 0.7 else "react" for _ in range(total)]
+        plan = ["react" if rng.random() < args.reactions else "voice" for _ in range(total)]
         reactions = plan.count("react")
+        distinct = min(reactions, args.messages or reactions)  # quotes the load can add
         messages = [slack.add_message("C1", f"{rng.choice(texts)} (load {i})", user="UCUST")
-                    for i in range(reactions)]
+                    for i in range(distinct)]
         acks: list[float] = []
         statuses: dict[int, int] = {}
         lock = threading.Lock()
@@ -217,7 +230,7 @@ def main() -> int:
                                              response_url=slack.new_response_url())
             else:
                 body = signing.event_callback(signing.reaction_added(
-                    "U1", "loudspeaker", "C1", messages[n]))
+                    "U1", "loudspeaker", "C1", messages[n % len(messages)]))
             try:
                 resp = signing.post(endpoint, *body, SECRET, timeout=30)
                 status, elapsed = resp.status, resp.elapsed
@@ -240,7 +253,7 @@ def main() -> int:
                 react_n += kind == "react"
         sent_in = time.perf_counter() - t0
         deadline = time.time() + 120
-        while time.time() < deadline and count_quotes(tmp) - stored_before < reactions:
+        while time.time() < deadline and count_quotes(tmp) - stored_before < distinct:
             time.sleep(0.5)
         voices = total - reactions
         while time.time() < deadline and len(slack.calls_to("response_url")) < voices:
@@ -281,8 +294,8 @@ def main() -> int:
          "PASS" if over == 0 else f"MISS ({over} over)"),
         ("/voice replies posted / requests", f"{replies} / {voices}",
          "every one answered", "PASS" if replies == voices else "MISS"),
-        ("Captures stored / sent", f"{captured} / {reactions}", "none lost",
-         "PASS" if captured == reactions else "MISS"),
+        ("Captures stored / distinct messages reacted to", f"{captured} / {distinct}",
+         "none lost", "PASS" if captured == distinct else "MISS"),
         ("Server RSS: start -> end of load", f"{first:.0f} -> {last:.0f} MiB", "", ""),
         ("Server RSS slope after warm-up (least squares, samples after the first 20%)",
          f"{slope:+.2f} MiB per 1,000 requests", "< 1 MiB per 1,000",
