@@ -42,7 +42,8 @@ def slash_command(text: str, *, response_url: str, command: str = "/voice",
         "token": "verification-token", "team_id": team_id, "team_domain": "stub",
         "channel_id": channel_id, "channel_name": "general", "user_id": user_id,
         "user_name": user_id.lower(), "command": command, "text": text, "api_app_id": "A1",
-        "is_enterprise_install": "false", "response_url": response_url, "trigger_id": "t1",
+        "is_enterprise_install": "false", "response_url": response_url,
+        "trigger_id": f"t{uuid.uuid4().hex[:12]}",  # Slack gives every invocation its own
     }), FORM
 
 
@@ -65,6 +66,27 @@ def reaction_added(user: str, reaction: str, channel: str, ts: str,
     return event | ({"item_user": item_user} if item_user else {})
 
 
+def block_actions(action_id: str, value: str, *, team_id: str = TEAM, user_id: str = "U1",
+                  channel_id: str = "C1") -> Body:
+    """A button click (``block_actions``) on a message in ``channel_id``."""
+    payload = {
+        "type": "block_actions", "team": {"id": team_id, "domain": "stub"},
+        "user": {"id": user_id, "team_id": team_id}, "api_app_id": "A1",
+        "token": "verification-token", "trigger_id": f"t{uuid.uuid4().hex[:12]}",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel_id},
+        "channel": {"id": channel_id}, "response_url": "",
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b1",
+                     "value": value, "action_ts": f"{time.time():.6f}"}]}
+    return urlencode({"payload": json.dumps(payload)}), FORM
+
+
+def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's signature headers for ``body`` (``v0=`` HMAC-SHA256 of ``v0:{ts}:{body}``)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or ""}
+
+
 @dataclass
 class Response:
     status: int
@@ -75,10 +97,7 @@ class Response:
 def post(url: str, body: str, content_type: str, secret: str, *,
          timeout: float = 10) -> Response:
     """POST ``body`` to the bot, signed with ``secret`` as Slack signs requests."""
-    ts = str(int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-               "X-Slack-Signature": signature or ""}
+    headers = {"Content-Type": content_type, **sign(body, secret)}
     req = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
     began = time.perf_counter()
     try:
@@ -147,6 +166,9 @@ class StubSlack:
             "id": user_id, "team_id": self.team_id, "name": real_name.lower(),
             "real_name": real_name, "deleted": False, "is_bot": False,
             "profile": {"real_name": real_name, "display_name": "", "team": self.team_id}}
+
+    def add_channel(self, channel_id: str, name: str | None = None) -> None:
+        """Every conversation is a public, internal channel here (conversations.info)."""
 
     def add_message(self, channel: str, text: str, user: str = "U1") -> str:
         """Store a message (what reactions.get and conversations.history return); its ts."""

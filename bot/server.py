@@ -4,83 +4,80 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, refusal
+
+MAX_HEADERS = 64 * 1024
+NO_HTTP_EVENTS = refusal("404 Not Found", "Socket Mode: no HTTP events endpoint", "not found")
 
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-class ReplayGuard:
-    """Refuse a signed request seen before (same timestamp and signature) within Slack's
-    5-minute window. Slack's own retries carry ``X-Slack-Retry-Num`` and are let through:
-    handlers are idempotent for them."""
-
-    def __init__(self, window: float = 330.0) -> None:
-        self.window = window
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def first_time(self, environ: dict) -> bool:
-        signature = environ.get("HTTP_X_SLACK_SIGNATURE")
-        if not signature or environ.get("HTTP_X_SLACK_RETRY_NUM"):
-            return True
-        key = f"{environ.get('HTTP_X_SLACK_REQUEST_TIMESTAMP')}:{signature}"
-        now = time.monotonic()
-        with self._lock:
-            if len(self._seen) > 50_000:
-                self._seen = {k: t for k, t in self._seen.items() if now - t < self.window}
-            seen = self._seen.get(key)
-            if seen is not None and now - seen < self.window:
-                return False
-            self._seen[key] = now
-            return True
-
-
 class BotWSGI:
-    """``POST /slack/events`` to Bolt, ``GET /healthz`` answers 200 only once ready."""
+    """``POST /slack/events`` to Bolt, ``GET /healthz`` answers 200 only once ready.
+
+    Every POST passes the :class:`~bot.gate.RequestGate` (size, timestamp, signature, then
+    a receipt in the database) before Bolt sees it; nothing about a refused request is kept
+    beyond one short log line. In Socket Mode there is no signed HTTP endpoint: POSTs are
+    refused, ``/healthz`` and Bolt's GET pages (OAuth install) still answer.
+    """
 
     def __init__(self) -> None:
         self.handler: WSGIApp | None = None
+        self.gate: RequestGate | None = None
         self.status = "starting"
-        self.replays = ReplayGuard()
 
-    def ready(self, handler: WSGIApp) -> None:
-        self.handler, self.status = handler, "ready"
+    def ready(self, handler: WSGIApp, gate: RequestGate | None = None) -> None:
+        self.handler, self.gate, self.status = handler, gate, "ready"
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             code = "200 OK" if self.handler else "503 Service Unavailable"
-            body = self.status.encode()
-            start_response(code, [("Content-Type", "text/plain"),
-                                  ("Content-Length", str(len(body)))])
-            return [body]
-        if environ.get("REQUEST_METHOD") == "POST" and not self.replays.first_time(environ):
-            log.warning("replayed request refused", extra={"path": path})
-            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
-            return [b"replayed request"]
-        if self.handler is None:
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
-                                                       ("Retry-After", "5")])
-            return [b"voicebot is starting"]
+            return _answer(start_response, code, self.status.encode())
+        if self.handler is None:  # nothing read, nothing recorded while starting
+            return _answer(start_response, "503 Service Unavailable", b"voicebot is starting",
+                           [("Retry-After", "5")])
+        method = environ.get("REQUEST_METHOD")
+        if method == "POST":
+            refused = NO_HTTP_EVENTS if self.gate is None else self.gate.admit(environ)
+            if refused is not None:
+                log_refusal(refused, environ, level=logging.INFO if refused is REPEATED
+                            else logging.WARNING)
+                return _answer(start_response, refused.status, refused.text)
+        elif method != "GET":
+            return _answer(start_response, "405 Method Not Allowed", b"method not allowed")
         return self._guarded(environ, start_response)
 
     def _guarded(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        """Bolt raises on bodies it cannot parse; answer 400 instead of a 500."""
+        """Bolt raises on bodies it cannot parse; answer 400 instead of a 500. A request
+        that fails (5xx) gives its signature receipt back, so Slack's retry can run."""
         assert self.handler is not None
+        receipt = environ.get("voicebot.receipt")
+
+        def respond(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
+            if receipt and status.startswith("5") and self.gate and self.gate.receipts:
+                self.gate.receipts.release(receipt)
+            return start_response(status, headers, exc_info) if exc_info else \
+                start_response(status, headers)
+
         try:
-            return self.handler(environ, start_response)
+            return self.handler(environ, respond)
         except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:  # bad body
             log.warning("malformed request refused", extra={"error": str(exc)[:200]})
-            body = b"malformed request"
-            start_response("400 Bad Request", [("Content-Type", "text/plain"),
-                                               ("Content-Length", str(len(body)))])
-            return [body]
+            return _answer(start_response, "400 Bad Request", b"malformed request")
+
+
+def _answer(start_response: Callable, status: str, body: bytes,
+            headers: list[tuple[str, str]] | None = None) -> list[bytes]:
+    start_response(status, [("Content-Type", "text/plain"),
+                            ("Content-Length", str(len(body))), *(headers or [])])
+    return [body]
 
 
 def bolt_wsgi(app) -> WSGIApp:  # type: ignore[no-untyped-def]
@@ -104,8 +101,11 @@ class Started:
 def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type: ignore[no-untyped-def]
     """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
     from bot.container import build_services
+    from bot.gate import quiet_bolt_logs
     from bot.periodic import Periodic
+    from bot.slack import dedupe
     from bot.slack.app import create_app, make_client, make_delivery
+    from bot.slack.dedupe import Receipts
 
     services = services or build_services(settings)
     services.encoder.warm_up()  # the first capture should not pay for set-up
@@ -116,6 +116,9 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type:
         services.workspaces.ensure(team_id, auth.get("team"))
         log.info("connected to Slack", extra={"team": team_id, "bot": auth["user_id"]})
     app = create_app(settings, services, team_id=team_id, enterprise_id=enterprise_id)
+    receipts = Receipts(services.sessions, clock=services.clock)
+    dedupe.install(app, receipts)  # HTTP and Socket Mode deliveries alike
+    quiet_bolt_logs()
     # each replica polls for others' changes; digests are posted now, then every interval
     threads = [Periodic("index sync", services.sync.poll, settings.sync_seconds)]
     if settings.digest_scheduler:
@@ -124,7 +127,8 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type:
                                 eager=True))
     for thread in threads:
         thread.start()
-    wsgi.ready(bolt_wsgi(app))
+    wsgi.ready(bolt_wsgi(app), None if settings.socket_mode else
+               RequestGate(settings.slack_signing_secret or "", receipts))
     log.info("ready", extra={"quotes": services.indexes.total()})
     return Started(app=app, stoppers=[t.stop for t in threads])
 
@@ -147,12 +151,20 @@ def _client_for(settings: Settings, services, app):  # type: ignore[no-untyped-d
     return client_for
 
 
-def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
+def make_server(wsgi: WSGIApp, *, host: str, port: int, threads: int):  # type: ignore[no-untyped-def]
+    """A waitress server as deployed. Waitress itself answers 413 to a declared body over
+    :data:`~bot.gate.MAX_BODY` before buffering it, and refuses headers far beyond Slack's
+    few hundred bytes."""
     from waitress import create_server
 
+    return create_server(wsgi, host=host, port=port, threads=threads, channel_timeout=30,
+                         ident="voicebot", max_request_body_size=MAX_BODY,
+                         max_request_header_size=MAX_HEADERS)
+
+
+def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
     wsgi = BotWSGI()
-    server = create_server(wsgi, host=host, port=port, threads=max(8, settings.listener_workers),
-                           channel_timeout=30, ident="voicebot")
+    server = make_server(wsgi, host=host, port=port, threads=max(8, settings.listener_workers))
     log.info("listening", extra={"host": host, "port": server.effective_port,
                                  "mode": "socket" if settings.socket_mode else "http"})
     failure: list[BaseException] = []

@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
-from waitress import create_server
 
 from bot.config import Settings
 from bot.container import Services, build_services
-from bot.server import BotWSGI, start
+from bot.server import BotWSGI, make_server, start
 from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing
 from tests.fakes.clock import FakeClock
@@ -36,6 +35,7 @@ class Bot:
     services: Services
     settings: Settings
     server: Any = field(repr=False)
+    app: Any = field(default=None, repr=False)  # the Bolt app (Socket Mode tests dispatch)
 
     def send(self, body_and_type: tuple[str, str], **kw: Any) -> signing.Response:
         body, content_type = body_and_type
@@ -91,7 +91,7 @@ def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  #
     services = build_services(settings, embedder=HashingEmbedder(), clock=clock)
     wsgi = BotWSGI()
     started = start(settings, wsgi, services)
-    server = create_server(wsgi, host="127.0.0.1", port=0, threads=24)
+    server = make_server(wsgi, host="127.0.0.1", port=0, threads=24)
 
     def run() -> None:
         try:
@@ -102,7 +102,7 @@ def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  #
     threading.Thread(target=run, daemon=True).start()
     try:
         yield Bot(url=f"http://127.0.0.1:{server.effective_port}", slack=slack,
-                  services=services, settings=settings, server=server)
+                  services=services, settings=settings, server=server, app=started.app)
         assert_everything_sent_is_valid(slack)
     finally:
         started.stop()

@@ -38,6 +38,11 @@ def _action_ts() -> str:
     return f"{time.time():.6f}"
 
 
+def new_trigger_id() -> str:
+    """A fresh trigger id, as Slack gives every command, click and submission its own."""
+    return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
+
+
 # ---- slash commands and events ----------------------------------------------------------
 def slash_command(
     text: str,
@@ -48,7 +53,7 @@ def slash_command(
     channel_id: str = "C1",
     channel_name: str = "general",
     response_url: str,
-    trigger_id: str = "t1",
+    trigger_id: str | None = None,
     api_app_id: str = "A1",
     **extra: str,
 ) -> Body:
@@ -66,7 +71,7 @@ def slash_command(
         "api_app_id": api_app_id,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         **extra,
     }
     return urlencode(fields), FORM
@@ -186,7 +191,7 @@ def block_actions(
     message: dict[str, Any] | None = None,
     view: dict[str, Any] | None = None,
     response_url: str | None = None,
-    trigger_id: str = "t1",
+    trigger_id: str | None = None,
     api_app_id: str = "A1",
     **extra: Any,
 ) -> Body:
@@ -205,7 +210,7 @@ def block_actions(
         "user": _user(user_id, team_id),
         "api_app_id": api_app_id,
         "token": "verification-token",
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "is_enterprise_install": False,
         "enterprise": None,
         "actions": [action],
@@ -236,7 +241,7 @@ def message_action(
     channel_name: str = "general",
     user_id: str = "U1",
     team_id: str = "T0001",
-    trigger_id: str = "t1",
+    trigger_id: str | None = None,
     response_url: str = "",
     **extra: Any,
 ) -> Body:
@@ -252,7 +257,7 @@ def message_action(
         "is_enterprise_install": False,
         "enterprise": None,
         "callback_id": callback_id,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "response_url": response_url,
         "message_ts": message.get("ts"),
         "message": message,
@@ -270,7 +275,7 @@ def view_submission(
     team_id: str = "T0001",
     view_id: str = "V1",
     api_app_id: str = "A1",
-    trigger_id: str = "t1",
+    trigger_id: str | None = None,
     **extra: Any,
 ) -> Body:
     """A modal ``view_submission``; ``values`` is ``{block_id: {action_id: {type, value...}}}``."""
@@ -296,7 +301,7 @@ def view_submission(
         "user": _user(user_id, team_id),
         "api_app_id": api_app_id,
         "token": "verification-token",
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "view": view,
         "response_urls": [],
         "is_enterprise_install": False,

@@ -4,8 +4,6 @@ editing and deleting a quote, and keeping quotes true to edited or deleted messa
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from datetime import datetime, timezone
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
@@ -25,26 +23,6 @@ NOT_YOURS = ("Only the person who captured this quote or a workspace admin can c
              "delete it.")
 QUOTE_ID_BUTTONS = {"quote_edit", "quote_delete", review.KEEP_ACTION, "voice_full",
                     "voice_share"}
-
-
-class SeenEvents:
-    """Event ids already handled by this process (Slack redelivers up to 3 times)."""
-
-    def __init__(self, size: int = 5000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-        self.size = size
-
-    def first_time(self, event_id: str | None) -> bool:
-        if not event_id:
-            return True
-        with self._lock:
-            if event_id in self._seen:
-                return False
-            self._seen[event_id] = None
-            if len(self._seen) > self.size:
-                self._seen.popitem(last=False)
-            return True
 
 
 def said_at(ts: str) -> datetime | None:
@@ -91,7 +69,6 @@ def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, li
 
 
 def register(app: App, rt: Runtime) -> None:
-    seen = SeenEvents()
     services = rt.services
     pending = services.pending
 
@@ -138,7 +115,7 @@ def register(app: App, rt: Runtime) -> None:
         if event.get("reaction", "").split("::")[0] != emoji:
             return
         item = event.get("item") or {}
-        if item.get("type") != "message" or not seen.first_time(body.get("event_id")):
+        if item.get("type") != "message":  # redeliveries are dropped by bot.slack.dedupe
             return
         channel, ts, user = item.get("channel"), item.get("ts"), event.get("user", "")
         if not channel or not ts:
