@@ -1,0 +1,64 @@
+"""What every verb shares: one-line errors, the services, the workspace, progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+
+if TYPE_CHECKING:  # the container loads the model's libraries; imported when used
+    from bot.container import Services
+
+
+class CliError(Exception):
+    """A problem to report on one line, with exit status 1."""
+
+
+def services_for(settings: Settings, args: argparse.Namespace) -> Services:
+    """Build the services (migrating, loading the model), with a progress bar for any
+    re-embedding a model change needs."""
+    from bot.container import build_services
+
+    bar = Progress("re-embedding for the configured model")
+    services = build_services(settings, embedder=args.embedder, progress=bar.update,
+                              on_reembed_start=bar.start)
+    bar.close()
+    return services
+
+
+def team_of(services: Services, team: str | None) -> str:
+    """``--team``, or the one workspace the store knows."""
+    if team:
+        return team
+    known = services.lookup.teams()
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise CliError("the store has no workspace yet; pass --team T (your Slack team id)")
+    raise CliError(f"the store holds {len(known)} workspaces ({', '.join(known[:5])}); "
+                   "pass --team")
+
+
+class Progress:
+    """A tqdm bar on stderr that only appears when there is work to show."""
+
+    def __init__(self, desc: str, total: int | None = None) -> None:
+        self.desc, self._bar = desc, None
+        if total:
+            self.start(total)
+
+    def start(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, desc=self.desc, unit="quote", file=sys.stderr,
+                         mininterval=0.5, leave=False)
+
+    def update(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -1,0 +1,158 @@
+"""Verbs about quotes: ``import``, ``search`` (by meaning, or ``--text`` literally) and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from importlib import resources
+
+from bot.cli.common import CliError, Progress, services_for, team_of
+from bot.config import Settings
+from bot.core.query import parse_query, topic_problem
+
+log = logging.getLogger("voicebot")
+
+DEMO_TEAM = "TDEMO"
+DEMO_TOPICS = ("my card still hasn't arrived", "exchange rate fees are too high",
+               "I was charged twice", "can't verify my identity")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]  # argparse's private generic
+    """Add this module's verbs to the ``voicebot`` parser."""
+    p = sub.add_parser("import", help="import quotes from a CSV or JSONL file",
+                       description="Import quotes. `text` is required; optional columns: "
+                       "speaker, company, segment, source, said_at, url, tags. Other columns "
+                       "are kept as tags. Importing the same file twice adds nothing.")
+    p.add_argument("file", help="a .csv or .jsonl file (UTF-8)")
+    p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("search", help="find the quotes /voice would show",
+                       description="Search quotes. The topic may hold filters: segment:, "
+                       "company:, source:, emotion:, speaker:, since:, before:.")
+    p.add_argument("topic", nargs="*", help="what to search for, e.g. 'export is slow'")
+    p.add_argument("--text", metavar="WORDS", help="instead of a topic: list the quotes whose "
+                   "words contain WORDS literally (case-insensitive), newest first, e.g. to "
+                   "find a name for a deletion request")
+    p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    p.add_argument("--limit", type=int, default=5, help="how many quotes (default 5)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("demo", help="load bundled sample customer messages and search them",
+                       description="Load 462 real public customer messages (Banking77, "
+                       "CC-BY-4.0) into the configured database under team TDEMO, then "
+                       "run a few searches.")
+    p.add_argument("topic", nargs="*", help="search this topic instead of the sample topics")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.importing import ImportFileError, parse_file
+
+    services = services_for(settings, args)
+    try:
+        team = args.team or team_of(services, None)
+    except CliError:
+        raise CliError("pass --team T: the workspace these quotes belong to (the store "
+                       "knows none or several)") from None
+    try:
+        parsed = parse_file(args.file, team_id=team)
+    except ImportFileError as exc:
+        raise CliError(str(exc)) from None
+    if parsed.extra_columns:
+        print(f"note: kept extra columns as tags: {', '.join(parsed.extra_columns)}",
+              file=sys.stderr)
+    bar = Progress("importing", total=len(parsed.rows))
+    summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
+    bar.close()
+    for problem in summary.rejected[:50]:
+        print(f"{args.file}:{problem.line}: skipped: {problem.reason}", file=sys.stderr)
+    if len(summary.rejected) > 50:
+        print(f"... and {len(summary.rejected) - 50} more rejected rows", file=sys.stderr)
+    print(f"added {summary.added}, skipped {summary.duplicates} as duplicate, "
+          f"rejected {len(summary.rejected)} (team {team})")
+    return 0
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.terminal import render
+
+    if not 1 <= args.limit <= 100:
+        raise CliError("--limit must be between 1 and 100")
+    if args.text is not None:
+        return _text_search(args, settings)
+    query = parse_query(" ".join(args.topic))
+    if query.problems:
+        raise CliError(" ".join(query.problems))
+    if query.topic and (problem := topic_problem(query.topic)):
+        raise CliError(problem)
+    if not query.topic and not query.filters:
+        raise CliError("give a topic to search for, e.g. `voicebot search export is slow`")
+    services = services_for(settings, args)
+    result = services.search.search(team_of(services, args.team), query, limit=args.limit)
+    if args.json:
+        print(json.dumps([_hit_json(h.quote, h.score) for h in result.hits],
+                         ensure_ascii=False, indent=2))
+    else:
+        print(render(result))
+    return 0
+
+
+def _text_search(args: argparse.Namespace, settings: Settings) -> int:
+    """``search --text``: a literal substring of the words, not a similarity search."""
+    from bot.cli.terminal import render
+    from bot.core.search import Breadth, QuoteHit, SearchResult
+
+    if args.topic:
+        raise CliError("give either a topic or --text, not both")
+    if not args.text.strip():
+        raise CliError("--text needs the words to look for")
+    services = services_for(settings, args)
+    found = services.lookup.text_search(team_of(services, args.team), args.text,
+                                        limit=args.limit)
+    if args.json:
+        print(json.dumps([_hit_json(v, None) for v in found], ensure_ascii=False, indent=2))
+        return 0
+    dates = [v.when for v in found]
+    breadth = Breadth(matches=len(found),
+                      people=len({v.speaker_key for v in found if v.speaker_key}),
+                      companies=len({v.company_key for v in found if v.company_key}),
+                      first=min(dates, default=None), last=max(dates, default=None))
+    result = SearchResult(query=parse_query(""), hits=tuple(QuoteHit(v, 1.0) for v in found),
+                          breadth=breadth)
+    print(render(result, title=f'Quotes whose words contain "{args.text}"', scores=False))
+    return 0
+
+
+def _hit_json(quote, score: float | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"id": quote.id, "text": quote.text, "speaker": quote.speaker_name,
+            "company": quote.company, "segment": quote.segment, "source": quote.source_kind,
+            "url": quote.source_url, "said_at": quote.when.isoformat(),
+            "first_hand": quote.first_hand, "relayed_by": quote.relayed_by,
+            "emotion": quote.emotion, "tags": list(quote.tags),
+            "score": None if score is None else round(score, 4),
+            # who may see it in Slack: a quote from a private conversation shows only there,
+            # unless someone made it shareable
+            "visibility": {"private_origin": quote.is_private, "channel": quote.channel_id,
+                           "shareable": quote.shareable}}
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.terminal import render
+    from bot.core.importing import parse_file
+
+    services = services_for(settings, args)
+    sample = resources.files("bot") / "data" / "demo_quotes.csv"
+    with resources.as_file(sample) as path:
+        parsed = parse_file(path, team_id=DEMO_TEAM, captured_by="demo")
+    bar = Progress("loading sample", total=len(parsed.rows))
+    summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
+    bar.close()
+    print(f"Sample: added {summary.added}, already there {summary.duplicates} "
+          f"(462 Banking77 customer messages, CC-BY-4.0)\n")
+    topics = [" ".join(args.topic)] if args.topic else list(DEMO_TOPICS)
+    for topic in topics:
+        print("$ /voice " + topic)
+        print(render(services.search.search(DEMO_TEAM, parse_query(topic), limit=3)))
+    return 0
