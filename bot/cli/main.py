@@ -8,10 +8,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings
 from bot.core.query import parse_query, topic_problem
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.container import Services
+    from store.queries.quotes import QuoteView
 
 log = logging.getLogger("voicebot")
 
@@ -148,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _services(settings: Settings, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _services(settings: Settings, args: argparse.Namespace) -> Services:
     from bot.container import build_services
 
     bar = _Progress("re-embedding for the configured model")
@@ -158,7 +163,7 @@ def _services(settings: Settings, args: argparse.Namespace):  # type: ignore[no-
     return services
 
 
-def _team(services, team: str | None) -> str:  # type: ignore[no-untyped-def]
+def _team(services: Services, team: str | None) -> str:
     if team:
         return team
     known = services.lookup.teams()
@@ -248,7 +253,7 @@ def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _hit_json(quote, score: float | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _hit_json(quote: QuoteView, score: float | None) -> dict[str, object]:
     return {"id": quote.id, "text": quote.text, "speaker": quote.speaker_name,
             "company": quote.company, "segment": quote.segment, "source": quote.source_kind,
             "url": quote.source_url, "said_at": quote.when.isoformat(),
