@@ -69,7 +69,8 @@ class Services:
         self.engine.dispose()
 
 
-def _read_stored_vectors(sessions: sessionmaker[Session]) -> list:  # type: ignore[type-arg]
+def _read_stored_vectors(
+        sessions: sessionmaker[Session]) -> list[tuple[str, int, bytes | None, str | None]]:
     from store.queries import quotes as q
 
     with sessions() as session:

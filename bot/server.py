@@ -6,9 +6,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, refusal
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    from bot.container import Services
 
 MAX_HEADERS = 64 * 1024
 NO_HTTP_EVENTS = refusal("404 Not Found", "Socket Mode: no HTTP events endpoint", "not found")
@@ -60,7 +67,8 @@ class BotWSGI:
         assert self.handler is not None
         receipt = environ.get("voicebot.receipt")
 
-        def respond(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
+        def respond(status: str, headers: list[tuple[str, str]],
+                    exc_info: Any = None) -> Any:
             if receipt and status.startswith("5") and self.gate and self.gate.receipts:
                 self.gate.receipts.release(receipt)
             return start_response(status, headers, exc_info) if exc_info else \
@@ -80,7 +88,7 @@ def _answer(start_response: Callable, status: str, body: bytes,
     return [body]
 
 
-def bolt_wsgi(app) -> WSGIApp:  # type: ignore[no-untyped-def]
+def bolt_wsgi(app: App) -> WSGIApp:
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     return SlackRequestHandler(app)
@@ -90,7 +98,7 @@ def bolt_wsgi(app) -> WSGIApp:  # type: ignore[no-untyped-def]
 class Started:
     """A running bot: the Bolt app and the background threads to stop on shutdown."""
 
-    app: object
+    app: App
     stoppers: list[Callable[[], None]]
 
     def stop(self) -> None:
@@ -98,7 +106,7 @@ class Started:
             stop()
 
 
-def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type: ignore[no-untyped-def]
+def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None) -> Started:
     """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
     from bot.container import build_services
     from bot.gate import quiet_bolt_logs
@@ -133,7 +141,8 @@ def start(settings: Settings, wsgi: BotWSGI, services=None) -> Started:  # type:
     return Started(app=app, stoppers=[t.stop for t in threads])
 
 
-def _client_for(settings: Settings, services, app):  # type: ignore[no-untyped-def]
+def _client_for(settings: Settings, services: Services,
+                app: App) -> Callable[[str], WebClient]:
     """Web API client per team: the single bot token, or the team's installed bot token."""
     if not settings.slack_client_id:
         return lambda _team: app.client
@@ -142,7 +151,7 @@ def _client_for(settings: Settings, services, app):  # type: ignore[no-untyped-d
 
     store = installation_store(settings, services.engine)
 
-    def client_for(team_id: str):  # type: ignore[no-untyped-def]
+    def client_for(team_id: str) -> WebClient:
         bot = store.find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             raise LookupError(f"voicebot is not installed in {team_id}")
@@ -151,7 +160,7 @@ def _client_for(settings: Settings, services, app):  # type: ignore[no-untyped-d
     return client_for
 
 
-def make_server(wsgi: WSGIApp, *, host: str, port: int, threads: int):  # type: ignore[no-untyped-def]
+def make_server(wsgi: WSGIApp, *, host: str, port: int, threads: int) -> Any:
     """A waitress server as deployed. Waitress itself answers 413 to a declared body over
     :data:`~bot.gate.MAX_BODY` before buffering it, and refuses headers far beyond Slack's
     few hundred bytes."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -10,6 +12,12 @@ from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalErro
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.errors import DatabaseUnavailable, QueryFailed, StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -26,13 +34,13 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     else:
         kwargs.setdefault("pool_pre_ping", True)
-    engine = create_engine(parsed, **kwargs)  # type: ignore[arg-type]
+    engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -40,7 +48,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def db_errors(func):  # type: ignore[no-untyped-def]
+def db_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Decorator for methods of objects holding ``sessions`` (or ``engine``): database errors
     become store errors that say what happened.
 
@@ -53,7 +61,7 @@ def db_errors(func):  # type: ignore[no-untyped-def]
     import functools
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except OperationalError as exc:
@@ -111,7 +119,7 @@ def check_connection(engine: Engine) -> None:
         ) from exc
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str) -> Config:
     """An Alembic Config pointing at the bundled migrations and ``url``."""
     from alembic.config import Config
 

@@ -11,7 +11,9 @@ rotating Slack token is about 300 characters.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData, String, Table
+from typing import Any
+
+from sqlalchemy import Column, MetaData, String, Table
 
 BOTS_TABLE = "slack_bots"
 INSTALLATIONS_TABLE = "slack_installations"
@@ -36,5 +38,5 @@ def slack_metadata() -> MetaData:
     return metadata
 
 
-def token_columns(table: Table) -> list:  # type: ignore[type-arg]
+def token_columns(table: Table) -> list[Column[Any]]:
     return [table.c[name] for name in TOKEN_COLUMNS if name in table.c]

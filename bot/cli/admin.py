@@ -12,7 +12,7 @@ from bot.config import Settings
 log = logging.getLogger("voicebot")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]  # argparse's private generic
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's verbs to the ``voicebot`` parser."""
     p = sub.add_parser("reindex", help="re-embed quotes made by another model and rebuild "
                        "the index", description="Re-embed stored quotes whose vectors were "

@@ -11,7 +11,7 @@ from bot.config import Settings
 log = logging.getLogger("voicebot")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]  # argparse's private generic
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's verbs to the ``voicebot`` parser."""
     p = sub.add_parser("digest", help="preview or post the weekly digest",
                        description="Preview the weekly digest as people will read it, for "

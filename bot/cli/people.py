@@ -12,7 +12,7 @@ from bot.config import Settings
 log = logging.getLogger("voicebot")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]  # argparse's private generic
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's verbs to the ``voicebot`` parser."""
     p = sub.add_parser("forget", help="delete everything voicebot holds from one person",
                        description="For a deletion request: remove every quote that names "

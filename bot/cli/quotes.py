@@ -11,6 +11,7 @@ from importlib import resources
 from bot.cli.common import CliError, Progress, services_for, team_of
 from bot.config import Settings
 from bot.core.query import parse_query, topic_problem
+from store.queries.quotes import QuoteView
 
 log = logging.getLogger("voicebot")
 
@@ -19,7 +20,7 @@ DEMO_TOPICS = ("my card still hasn't arrived", "exchange rate fees are too high"
                "I was charged twice", "can't verify my identity")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]  # argparse's private generic
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's verbs to the ``voicebot`` parser."""
     p = sub.add_parser("import", help="import quotes from a CSV or JSONL file",
                        description="Import quotes. `text` is required; optional columns: "
@@ -126,7 +127,7 @@ def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _hit_json(quote, score: float | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _hit_json(quote: QuoteView, score: float | None) -> dict[str, object]:
     return {"id": quote.id, "text": quote.text, "speaker": quote.speaker_name,
             "company": quote.company, "segment": quote.segment, "source": quote.source_kind,
             "url": quote.source_url, "said_at": quote.when.isoformat(),

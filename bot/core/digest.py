@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.policy import visible_in
 from store.queries import quotes as q
 from store.queries import uses
+from store.queries.workspaces import WorkspaceSettings
 from store.retrieval.index import IndexRegistry
 
 HABIT_TARGET = (2, 3)  # distinct users heard per person per week
@@ -69,7 +70,7 @@ class DigestData:
         return self.total == 0
 
 
-def week_ending(settings, now: datetime) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
+def week_ending(settings: WorkspaceSettings, now: datetime) -> tuple[datetime, datetime]:
     """The 7 days before the most recent scheduled digest moment at or before ``now``."""
     tz = ZoneInfo(settings.digest_timezone)
     local = now.astimezone(tz)
@@ -160,7 +161,7 @@ class DigestService:
 
 def _label(texts: list[str]) -> str:
     """Two or three words that the theme's quotes share most."""
-    docs = Counter()
+    docs: Counter[str] = Counter()
     for text in texts:
         docs.update({w for w in (m.lower() for m in WORD.findall(text)) if w not in STOPWORDS})
     words = [w for w, n in docs.most_common(3) if n >= 2] or [w for w, _ in docs.most_common(2)]

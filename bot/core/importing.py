@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,6 +50,7 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import") -
             "as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`) and import it again. Nothing was "
             "imported.") from None
     fmt = "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else "csv"
+    records: Iterator[tuple[int, Mapping[str, object] | RowProblem]]
     if fmt == "jsonl":
         records = _jsonl_records(text)
     else:
@@ -126,7 +127,8 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | RowProb
         yield line, record
 
 
-def _to_quote(line: int, record: dict, team_id: str, captured_by: str) -> NewQuote | RowProblem:
+def _to_quote(line: int, record: Mapping[str, object], team_id: str,
+              captured_by: str) -> NewQuote | RowProblem:
     fields: dict[str, object] = {}
     tags: list[str] = []
     for key, value in record.items():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,9 @@ from store.queries import search as sq
 from store.retrieval import ranking
 from store.retrieval.embeddings import Embedder
 from store.retrieval.index import IndexRegistry
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 MAX_LIMIT = 100  # quotes in one answer (the CLI's --limit)
@@ -131,7 +135,7 @@ class SearchService:
                 if i in found and found[i].voice not in voices:
                     voices.add(found[i].voice)
                     present.append((i, s))
-            vecs = index.vectors([i for i, _ in present]) if present else []
+            vecs: Iterable[np.ndarray] = index.vectors([i for i, _ in present]) if present else []
             candidates = [
                 ranking.Candidate(id=i, score=s, speaker_key=found[i].speaker_key,
                                   company_key=found[i].company_key, text_key=found[i].text,
@@ -155,7 +159,7 @@ class SearchService:
 
     def _allowed(self, session: Session, team_id: str, query: Query,
                  channel_id: str | None,
-                 speaker_teams: frozenset[str] | None = None):  # type: ignore[no-untyped-def]
+                 speaker_teams: frozenset[str] | None = None) -> Callable[[int], bool] | None:
         if speaker_teams is not None:
             return q.allowed_ids(session, team_id, query.filters, channel_id,
                                  speaker_teams=speaker_teams).__contains__
@@ -166,8 +170,9 @@ class SearchService:
         hidden = q.hidden_ids(session, team_id, channel_id)
         return (lambda i: i not in hidden) if hidden else None
 
-    def _recent(self, session: Session, team_id: str, query: Query, allowed, limit: int,
-                offset: int) -> SearchResult:  # type: ignore[no-untyped-def]
+    def _recent(self, session: Session, team_id: str, query: Query,
+                allowed: Callable[[int], bool] | None, limit: int,
+                offset: int) -> SearchResult:
         with self.timer("recent"):
             ids = [i for i in sq.recent_ids(session, team_id, query.filters)
                    if allowed is None or allowed(i)]
@@ -181,7 +186,7 @@ class SearchService:
 
 
 def _other_captures(session: Session, team_id: str, views: list[q.QuoteView],
-                    allowed) -> dict[int, int]:  # type: ignore[no-untyped-def]
+                    allowed: Callable[[int], bool] | None) -> dict[int, int]:
     """Per shown quote, how many other captures of its words are visible here."""
     per_voice: dict[int, int] = {}
     for quote_id, voice in sq.captures_of(session, team_id, sorted({v.voice for v in views})

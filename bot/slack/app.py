@@ -7,14 +7,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.container import Services
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slack_bolt import App, BoltRequest, BoltResponse
+    from slack_sdk import WebClient
+
+    from bot.slack.digest_delivery import DigestDelivery
+
 log = logging.getLogger(__name__)
 
 
-def make_client(settings: Settings, token: str | None = None):  # type: ignore[no-untyped-def]
+def make_client(settings: Settings, token: str | None = None) -> WebClient:
     """A Web API client that honours SLACK_API_URL and retries 429s, 5xx and resets."""
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import (
@@ -23,7 +33,8 @@ def make_client(settings: Settings, token: str | None = None):  # type: ignore[n
         ServerErrorRetryHandler,
     )
 
-    kwargs = {"base_url": settings.web_api_base_url} if settings.web_api_base_url else {}
+    kwargs: dict[str, Any] = (
+        {"base_url": settings.web_api_base_url} if settings.web_api_base_url else {})
     return WebClient(token=token, timeout=10, retry_handlers=[
         ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(
             max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2)], **kwargs)
@@ -34,8 +45,9 @@ BOT_SCOPES = ("app_mentions:read", "channels:history", "channels:read", "chat:wr
               "im:read", "mpim:history", "mpim:read", "reactions:read", "users:read")
 
 
-def create_app(settings: Settings, services: Services, *, search_pool=None,  # type: ignore[no-untyped-def]
-               team_id: str | None = None, enterprise_id: str | None = None):
+def create_app(settings: Settings, services: Services, *,
+               search_pool: ThreadPoolExecutor | None = None,
+               team_id: str | None = None, enterprise_id: str | None = None) -> App:
     """The Bolt app, wired to ``services``. No globals: call it once per process (or test).
 
     With SLACK_CLIENT_ID set, workspaces install through OAuth (/slack/install) and tokens
@@ -78,7 +90,7 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         oauth_settings=oauth,
-        authorize=authorize,
+        authorize=authorize,  # type: ignore[arg-type]  # hinted as a plain callable; App also takes an Authorize (isinstance branch)
         user_facing_authorize_error_message=(
             "voicebot is not installed in this workspace any more. A workspace admin can "
             "reinstall it" + ("; the quotes kept from before will be there again."
@@ -93,7 +105,8 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
         _guard_workspace(app, team_id, enterprise_id)
 
     @app.error
-    def on_error(error: Exception, request, logger):  # type: ignore[no-untyped-def]
+    def on_error(error: Exception, request: BoltRequest,
+                 logger: logging.Logger) -> BoltResponse | None:
         """A payload Bolt cannot read gets 400 (not 500); a listener bug is logged with
         its request type, after Slack already got its ack."""
         from slack_bolt import BoltResponse
@@ -112,7 +125,7 @@ def create_app(settings: Settings, services: Services, *, search_pool=None,  # t
     return app
 
 
-def _guard_workspace(app, team_id: str, enterprise_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def _guard_workspace(app: App, team_id: str, enterprise_id: str | None = None) -> None:
     """Refuse requests for any workspace or organisation but the one SLACK_BOT_TOKEN belongs
     to. An enterprise-wide install flag does not get past it: with a single bot token,
     voicebot is installed in exactly one workspace."""
@@ -120,7 +133,8 @@ def _guard_workspace(app, team_id: str, enterprise_id: str | None = None) -> Non
     from slack_bolt.middleware import Middleware
 
     class SameWorkspace(Middleware):
-        def process(self, *, req, resp, next):  # type: ignore[no-untyped-def,override]
+        def process(self, *, req: BoltRequest, resp: BoltResponse,
+                    next: Callable[[], BoltResponse]) -> BoltResponse | None:
             seen = req.context.team_id
             seen_enterprise = req.context.enterprise_id
             if (req.context.is_enterprise_install or (seen and seen != team_id)
@@ -137,14 +151,15 @@ def _guard_workspace(app, team_id: str, enterprise_id: str | None = None) -> Non
     app.use(SameWorkspace())
 
 
-def make_delivery(settings: Settings, services: Services, client_for=None):  # type: ignore[no-untyped-def]
+def make_delivery(settings: Settings, services: Services,
+                  client_for: Callable[[str], WebClient] | None = None) -> DigestDelivery:
     """Digest delivery; single-workspace installs post with SLACK_BOT_TOKEN."""
     from bot.slack.digest_delivery import DigestDelivery
 
     if client_for is None:
         client = make_client(settings, settings.slack_bot_token)
 
-        def client_for(_team_id: str):  # type: ignore[no-untyped-def]
+        def client_for(_team_id: str) -> WebClient:
             return client
 
     return DigestDelivery(services.sessions, services.digests, services.workspaces,

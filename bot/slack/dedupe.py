@@ -15,13 +15,18 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import Clock, system_clock
 from store.queries import receipts
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from slack_bolt import App, BoltRequest, BoltResponse
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +139,15 @@ def delivery_key(body: Any) -> str | None:
     return None
 
 
-def install(app, receipts_: Receipts) -> None:  # type: ignore[no-untyped-def]
+def install(app: App, receipts_: Receipts) -> None:
     """Add the global middleware that acknowledges and skips repeated deliveries; it runs
     after Bolt's own verification and authorization, for HTTP and Socket Mode alike."""
     from slack_bolt import BoltResponse
     from slack_bolt.middleware import Middleware
 
     class SkipRepeatedDeliveries(Middleware):
-        def process(self, *, req, resp, next):  # type: ignore[no-untyped-def,override]
+        def process(self, *, req: BoltRequest, resp: BoltResponse,
+                    next: Callable[[], BoltResponse]) -> BoltResponse | None:
             key = delivery_key(req.body)
             if key is None:
                 return next()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
@@ -71,7 +71,7 @@ class TokenCipher:
         return self._guarded(lambda: self._fernet.rotate(stored.encode("ascii")).decode())
 
     @staticmethod
-    def _guarded(work):  # type: ignore[no-untyped-def]
+    def _guarded(work: Callable[[], str]) -> str:
         from cryptography.fernet import InvalidToken
 
         try:
@@ -96,7 +96,7 @@ class EncryptedInstallationStore(InstallationStore):
     def logger(self) -> logging.Logger:
         return self.inner.logger
 
-    def _map(self, item: T, convert) -> T:  # type: ignore[no-untyped-def]
+    def _map(self, item: T, convert: Callable[[str], str]) -> T:
         out = copy.copy(item)
         for name in TOKEN_COLUMNS:
             value = getattr(out, name, None)

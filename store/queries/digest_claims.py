@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,11 +54,11 @@ def find(session: Session, team_id: str, channel_id: str, start: datetime) -> Cl
 
 def take_over(session: Session, claim: Claim, *, worker: str, now: datetime) -> bool:
     """Claim again a claim seen as ``claim``; False when another process changed it first."""
-    won = session.execute(update(DigestClaim).where(
+    won = cast(CursorResult[Any], session.execute(update(DigestClaim).where(
         DigestClaim.id == claim.id, DigestClaim.status == claim.status,
         DigestClaim.attempts == claim.attempts).values(
         status="claimed", claimed_by=worker, claimed_at=now,
-        attempts=claim.attempts + 1)).rowcount
+        attempts=claim.attempts + 1))).rowcount
     return won == 1
 
 

@@ -8,9 +8,9 @@ the quote is not there or nothing changed), never ORM objects.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidQuote
@@ -96,7 +96,7 @@ def set_details(session: Session, team_id: str, quote_id: int,
 
 def mark_private(session: Session, team_id: str, channel_id: str) -> int:
     """A conversation became private: its quotes are private-origin from now on."""
-    result = session.execute(update(Quote).where(
+    result = cast(CursorResult[Any], session.execute(update(Quote).where(
         Quote.team_id == team_id, Quote.channel_id == channel_id, Quote.is_private.is_(False))
-        .values(is_private=True, updated_at=utcnow()))
+        .values(is_private=True, updated_at=utcnow())))
     return int(result.rowcount or 0)

@@ -6,8 +6,9 @@ Functions take a Session and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,8 +42,9 @@ def add(session: Session, row: dict[str, object]) -> QuoteView:
 
 def add_many(session: Session, rows: Sequence[dict[str, object]]) -> list[int]:
     """Insert quotes in one statement; their ids in the order of ``rows``."""
+    table = cast(Table, Quote.__table__)
     return list(session.scalars(
-        Quote.__table__.insert().returning(Quote.id, sort_by_parameter_order=True), rows))
+        table.insert().returning(Quote.id, sort_by_parameter_order=True), rows))
 
 
 def existing_keys(session: Session, team_id: str, keys: Sequence[str]) -> set[str]:

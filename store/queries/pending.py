@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from store.models import PendingCapture
@@ -43,5 +44,6 @@ def remove(session: Session, key: str) -> None:
 
 
 def remove_expired(session: Session, now: datetime) -> int:
-    result = session.execute(delete(PendingCapture).where(PendingCapture.expires_at <= now))
+    result = cast(CursorResult[Any], session.execute(
+        delete(PendingCapture).where(PendingCapture.expires_at <= now)))
     return int(result.rowcount or 0)

@@ -10,15 +10,16 @@ someone else's mention, so those are counted for a person to review instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from store.models import Quote
-from store.queries.quotes import normalize_key
+from store.policy import normalize_key
 
 #: The fields that say who a quote is from or who handled it, matched by name or id.
 NAME_FIELDS = ("speaker_name", "relayed_by", "company", "segment")
@@ -58,7 +59,9 @@ def _tag_match(tag: str, key: str) -> str | None:
     return None
 
 
-def _rows(session: Session, team_id: str, columns: list, batch: int = 2000) -> Iterator:  # type: ignore[type-arg]
+def _rows(session: Session, team_id: str,
+          columns: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+          batch: int = 2000) -> Iterator[Row[Any]]:
     last = 0
     while True:
         rows = session.execute(select(Quote.id, *columns).where(

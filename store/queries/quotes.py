@@ -14,14 +14,16 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, Select, delete, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from store.errors import InvalidQuote
 from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind, utcnow
 from store.policy import hidden_clause, normalize_key, person_key, visible_clause
-from store.vocab import SOURCE_ALIASES, parse_source_kind  # noqa: F401 - re-exported
+from store.vocab import SOURCE_ALIASES as SOURCE_ALIASES  # re-exported
+from store.vocab import parse_source_kind as parse_source_kind  # re-exported
 
 
 def text_problem(text: object) -> str | None:
@@ -233,7 +235,8 @@ def views(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, Quote
 def delete_ids(session: Session, team_id: str, ids: Sequence[int]) -> int:
     if not ids:
         return 0
-    result = session.execute(delete(Quote).where(Quote.team_id == team_id, Quote.id.in_(ids)))
+    result = cast(CursorResult[Any], session.execute(
+        delete(Quote).where(Quote.team_id == team_id, Quote.id.in_(ids))))
     return int(result.rowcount or 0)
 
 
@@ -280,11 +283,12 @@ class Filters:
                     self.since, self.before))
 
 
-def filter_clauses(filters: Filters) -> list:  # type: ignore[type-arg]
-    def ilike_any(column, values):  # type: ignore[no-untyped-def]
+def filter_clauses(filters: Filters) -> list[ColumnElement[bool]]:
+    def ilike_any(column: QueryableAttribute[str | None],
+                  values: Iterable[str]) -> ColumnElement[bool]:
         return or_(*[func.lower(column).contains(v.lower(), autoescape=True) for v in values])
 
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     if filters.segment:
         clauses.append(ilike_any(Quote.segment, filters.segment))
     if filters.company:
@@ -308,7 +312,7 @@ def allowed_ids(session: Session, team_id: str, filters: Filters,
                 speaker_teams: frozenset[str] | None = None) -> set[int]:
     """Ids matching ``filters``; ``channel_id=None`` is the admin view (private included).
     ``speaker_teams`` keeps only quotes whose speaker belongs to one of those teams."""
-    stmt: Select = select(Quote.id).where(Quote.team_id == team_id, *filter_clauses(filters))
+    stmt: Select[int] = select(Quote.id).where(Quote.team_id == team_id, *filter_clauses(filters))
     if channel_id is not None:
         stmt = stmt.where(visible_clause(channel_id))
     if speaker_teams is not None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from store.models import RequestReceipt
 
@@ -27,15 +28,21 @@ def claim(session: Session, key: str, *, now: datetime, ttl: timedelta) -> bool:
     expires = now + ttl
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
+        # The two dialects' Insert classes are distinct types with the same upsert method.
+        stmt: ReturningInsert[str]
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects import postgresql
+            pg = postgresql.insert(RequestReceipt).values(key=key, expires_at=expires)
+            stmt = pg.on_conflict_do_update(
+                index_elements=[RequestReceipt.key], set_={"expires_at": expires},
+                where=RequestReceipt.expires_at <= now).returning(RequestReceipt.key)
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(RequestReceipt).values(key=key, expires_at=expires)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[RequestReceipt.key], set_={"expires_at": expires},
-            where=RequestReceipt.expires_at <= now)
-        return session.execute(stmt.returning(RequestReceipt.key)).first() is not None
+            from sqlalchemy.dialects import sqlite
+            lite = sqlite.insert(RequestReceipt).values(key=key, expires_at=expires)
+            stmt = lite.on_conflict_do_update(
+                index_elements=[RequestReceipt.key], set_={"expires_at": expires},
+                where=RequestReceipt.expires_at <= now).returning(RequestReceipt.key)
+        return session.execute(stmt).first() is not None
     try:  # any other database: a plain insert in a savepoint (purge frees expired keys)
         with session.begin_nested():
             session.add(RequestReceipt(key=key, expires_at=expires))
@@ -53,7 +60,7 @@ def purge_expired(session: Session, *, now: datetime) -> int:
     """Delete every receipt that expired before ``now``; returns how many."""
     result = session.connection().execute(
         delete(RequestReceipt).where(RequestReceipt.expires_at <= now))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)
 
 
 def count(session: Session) -> int:

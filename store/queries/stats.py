@@ -33,4 +33,4 @@ def workspace_stats(session: Session, team_id: str, now: datetime) -> Stats:
         Quote.team_id == team_id, Quote.company.is_not(None)).distinct()).all()
     people = count_people(person_key(u, n) for u, n in speakers)
     return Stats(int(total), int(recent), people,
-                 len({normalize_key(c) for c in companies if c.strip()}))
+                 len({normalize_key(c) for c in companies if c and c.strip()}))

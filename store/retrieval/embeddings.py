@@ -206,7 +206,7 @@ class HashingEmbedder:
             for token in _TOKEN.findall(text.lower()):
                 h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big")
                 out[i, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
-            norm = np.linalg.norm(out[i])
+            norm = float(np.linalg.norm(out[i]))
             if norm == 0:
                 out[i, 0], norm = 1.0, 1.0
             out[i] /= norm

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class EmotionHead:
             return cls(cls._read(fh), where=str(path))
 
     @staticmethod
-    def _read(fh: BinaryIO) -> dict[str, np.ndarray]:
+    def _read(fh: IO[bytes]) -> dict[str, np.ndarray]:
         with np.load(fh, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
 
@@ -157,7 +157,8 @@ class EmotionHead:
         z = np.asarray(logits, np.float64) / self.temperature + self.bias
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        probabilities: np.ndarray = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        return probabilities
 
     def guesses(self, probabilities: np.ndarray) -> list[EmotionGuess]:
         best = probabilities.argmax(axis=1)

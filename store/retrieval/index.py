@@ -39,7 +39,7 @@ class QuoteIndex:
         with self._lock:
             present = id_set & self._ids
             if present:  # only replacements pay for the O(n) removal
-                self._index.remove_ids(np.fromiter(present, dtype=np.int64, count=len(present)))
+                self._index.remove_ids(np.fromiter(present, dtype=np.int64, count=len(present)))  # type: ignore[arg-type]  # faiss stubs want an IDSelector; an int64 id array works
             self._index.add_with_ids(vecs, id_arr)
             self._ids |= id_set
 
@@ -47,7 +47,7 @@ class QuoteIndex:
         with self._lock:
             present = [int(i) for i in ids if int(i) in self._ids]
             if present:
-                self._index.remove_ids(np.asarray(present, dtype=np.int64))
+                self._index.remove_ids(np.asarray(present, dtype=np.int64))  # type: ignore[arg-type]  # faiss stubs want an IDSelector; an int64 id array works
                 self._ids.difference_update(present)
 
     def __contains__(self, quote_id: int) -> bool:

@@ -4,7 +4,9 @@ editing and deleting a quote, and keeping quotes true to edited or deleted messa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
@@ -16,6 +18,9 @@ from bot.slack.views import blocks, modals, review
 from store.errors import DatabaseUnavailable, InvalidQuote
 from store.queries.quotes import NewQuote, QuoteView
 from store.vocab import SourceKind
+
+if TYPE_CHECKING:
+    from bot.core.capture import SaveResult
 
 log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"
@@ -73,7 +78,8 @@ def register(app: App, rt: Runtime) -> None:
     pending = services.pending
 
     @app.middleware
-    def refuse_stale_buttons(body: dict, client: WebClient, respond, next_):  # type: ignore[no-untyped-def]
+    def refuse_stale_buttons(body: dict, client: WebClient, respond: Respond | None,
+                             next_: Callable[[], BoltResponse]) -> BoltResponse:
         if not stale_button(body):
             return next_()
         user = (body.get("user") or {}).get("id", "")
@@ -89,7 +95,8 @@ def register(app: App, rt: Runtime) -> None:
         rt.background(explain)
         return BoltResponse(status=200, body="")
 
-    def confirm(client: WebClient, channel: str | None, user: str, result) -> None:  # type: ignore[no-untyped-def]
+    def confirm(client: WebClient, channel: str | None, user: str,
+                result: SaveResult) -> None:
         # Edit and Delete are offered only to whoever the policy lets change the quote.
         allowed = rt.permissions.may_change(client, result.quote.team_id, user, result.quote)
         tell(client, channel, user, modals.capture_confirmation(
@@ -233,7 +240,7 @@ def register(app: App, rt: Runtime) -> None:
         excerpt = details.excerpt
         is_excerpt = excerpt is not None and excerpt != text
         save_or_explain(client, channel, user, NewQuote(
-            team_id=team_id, text=excerpt if is_excerpt else text,
+            team_id=team_id, text=excerpt if is_excerpt and excerpt is not None else text,
             source_kind=SourceKind(details.source),
             speaker_name=speaker_name, speaker_user_id=speaker_user,
             company=details.company, segment=details.segment,
@@ -357,6 +364,6 @@ def register(app: App, rt: Runtime) -> None:
         """Plain messages need no action; handled so Bolt does not warn about them."""
 
 
-def _quote(rt: Runtime, context: BoltContext, action: dict):  # type: ignore[no-untyped-def]
+def _quote(rt: Runtime, context: BoltContext, action: dict) -> QuoteView | None:
     button = QuoteButton.decode(action.get("value"))
     return rt.services.lookup.get(context.team_id or "", button.quote_id) if button else None

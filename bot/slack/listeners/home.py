@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
@@ -16,12 +18,18 @@ from bot.slack.views import blocks
 from store.errors import InvalidQuote
 from store.policy import APP_HOME
 
+if TYPE_CHECKING:
+    from bot.core.search import QuoteHit
+    from store.queries.stats import Stats
+    from store.queries.workspaces import WorkspaceSettings
+
 log = logging.getLogger(__name__)
 SETTINGS_CALLBACK = "workspace_settings_modal"
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def home_view(stats, recent, settings, *, mask: bool, can_edit: bool = True,  # type: ignore[no-untyped-def]
+def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSettings, *,
+              mask: bool, can_edit: bool = True,
               who_can: str = "workspace admins and owners") -> dict:
     """Pure: the Home tab for one user (only quotes visible outside private conversations).
     The settings button is there only for those who may change settings."""
@@ -55,7 +63,7 @@ def home_view(stats, recent, settings, *, mask: bool, can_edit: bool = True,  # 
     return {"type": "home", "blocks": out[:100]}
 
 
-def settings_modal(settings, *, admin: bool = False) -> dict:  # type: ignore[no-untyped-def]
+def settings_modal(settings: WorkspaceSettings, *, admin: bool = False) -> dict:
     """The settings form; who may change settings, and Slack Connect sharing, are offered
     to workspace admins and owners only."""
     days = [{"text": blocks.plain(d), "value": str(i)} for i, d in enumerate(DAYS)]
@@ -89,7 +97,7 @@ def settings_modal(settings, *, admin: bool = False) -> dict:  # type: ignore[no
             ]}
 
 
-def admin_blocks(settings) -> list[dict]:  # type: ignore[no-untyped-def]
+def admin_blocks(settings: WorkspaceSettings) -> list[dict]:
     roles = [{"text": blocks.plain(text), "value": value} for value, text in (
         ("admins", "Workspace admins and owners"), ("owners", "Workspace owners only"),
         ("everyone", "Every full member"))]
@@ -153,7 +161,7 @@ def register(app: App, rt: Runtime) -> None:
         values = view.get("state", {}).get("values", {})
         team_id, user = context.team_id or "", body.get("user", {}).get("id", "")
 
-        def get(block: str, key: str = "value"):  # type: ignore[no-untyped-def]
+        def get(block: str, key: str = "value") -> Any:
             return (values.get(block, {}).get("value") or {}).get(key)
 
         allowed, who = rt.permissions.settings(client, team_id, user)

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, rt: Runtime) -> None:
-    revocation = (TokenRevocationListeners(rt.installation_store)  # type: ignore[arg-type]
+    revocation = (TokenRevocationListeners(rt.installation_store)
                   if rt.installation_store is not None else None)
     settings = rt.services.settings
 

@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.query import parse_query, topic_problem
+from bot.core.query import Query, parse_query, topic_problem
 from bot.slack.digest_settings import digest_command
 from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime
 from bot.slack.payloads import MorePage, QuoteButton
@@ -186,7 +186,7 @@ def _value_id(value: object) -> int | None:
     return button.quote_id if button else None
 
 
-def _query_error(query) -> tuple[str, list[dict]] | None:  # type: ignore[no-untyped-def]
+def _query_error(query: Query) -> tuple[str, list[dict]] | None:
     if query.problems:
         return blocks.problems(query.problems)
     if not query.topic and not query.filters:

@@ -10,12 +10,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.container import Services
 from bot.slack.answers import MAX_DEPTH, PAGE, Answers
 from bot.slack.directory import Directory
 from bot.slack.permissions import Permissions
 from store.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from slack_sdk.oauth.installation_store import InstallationStore
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,7 @@ class Runtime:
     directory: Directory = field(default_factory=Directory)
     work_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         4, thread_name_prefix="voicebot-work"))
-    installation_store: object | None = None
+    installation_store: InstallationStore | None = None
     retry_delays: tuple[float, ...] = (2, 5, 15, 30, 60, 120, 300)
     permissions: Permissions = field(init=False)
     answers: Answers = field(init=False)
