@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import capture, conversations, home, install, recall
+from bot.slack.listeners import (
+    capture,
+    conversations,
+    home,
+    install,
+    message_changes,
+    quote_actions,
+    recall,
+)
 from bot.slack.listeners.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
     recall.register(app, runtime)
+    quote_actions.register(app, runtime)  # its stale-button check runs before the rest
     capture.register(app, runtime)
+    message_changes.register(app, runtime)
     home.register(app, runtime)
     install.register(app, runtime)
     conversations.register(app, runtime)

@@ -1,22 +1,22 @@
-"""Capture surfaces: the capture emoji, the "Save as user voice" shortcut and its modal,
-editing and deleting a quote, and keeping quotes true to edited or deleted messages."""
+"""Capture surfaces: the capture emoji and the "Save as user voice" shortcut with its form.
+Buttons on a saved quote are in :mod:`.quote_actions`; edited and deleted messages in
+:mod:`.message_changes`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.listeners.runtime import NOT_IN_CHANNEL, Runtime
-from bot.slack.payloads import STALE_BUTTON, CaptureForm, EditForm, MorePage, QuoteButton
-from bot.slack.views import blocks, modals, review
+from bot.slack.payloads import CaptureForm
+from bot.slack.views import blocks, modals
 from store.errors import DatabaseUnavailable, InvalidQuote
-from store.queries.quotes import NewQuote, QuoteView
+from store.queries.quotes import NewQuote
 from store.vocab import SourceKind
 
 if TYPE_CHECKING:
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"
-NOT_YOURS = ("Only the person who captured this quote or a workspace admin can change or "
-             "delete it.")
-QUOTE_ID_BUTTONS = {"quote_edit", "quote_delete", review.KEEP_ACTION, "voice_full",
-                    "voice_share"}
 
 
 def said_at(ts: str) -> datetime | None:
@@ -42,20 +38,6 @@ def is_placeholder(message: dict) -> bool:
     parent deleted while it has replies becomes ``{"subtype": "tombstone", "hidden": true,
     "text": "This message was deleted."}``."""
     return message.get("subtype") == "tombstone" or message.get("hidden") is True
-
-
-def stale_button(body: dict) -> bool:
-    """A quote button whose value cannot be what voicebot sent (a forged or huge id, an
-    unreadable "Show more"): answer "out of date" instead of passing it on to SQL."""
-    if body.get("type") != "block_actions":
-        return False
-    for action in body.get("actions") or []:
-        action_id, value = action.get("action_id"), action.get("value")
-        if action_id in QUOTE_ID_BUTTONS and QuoteButton.decode(value) is None:
-            return True
-        if action_id == "voice_more" and MorePage.decode(value) is None:
-            return True
-    return False
 
 
 def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, list[dict]]) -> None:
@@ -76,24 +58,6 @@ def tell(client: WebClient, channel: str | None, user: str, reply: tuple[str, li
 def register(app: App, rt: Runtime) -> None:
     services = rt.services
     pending = services.pending
-
-    @app.middleware
-    def refuse_stale_buttons(body: dict, client: WebClient, respond: Respond | None,
-                             next_: Callable[[], BoltResponse]) -> BoltResponse:
-        if not stale_button(body):
-            return next_()
-        user = (body.get("user") or {}).get("id", "")
-        log.info("stale button refused", extra={"user": user, "actions": [
-            a.get("action_id") for a in body.get("actions") or []]})
-
-        def explain() -> None:
-            if body.get("response_url") and respond is not None:
-                respond(text=STALE_BUTTON, response_type="ephemeral", replace_original=False)
-            else:
-                tell(client, None, user, blocks.message(STALE_BUTTON))
-
-        rt.background(explain)
-        return BoltResponse(status=200, body="")
 
     def confirm(client: WebClient, channel: str | None, user: str,
                 result: SaveResult) -> None:
@@ -254,116 +218,3 @@ def register(app: App, rt: Runtime) -> None:
             pending.release(team_id, user, channel, ts)
         except DatabaseUnavailable:
             log.info("pending text left to expire", extra={"team": team_id})
-
-    def changeable(action: dict, body: dict, context: BoltContext, respond: Respond,
-                   client: WebClient, what: str) -> QuoteView | None:
-        """The quote a button is about, if it exists and the clicker may change it (the
-        stored quote and Slack's word on the user decide); otherwise they are told why."""
-        user = body.get("user", {}).get("id", "")
-        quote = _quote(rt, context, action)
-        if quote is None:
-            respond(text="That quote is gone, or the button is out of date.",
-                    response_type="ephemeral", replace_original=False)
-            return None
-        if not rt.permissions.may_change(client, context.team_id or "", user, quote):
-            log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
-                                                       "action": what})
-            respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
-            return None
-        return quote
-
-    @app.action("quote_edit")
-    def edit(ack: Ack, action: dict, body: dict, context: BoltContext, respond: Respond,
-             client: WebClient) -> None:
-        ack()
-        if (quote := changeable(action, body, context, respond, client, "edit")) is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=modals.edit_modal(quote))
-
-    @app.view(modals.EDIT_CALLBACK)
-    def edit_submitted(ack: Ack, body: dict, view: dict, context: BoltContext,
-                       client: WebClient) -> None:
-        details = modals.read_details(view.get("state", {}).get("values", {}))
-        user = body.get("user", {}).get("id", "")
-        team_id = context.team_id or ""
-        form = EditForm.decode(view.get("private_metadata"))
-        quote = services.lookup.get(team_id, form.quote_id) if form else None
-        if quote is None:
-            ack(response_action="errors", errors={"speaker": "This form is out of date: "
-                                                  "the quote is gone."})
-            return
-        # Checked again here: the form may have been forged or opened before a role change.
-        if not rt.permissions.may_change(client, team_id, user, quote):
-            log.warning("quote change refused", extra={"quote_id": quote.id, "user": user,
-                                                       "action": "edit_submit"})
-            ack(response_action="errors", errors={"speaker": NOT_YOURS})
-            return
-        ack()
-        changes: dict[str, object] = {
-            "speaker_name": details.speaker, "company": details.company,
-            "segment": details.segment, "source_kind": details.source,
-            "first_hand": details.first_hand,
-            "relayed_by": details.relayed_by if not details.first_hand else None}
-        if details.emotion is not None:
-            changes["emotion"] = details.emotion
-            changes["emotion_by"] = user
-        if details.shareable is not None and quote.is_private:
-            changes["shareable"] = details.shareable
-        try:
-            services.edits.update_details(team_id, quote.id, **changes)
-        except InvalidQuote as exc:
-            log.info("edit refused", extra={"quote_id": quote.id, "reason": str(exc)})
-
-    @app.action("quote_delete")
-    def delete(ack: Ack, action: dict, body: dict, context: BoltContext, respond: Respond,
-               client: WebClient) -> None:
-        ack()
-        if (quote := changeable(action, body, context, respond, client, "delete")) is None:
-            return
-        services.deletion.delete(context.team_id or "", quote.id,
-                                 by=body.get("user", {}).get("id", ""))
-        respond(text="Deleted. The quote is gone from voicebot.", replace_original=True)
-
-    @app.event({"type": "message", "subtype": "message_changed"})
-    def message_changed(event: dict, context: BoltContext, client: WebClient) -> None:
-        msg = event.get("message") or {}
-        channel = event.get("channel")
-        ts = msg.get("ts") or (event.get("previous_message") or {}).get("ts")
-        if not channel or not ts:
-            return
-        team_id = context.team_id or ""
-        if is_placeholder(msg):  # e.g. a deleted thread parent that still has replies
-            services.deletion.delete_message(team_id, channel, ts)
-        elif isinstance(msg.get("text"), str):
-            rt.background(follow_edit, client, team_id, channel, ts, msg["text"])
-
-    def follow_edit(client: WebClient, team_id: str, channel: str, ts: str,
-                    text: str) -> None:
-        quote = services.edits.edit_message(team_id, channel, ts, text)
-        if quote is not None and quote.source_changed and quote.captured_by:
-            tell(client, None, quote.captured_by,
-                 review.source_changed_notice(quote, mask=rt.mask))
-
-    @app.event({"type": "message", "subtype": "message_deleted"})
-    def message_deleted(event: dict, context: BoltContext) -> None:
-        ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
-        if event.get("channel") and ts:
-            services.deletion.delete_message(context.team_id or "", event["channel"], ts)
-
-    @app.action(review.KEEP_ACTION)
-    def keep_as_saved(ack: Ack, action: dict, body: dict, context: BoltContext,
-                      respond: Respond, client: WebClient) -> None:
-        ack()
-        if (quote := changeable(action, body, context, respond, client, "keep")) is None:
-            return
-        services.edits.keep_as_saved(context.team_id or "", quote.id)
-        respond(text="Kept as saved: the quote keeps the words it was saved with.",
-                replace_original=True)
-
-    @app.event("message")
-    def other_messages() -> None:
-        """Plain messages need no action; handled so Bolt does not warn about them."""
-
-
-def _quote(rt: Runtime, context: BoltContext, action: dict) -> QuoteView | None:
-    button = QuoteButton.decode(action.get("value"))
-    return rt.services.lookup.get(context.team_id or "", button.quote_id) if button else None
