@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
-from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, refusal
+from bot.container import build_services
+from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, quiet_bolt_logs, refusal
+from bot.periodic import Periodic
+from bot.slack import dedupe
+from bot.slack.app import create_app, make_client, make_delivery
+from bot.slack.dedupe import Receipts
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -108,12 +113,6 @@ class Started:
 
 def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None) -> Started:
     """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
-    from bot.container import build_services
-    from bot.gate import quiet_bolt_logs
-    from bot.periodic import Periodic
-    from bot.slack import dedupe
-    from bot.slack.app import create_app, make_client, make_delivery
-    from bot.slack.dedupe import Receipts
 
     services = services or build_services(settings)
     services.encoder.warm_up()  # the first capture should not pay for set-up
@@ -146,7 +145,6 @@ def _client_for(settings: Settings, services: Services,
     """Web API client per team: the single bot token, or the team's installed bot token."""
     if not settings.slack_client_id:
         return lambda _team: app.client
-    from bot.slack.app import make_client
     from bot.slack.installations import installation_store
 
     store = installation_store(settings, services.engine)
@@ -183,8 +181,6 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
             app = start(settings, wsgi).app
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-                from bot.slack.app import make_client
 
                 SocketModeHandler(app, settings.slack_app_token,
                                   web_client=make_client(settings, settings.slack_app_token),
