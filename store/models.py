@@ -99,6 +99,13 @@ class Quote(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    #: Imported from an interview transcript: which transcript (a hash of its recording
+    #: URL, or of its file name and date), where the passage starts in the recording, and
+    #: its character offsets in the speaker's spoken text (see bot/core/transcripts.py).
+    transcript_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    start_seconds: Mapped[float | None] = mapped_column(Float)
+    char_start: Mapped[int | None] = mapped_column(Integer)
+    char_end: Mapped[int | None] = mapped_column(Integer)
 
     revisions: Mapped[list[QuoteRevision]] = relationship(
         back_populates="quote", cascade="all, delete-orphan", passive_deletes=True
@@ -106,7 +113,8 @@ class Quote(Base):
 
 
 class QuoteRevision(Base):
-    """Earlier words of a quote whose Slack message was edited."""
+    """Earlier words of a quote whose Slack message was edited, or whose transcript was
+    corrected and imported again."""
 
     __tablename__ = "quote_revisions"
 

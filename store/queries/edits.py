@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidQuote
@@ -53,6 +53,45 @@ def replace_words(session: Session, team_id: str, channel_id: str, ts: str, new_
     if not _record_edit(session, quote, new_text, now):
         return None
     quote.embedding, quote.embedding_model = embedding, model
+    if emotion and quote.emotion_by is None:
+        for column, value in emotion.items():
+            setattr(quote, column, value)
+    return _view(session, quote)
+
+
+def stored_passages(session: Session, team_id: str,
+                    keys: list[str]) -> dict[str, tuple[int, str, tuple[int | None, int | None]]]:
+    """Transcript passages already stored, by passage key: ``(quote id, words,
+    (char_start, char_end))``."""
+    found: dict[str, tuple[int, str, tuple[int | None, int | None]]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for key, quote_id, text, c_start, c_end in session.execute(
+                select(Quote.dedupe_key, Quote.id, Quote.text, Quote.char_start,
+                       Quote.char_end).where(
+                    Quote.team_id == team_id, Quote.dedupe_key.in_(chunk))):
+            found[key] = (quote_id, text, (c_start, c_end))
+    return found
+
+
+def replace_passage(session: Session, team_id: str, passage_key: str, new_text: str, *,
+                    now: datetime, embedding: bytes | None, model: str | None,
+                    emotion: dict[str, Any] | None,
+                    position: dict[str, object]) -> QuoteView | None:
+    """A corrected transcript changed this passage's words: keep the old words as a revision
+    and store the new ones, their vector (when given) and ``position`` (start_seconds,
+    char_start, char_end). A guessed emotion is replaced, a person's choice kept. None when
+    there is no such passage or nothing changed."""
+    quote = session.scalar(select(Quote).where(Quote.team_id == team_id,
+                                               Quote.dedupe_key == passage_key))
+    if quote is None:
+        return None
+    if not _record_edit(session, quote, new_text, now):
+        return None
+    for column, value in position.items():
+        setattr(quote, column, value)
+    if embedding is not None:
+        quote.embedding, quote.embedding_model = embedding, model
     if emotion and quote.emotion_by is None:
         for column, value in emotion.items():
             setattr(quote, column, value)

@@ -63,6 +63,13 @@ class NewQuote:
     emotion: str | None = None
     emotion_confidence: float | None = None
     is_excerpt: bool = False  # the capturer kept only part of the Slack message
+    #: A passage of an interview transcript: its stable key (transcript, speaker, start),
+    #: which transcript, where it starts (seconds) and its offsets in the spoken text.
+    passage_key: str | None = None
+    transcript_key: str | None = None
+    start_seconds: float | None = None
+    char_start: int | None = None
+    char_end: int | None = None
 
     def validated(self) -> NewQuote:
         """Return self if storable, else raise :class:`InvalidQuote` saying why."""
@@ -78,7 +85,10 @@ class NewQuote:
 
     @property
     def dedupe_key(self) -> str:
-        """Slack messages are keyed by channel and ts; other quotes by their content."""
+        """Slack messages are keyed by channel and ts, transcript passages by their passage
+        key (so a corrected transcript updates them); other quotes by their content."""
+        if self.passage_key:
+            return self.passage_key
         if self.channel_id and self.message_ts:
             return f"slack:{self.channel_id}:{self.message_ts}"
         parts = [self.text, self.speaker_name, self.company, self.source_kind.value,
@@ -119,6 +129,10 @@ class QuoteView:
     voice_id: int | None = None
     is_excerpt: bool = False
     source_changed: bool = False
+    transcript_key: str | None = None
+    start_seconds: float | None = None
+    char_start: int | None = None
+    char_end: int | None = None
 
     @property
     def voice(self) -> int:
@@ -150,6 +164,8 @@ def view(q: Quote, revisions: int = 0) -> QuoteView:
         tags=tuple(q.tags or ()), emotion=q.emotion, emotion_confidence=q.emotion_confidence,
         embedding_model=q.embedding_model, revisions=revisions, voice_id=q.voice_id,
         is_excerpt=bool(q.is_excerpt), source_changed=bool(q.source_changed),
+        transcript_key=q.transcript_key, start_seconds=q.start_seconds,
+        char_start=q.char_start, char_end=q.char_end,
     )
 
 
@@ -170,7 +186,8 @@ def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None,
         captured_at=now, said_at=nq.said_at, tags=list(nq.tags), emotion=nq.emotion,
         emotion_confidence=nq.emotion_confidence, emotion_by=None, embedding=embedding,
         embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=utcnow(),
-        is_excerpt=nq.is_excerpt, source_changed=False,
+        is_excerpt=nq.is_excerpt, source_changed=False, transcript_key=nq.transcript_key,
+        start_seconds=nq.start_seconds, char_start=nq.char_start, char_end=nq.char_end,
     )
 
 
