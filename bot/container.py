@@ -28,6 +28,7 @@ from bot.core.indexing import IndexLoader, IndexSync, LoadReport
 from bot.core.lookup import Lookup
 from bot.core.pending import PendingTexts
 from bot.core.search import SearchService
+from bot.core.transcript_imports import TranscriptImporter
 from bot.core.usage import Usage
 from bot.core.vectors import Encoder, NewVectors
 from bot.core.workspaces import WorkspaceService
@@ -53,6 +54,7 @@ class Services:
     indexes: IndexRegistry
     capture: Capture  # save one quote
     imports: Importer  # import rows in batches
+    transcripts: TranscriptImporter  # import an interview transcript's passages
     edits: Edits  # message edited, review, details, conversation made private
     deletion: Deletion  # delete, deleted message, forget a person, purge a workspace
     lookup: Lookup  # get by id, literal text search, teams, counts
@@ -114,10 +116,12 @@ def build_services(
     usage = Usage(sessions, clock)
     indexing = IndexLoader(sessions, encoder, indexes)
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
+    importer = Importer(sessions, encoder, new_vectors, clock)
     services = Services(
         settings=settings, engine=engine, sessions=sessions, embedder=embedder,
         encoder=encoder, indexes=indexes, capture=capture,
-        imports=Importer(sessions, encoder, new_vectors, clock), edits=edits,
+        imports=importer, transcripts=TranscriptImporter(sessions, encoder, importer, indexes,
+                                                         clock), edits=edits,
         deletion=deletion, lookup=lookup, usage=usage, indexing=indexing, sync=sync,
         search=SearchService(sessions, embedder, indexes),
         workspaces=WorkspaceService(sessions, settings.capture_emoji),

@@ -7,10 +7,13 @@ import json
 import logging
 import sys
 from importlib import resources
+from pathlib import Path
 
 from bot.cli.common import CliError, Progress, services_for, team_of
+from bot.cli.transcripts import transcript_import
 from bot.config import Settings
 from bot.core.query import parse_query, topic_problem
+from bot.core.transcripts import FORMATS, SUFFIXES
 from store.queries.quotes import QuoteView
 
 log = logging.getLogger("voicebot")
@@ -22,12 +25,28 @@ DEMO_TOPICS = ("my card still hasn't arrived", "exchange rate fees are too high"
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's verbs to the ``voicebot`` parser."""
-    p = sub.add_parser("import", help="import quotes from a CSV or JSONL file",
-                       description="Import quotes. `text` is required; optional columns: "
-                       "speaker, company, segment, source, said_at, url, tags. Other columns "
-                       "are kept as tags. Importing the same file twice adds nothing.")
-    p.add_argument("file", help="a .csv or .jsonl file (UTF-8)")
+    p = sub.add_parser("import", help="import quotes from a CSV or JSONL file, or an "
+                       "interview transcript (.vtt, .srt, .txt)",
+                       description="Import quotes. CSV/JSONL: `text` is required; optional "
+                       "columns: speaker, company, segment, source, said_at, url, tags. Other "
+                       "columns are kept as tags. A transcript (.vtt, .srt, .txt, or --format) "
+                       "becomes quote-sized passages of the users' exact words. Importing the "
+                       "same file twice adds nothing.")
+    p.add_argument("file", help="a .csv or .jsonl file, or a .vtt/.srt/.txt transcript (UTF-8)")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    t = p.add_argument_group("transcripts")
+    t.add_argument("--format", choices=FORMATS, help="read the file as this transcript format "
+                   "(default: detected from the content)")
+    t.add_argument("--interviewer", action="append", default=[], metavar="NAME",
+                   help="a speaker on the team's side, not quoted (repeatable)")
+    t.add_argument("--speaker", action="append", default=[], metavar="NAME",
+                   help="a speaker who is a user: only their words are quoted (repeatable)")
+    t.add_argument("--company", help="the users' organisation")
+    t.add_argument("--segment", help="e.g. enterprise, smb")
+    t.add_argument("--said-at", metavar="DATE", help="YYYY-MM-DD or ISO 8601 (default: the "
+                   "recording date when the file carries it)")
+    t.add_argument("--recording-url", metavar="URL",
+                   help="each quote links to URL#t=<seconds>")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("search", help="find the quotes /voice would show",
@@ -50,9 +69,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+TRANSCRIPT_FLAGS = ("format", "interviewer", "speaker", "company", "segment", "said_at",
+                    "recording_url")
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.importing import ImportFileError, parse_file
 
+    if args.format or Path(args.file).suffix.lower() in SUFFIXES:
+        return transcript_import(args, settings)
+    used = [f"--{f.replace('_', '-')}" for f in TRANSCRIPT_FLAGS if getattr(args, f)]
+    if used:
+        raise CliError(f"{', '.join(used)} only apply to transcripts (.vtt, .srt, .txt or "
+                       "--format)")
     services = services_for(settings, args)
     try:
         team = args.team or team_of(services, None)
