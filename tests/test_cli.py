@@ -89,6 +89,17 @@ def test_console_script_demo_with_the_bundled_model(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "added 462" in proc.stdout
     assert "matching quote" in proc.stdout and "Banking77 customer" in proc.stdout
+    # the bundled interview: only the customer's turns, each linked to its moment
+    assert "Sample interview: added 0, already there 0" not in proc.stdout
+    proc_interview = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "top up failed source:interview"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert proc_interview.returncode == 0, proc_interview.stderr
+    assert "Sample interview: added 0, already there 3" in proc_interview.stdout
+    assert "— Sam Okoro, Demo customer (consumer) · interview" in proc_interview.stdout
+    assert "demo-interview#t=5" in proc_interview.stdout
+    assert "Priya Raman" not in proc_interview.stdout
     assert (tmp_path / "voicebot.db").exists()
     # the sample was imported with emotions from the bundled head: filter by one, see it shown
     proc = subprocess.run([sys.executable, "-m", "bot", "demo", "emotion:frustrated card"],

@@ -8,6 +8,7 @@ import logging
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import CliError, Progress, services_for, team_of
 from bot.cli.transcripts import transcript_import
@@ -16,9 +17,14 @@ from bot.core.query import parse_query, topic_problem
 from bot.core.transcripts import FORMATS, SUFFIXES
 from store.queries.quotes import QuoteView
 
+if TYPE_CHECKING:
+    from bot.container import Services
+
 log = logging.getLogger("voicebot")
 
 DEMO_TEAM = "TDEMO"
+DEMO_RECORDING = "https://recordings.example.com/demo-interview"
+DEMO_INTERVIEW_TOPIC = "top up failed and nobody told me source:interview"
 DEMO_TOPICS = ("my card still hasn't arrived", "exchange rate fees are too high",
                "I was charged twice", "can't verify my identity")
 
@@ -180,9 +186,27 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
     bar.close()
     print(f"Sample: added {summary.added}, already there {summary.duplicates} "
-          f"(462 Banking77 customer messages, CC-BY-4.0)\n")
-    topics = [" ".join(args.topic)] if args.topic else list(DEMO_TOPICS)
+          f"(462 Banking77 customer messages, CC-BY-4.0)")
+    interview = _demo_interview(services)
+    print(f"Sample interview: {interview} (demo_interview.vtt, only the customer's turns)\n")
+    topics = [" ".join(args.topic)] if args.topic else [*DEMO_TOPICS, DEMO_INTERVIEW_TOPIC]
     for topic in topics:
         print("$ /voice " + topic)
         print(render(services.search.search(DEMO_TEAM, parse_query(topic), limit=3)))
     return 0
+
+
+def _demo_interview(services: Services) -> str:
+    """Import the bundled sample interview under the demo team (again: nothing added)."""
+    from bot.core.transcript_imports import TranscriptOptions, choose_users, to_quotes
+    from bot.core.transcripts import read
+
+    sample = resources.files("bot") / "data" / "demo_interview.vtt"
+    with resources.as_file(sample) as path:
+        transcript = read(path, path.read_text(encoding="utf-8"), None)
+        users = choose_users(transcript, interviewers=["Priya Raman"], speakers=())
+        quotes = to_quotes(path, transcript, users, TranscriptOptions(
+            team_id=DEMO_TEAM, company="Demo customer", segment="consumer", said_at=None,
+            recording_url=DEMO_RECORDING))
+    summary = services.transcripts.import_quotes(quotes)
+    return f"added {summary.added}, already there {summary.unchanged + summary.updated}"

@@ -34,8 +34,8 @@ def attribution(quote: QuoteView) -> str:
     """``Dana Lee, Acme (enterprise) · interview · 2026-03-02 · frustrated (0.91)``; relayed
     quotes say so. Neutral is not shown, as in Slack."""
     who = quote.speaker_name or "Unknown speaker"
-    org = ", ".join(x for x in (quote.company, f"({quote.segment})" if quote.segment else None)
-                    if x)
+    org = " ".join(x for x in (quote.company, f"({quote.segment})" if quote.segment else None)
+                   if x)
     parts = [f"{who}, {org}" if org else who, quote.source_kind.replace("_", " "),
              f"{quote.when:%Y-%m-%d}"]
     if quote.emotion and quote.emotion != "neutral":
