@@ -55,7 +55,12 @@ class Encoder:
         return self.emotions.encode(texts)
 
     def warm_up(self) -> None:
-        """Encode once so that the first request does not pay for set-up."""
+        """Encode once so that the first request does not pay for set-up, and page in the
+        model's weights (``touch_weights``) so that resident memory does not grow with the
+        vocabulary of later quotes."""
+        touch = getattr(self.embedder, "touch_weights", None)
+        if callable(touch):
+            touch()
         self.embedder.encode(["warm-up"])
         if self.emotions is not None:
             self.emotions.encode(["warm-up"])

@@ -18,6 +18,10 @@ from slack_sdk.errors import SlackApiError
 from store.policy import Conversation, Member
 
 log = logging.getLogger(__name__)
+#: Entries kept per cache (people, conversations, roles): look-ups expire by time, and an
+#: expired entry is replaced only when asked for again, so without a bound the caches
+#: would hold every person and conversation ever seen for the life of the process.
+MAX_ENTRIES = 5_000
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,32 @@ class Channel:
 
 class Directory:
     def __init__(self, ttl: float = 3600.0, channel_ttl: float = 300.0,
-                 member_ttl: float = 60.0) -> None:
+                 member_ttl: float = 60.0, max_entries: int = MAX_ENTRIES) -> None:
         self.ttl = ttl  # names change rarely
         self.channel_ttl = channel_ttl  # privacy and sharing: minutes, not an hour
         self.member_ttl = member_ttl
+        self.max_entries = max_entries
         self._users: dict[tuple[str, str], tuple[float, Speaker]] = {}
         self._channels: dict[tuple[str, str], tuple[float, Channel]] = {}
         self._members: dict[tuple[str, str], tuple[float, Member]] = {}
         self._lock = threading.Lock()
+
+    def _put(self, cache: dict, key: tuple[str, str], value: object, ttl: float) -> None:
+        """Store ``value`` (newest last); past ``max_entries``, drop the expired entries,
+        then the oldest. Call with the lock held."""
+        now = time.monotonic()
+        cache.pop(key, None)
+        cache[key] = (now, value)
+        if len(cache) > self.max_entries:
+            for old in [k for k, (at, _) in cache.items() if now - at >= ttl]:
+                del cache[old]
+            while len(cache) > self.max_entries:
+                del cache[next(iter(cache))]
+
+    def cached(self) -> int:
+        """Entries held in all caches (for tests and diagnostics)."""
+        with self._lock:
+            return len(self._users) + len(self._channels) + len(self._members)
 
     def speaker_of(self, client: WebClient, team_id: str, message: dict) -> Speaker:
         """The person (or integration) who wrote ``message``."""
@@ -82,7 +104,7 @@ class Directory:
                           team_id=info.get("team_id") or profile.get("team"),
                           is_bot=bool(info.get("is_bot")))
         with self._lock:
-            self._users[key] = (time.monotonic(), speaker)
+            self._put(self._users, key, speaker, self.ttl)
         return speaker
 
     def conversation(self, client: WebClient, team_id: str, channel_id: str) -> Channel:
@@ -115,7 +137,7 @@ class Directory:
             or info.get("is_mpim") or info.get("is_group")),
             external=external, external_teams=frozenset(teams - own))
         with self._lock:
-            self._channels[key] = (time.monotonic(), channel)
+            self._put(self._channels, key, channel, self.channel_ttl)
         return channel
 
     def is_private(self, client: WebClient, team_id: str, channel_id: str) -> bool:
@@ -152,7 +174,7 @@ class Directory:
                             is_guest=bool(info.get("is_restricted")
                                           or info.get("is_ultra_restricted")))
         with self._lock:
-            self._members[key] = (time.monotonic(), member)
+            self._put(self._members, key, member, self.member_ttl)
         return member
 
     @staticmethod

@@ -103,6 +103,24 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._fingerprints: dict[int, str | None] = {}
 
+    def touch_weights(self) -> int:
+        """Read every weight once; returns the bytes read.
+
+        The weights are memory-mapped from the model file and a page becomes resident only
+        when first read: the word-embedding rows of tokens never seen before are paged in
+        one by one as new words arrive, so resident memory crept up with every new quote
+        (bench/LOAD.md, up to the whole file, about 90 MiB). Read at start-up, they are
+        resident from the start and serving no longer grows them."""
+        import torch
+
+        total = 0
+        with torch.inference_mode():
+            for tensor in list(self._model.parameters()) + list(self._model.buffers()):
+                if tensor.numel():
+                    tensor.detach().sum()
+                    total += tensor.numel() * tensor.element_size()
+        return total
+
     def transformer_layers(self) -> Any:
         """The transformer's list of layers (BERT-style models), or None."""
         auto = getattr(self._model[0], "auto_model", None)

@@ -1,0 +1,63 @@
+"""What keeps the server's memory from growing with traffic or data (bench/LOAD.md)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from bot.core.vectors import Encoder
+from bot.slack.directory import Directory
+from store import db
+from store.retrieval.embeddings import HashingEmbedder
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def users_info(self, user: str) -> dict:
+        self.calls += 1
+        return {"user": {"id": user, "real_name": f"Person {user}", "team_id": "T1"}}
+
+    def conversations_info(self, channel: str) -> dict:
+        self.calls += 1
+        return {"channel": {"id": channel, "is_private": False}}
+
+
+def test_directory_caches_hold_at_most_max_entries() -> None:
+    directory = Directory(max_entries=10)
+    client = FakeClient()
+    for n in range(50):
+        directory.user(client, "T1", f"U{n}")
+        directory.member(client, "T1", f"U{n}")
+        directory.conversation(client, "T1", f"C{n}")
+    assert directory.cached() == 30  # 10 people, 10 roles, 10 conversations
+    calls = client.calls
+    directory.user(client, "T1", "U49")  # the newest entries are the ones kept
+    directory.conversation(client, "T1", "C49")
+    assert client.calls == calls
+    directory.user(client, "T1", "U0")  # the oldest were dropped
+    assert client.calls == calls + 1
+    assert directory.cached() == 30
+
+
+def test_sqlite_connections_get_a_bounded_page_cache(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -db.SQLITE_CACHE_KIB
+    finally:
+        engine.dispose()
+
+
+def test_warm_up_pages_in_the_model_weights() -> None:
+    class Touching(HashingEmbedder):
+        touched = 0
+
+        def touch_weights(self) -> int:
+            self.touched += 1
+            return 0
+
+    embedder = Touching()
+    Encoder(embedder).warm_up()
+    assert embedder.touched == 1
+    Encoder(HashingEmbedder()).warm_up()  # embedders without mapped weights are fine
