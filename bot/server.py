@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.container import build_services
 from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, quiet_bolt_logs, refusal
+from bot.heap import trim_heap
 from bot.periodic import Periodic
 from bot.slack import dedupe
 from bot.slack.app import create_app, make_client, make_delivery
@@ -26,6 +27,7 @@ MAX_HEADERS = 64 * 1024
 NO_HTTP_EVENTS = refusal("404 Not Found", "Socket Mode: no HTTP events endpoint", "not found")
 
 log = logging.getLogger(__name__)
+HEAP_TRIM_SECONDS = 30.0  # freed arena memory goes back to the OS (bot/heap.py)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -127,7 +129,8 @@ def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None) -
     dedupe.install(app, receipts)  # HTTP and Socket Mode deliveries alike
     quiet_bolt_logs()
     # each replica polls for others' changes; digests are posted now, then every interval
-    threads = [Periodic("index sync", services.sync.poll, settings.sync_seconds)]
+    threads = [Periodic("index sync", services.sync.poll, settings.sync_seconds),
+               Periodic("heap trim", trim_heap, HEAP_TRIM_SECONDS)]
     if settings.digest_scheduler:
         delivery = make_delivery(settings, services, _client_for(settings, services, app))
         threads.append(Periodic("digest", delivery.run_due, settings.digest_interval,
