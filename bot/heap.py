@@ -31,6 +31,23 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+def limit_arenas(count: int = 2) -> bool:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would) before threads start: fewer
+    arenas, less memory stranded in each. False where the C library cannot."""
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is None:
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(M_ARENA_MAX, count))
+
+
 def trim_heap() -> bool:
     """Return free heap pages to the OS; False where the C library cannot."""
     trim = _malloc_trim()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.container import build_services
 from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, quiet_bolt_logs, refusal
-from bot.heap import trim_heap
+from bot.heap import limit_arenas, trim_heap
 from bot.periodic import Periodic
 from bot.slack import dedupe
 from bot.slack.app import create_app, make_client, make_delivery
@@ -173,6 +173,7 @@ def make_server(wsgi: WSGIApp, *, host: str, port: int, threads: int) -> Any:
 
 
 def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
+    limit_arenas(2)  # before any thread starts: less memory stranded per arena (bot/heap.py)
     wsgi = BotWSGI()
     server = make_server(wsgi, host=host, port=port, threads=max(8, settings.listener_workers))
     log.info("listening", extra={"host": host, "port": server.effective_port,
