@@ -322,7 +322,8 @@ def main() -> int:
         f"{platform.python_version()}; {os.cpu_count()} CPUs; SQLite; the bundled "
         f"all-MiniLM-L6-v2; {stored_before} stored quotes",
         "- `python -m bot serve` runs as its own process (waitress, HTTP mode) against the "
-        "stand-in Slack Web API of bench/slack_stub.py, which runs in the load generator's process. "
+        "stand-in Slack Web API of bench/slack_stub.py, which runs in the load generator's "
+        "process. "
         "Memory is the server process only (VmRSS from /proc/<pid>/status).", "",
         *table, "",
         "Server memory over the load phase (s, requests acknowledged, MiB): "
