@@ -40,6 +40,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "same file twice adds nothing.")
     p.add_argument("file", help="a .csv or .jsonl file, or a .vtt/.srt/.txt transcript (UTF-8)")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    c = p.add_argument_group("CSV/JSONL")
+    order = c.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", action="store_true", help="read 02/10/2026 as 2 October "
+                       "(default: decided from the file's unambiguous dates)")
+    order.add_argument("--monthfirst", action="store_true", help="read 02/10/2026 as "
+                       "February 10")
     t = p.add_argument_group("transcripts")
     t.add_argument("--format", choices=FORMATS, help="read the file as this transcript format "
                    "(default: detected from the content)")
@@ -80,6 +86,7 @@ TRANSCRIPT_FLAGS = ("format", "interviewer", "speaker", "company", "segment", "s
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.import_dates import Order
     from bot.core.importing import ImportFileError, parse_file
 
     if args.format or Path(args.file).suffix.lower() in SUFFIXES:
@@ -95,7 +102,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("pass --team T: the workspace these quotes belong to (the store "
                        "knows none or several)") from None
     try:
-        parsed = parse_file(args.file, team_id=team)
+        parsed = parse_file(args.file, team_id=team, date_order=(
+            Order.DAY_FIRST if args.dayfirst else Order.MONTH_FIRST if args.monthfirst
+            else None))
     except ImportFileError as exc:
         raise CliError(str(exc)) from None
     if parsed.extra_columns:
@@ -104,6 +113,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     bar = Progress("importing", total=len(parsed.rows))
     summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
     bar.close()
+    for note in parsed.notes[:50]:
+        print(f"{args.file}:{note.line}: {note.message}", file=sys.stderr)
+    if len(parsed.notes) > 50:
+        print(f"... and {len(parsed.notes) - 50} more notes", file=sys.stderr)
     for problem in summary.rejected[:50]:
         print(f"{args.file}:{problem.line}: skipped: {problem.reason}", file=sys.stderr)
     if len(summary.rejected) > 50:

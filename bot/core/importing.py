@@ -11,11 +11,11 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
+from bot.core.import_dates import Ambiguity, Order, decide_order, parse_date
 from bot.core.imports import RowProblem
 from store.errors import InvalidQuote
 from store.queries.quotes import NewQuote, parse_source_kind
@@ -30,13 +30,26 @@ class ImportFileError(ValueError):
 
 
 @dataclass(frozen=True)
+class RowNote:
+    """Something about a row that was imported anyway (a date not understood)."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
 class ParsedFile:
     rows: list[tuple[int, NewQuote | RowProblem]]
     extra_columns: tuple[str, ...]
     format: str
+    notes: tuple[RowNote, ...] = ()
+    date_order: Order | None = None
 
 
-def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import") -> ParsedFile:
+def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
+               date_order: Order | None = None) -> ParsedFile:
+    """Read the file. ``date_order`` says how to read ``02/10/2026`` (default: decided from
+    the file's unambiguous dates; a file that stays ambiguous is refused)."""
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
@@ -55,19 +68,45 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import") -
         records = _jsonl_records(text)
     else:
         records = _csv_records(text, path)
+    read: list[tuple[int, Mapping[str, object] | RowProblem]] = list(records)
+    order = date_order or _file_order(path, read)
     rows: list[tuple[int, NewQuote | RowProblem]] = []
+    notes: list[RowNote] = []
     extras: dict[str, None] = {}
-    for line, record in records:
+    for line, record in read:
         if isinstance(record, RowProblem):
             rows.append((line, record))
             continue
         for key in record:
             if _column(key) not in KNOWN_COLUMNS:
                 extras[key] = None
-        rows.append((line, _to_quote(line, record, team_id, captured_by)))
+        rows.append((line, _to_quote(line, record, team_id, captured_by, order, notes)))
     if fmt == "csv" and rows == [] and not text.strip():
         raise ImportFileError(f"{path}: the file is empty")
-    return ParsedFile(rows=rows, extra_columns=tuple(extras), format=fmt)
+    return ParsedFile(rows=rows, extra_columns=tuple(extras), format=fmt, notes=tuple(notes),
+                      date_order=order)
+
+
+def _file_order(path: Path,
+                records: Sequence[tuple[int, Mapping[str, object] | RowProblem]]) -> Order | None:
+    """Day-first or month-first for the whole file, from its unambiguous dates; refuses a
+    file whose slash/dot dates stay ambiguous or contradict each other."""
+    values = [(line, value) for line, record in records if isinstance(record, Mapping)
+              for key, value in record.items()
+              if _column(str(key)) == "said_at" and isinstance(value, str)]
+    decided = decide_order(values)
+    if not isinstance(decided, Ambiguity):
+        return decided
+    shown = ", ".join(f'line {line} "{value}"' for line, value in decided.examples)
+    if decided.conflicting:
+        raise ImportFileError(
+            f"{path}: the dates disagree: {shown} (day-first, then month-first). Import "
+            "again with --dayfirst or --monthfirst; a date that does not fit is imported "
+            "without a date. Nothing was imported.")
+    raise ImportFileError(
+        f"{path}: dates such as {shown} may be day-first or month-first and no date in the "
+        "file decides it. Import again with --dayfirst (02/10/2026 is 2 October) or "
+        "--monthfirst (02/10/2026 is February 10). Nothing was imported.")
 
 
 def _column(name: str) -> str:
@@ -127,8 +166,8 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | RowProb
         yield line, record
 
 
-def _to_quote(line: int, record: Mapping[str, object], team_id: str,
-              captured_by: str) -> NewQuote | RowProblem:
+def _to_quote(line: int, record: Mapping[str, object], team_id: str, captured_by: str,
+              order: Order | None, notes: list[RowNote]) -> NewQuote | RowProblem:
     fields: dict[str, object] = {}
     tags: list[str] = []
     for key, value in record.items():
@@ -147,9 +186,14 @@ def _to_quote(line: int, record: Mapping[str, object], team_id: str,
         tags = [t.strip() for t in re.split(r"[;,]", raw_tags) if t.strip()] + tags
     try:
         source = parse_source_kind(_str(fields.get("source")))
-        said_at = _date(fields.get("said_at"))
     except InvalidQuote as exc:
         return RowProblem(line, str(exc))
+    raw_date = _str(fields.get("said_at"))
+    said_at = None if raw_date is None else parse_date(raw_date, order)
+    if raw_date is not None and said_at is None and text.strip():
+        # the words matter more than their date: keep them, say so
+        notes.append(RowNote(line, f'date "{raw_date}" not understood; imported without a '
+                                   "date"))
     return NewQuote(team_id=team_id, text=text, source_kind=source,
                     speaker_name=_str(fields.get("speaker")), company=_str(fields.get("company")),
                     segment=_str(fields.get("segment")), source_url=_str(fields.get("url")),
@@ -162,14 +206,3 @@ def _str(value: object) -> str | None:
     s = str(value).strip()
     return s or None
 
-
-def _date(value: object) -> datetime | None:
-    s = _str(value)
-    if s is None:
-        return None
-    try:
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidQuote(f"`said_at` {s!r} is not a date (use YYYY-MM-DD or ISO 8601)") \
-            from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

@@ -1,0 +1,127 @@
+"""Imports that forgive (issue 12 §4): dates as people type them, unknown sources, exit
+status, column mapping. The words are never dropped for their metadata."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import main
+from bot.core.import_dates import Order
+from bot.core.importing import ImportFileError, ParsedFile, parse_file
+from store.queries.quotes import NewQuote
+from store.retrieval.embeddings import HashingEmbedder
+
+#: Interview notes as exported from a shared spreadsheet: dates in every local habit.
+NOTES = """\
+Date,Interviewee,Company,Text
+2026-10-01,Ana Ruiz,Acme,"I export to Excel every Friday, and it breaks the formulas."
+02/10/2026,Bo Chen,Beta,The onboarding checklist never told me about SSO.
+"Oct 3, 2026",Cy Dube,Cobalt,"Honestly? I gave up on the mobile app."
+2026/10/05,Di Park,Delta,We pay for seats nobody uses.
+5 Oct 2026,Eli Nour,Eon,"Search finds nothing if I misspell a name."
+06.10.2026,Fay Lind,Fjord,I want the weekly digest on Monday morning.
+25/10/2026,Gus Amo,Gale,The audit log stops after ninety days.
+sometime in spring,Hal Ito,Helm,"Nobody answers the chat after 5pm."
+"""
+
+
+def write(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def quotes(parsed: ParsedFile) -> dict[int, NewQuote]:
+    return {line: q for line, q in parsed.rows if isinstance(q, NewQuote)}
+
+
+def day(q: NewQuote) -> date | None:
+    return q.said_at.date() if q.said_at else None
+
+
+def test_common_date_forms_day_first_decided_by_the_file(tmp_path: Path) -> None:
+    parsed = parse_file(write(tmp_path, "notes.csv", NOTES), team_id="T1")
+    got = quotes(parsed)
+    assert parsed.date_order is Order.DAY_FIRST  # 25/10/2026 decides it
+    assert len(got) == 8  # every row's words kept
+    assert [day(got[line]) for line in range(2, 10)] == [
+        date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3), date(2026, 10, 5),
+        date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 25), None]
+    assert got[9].text == "Nobody answers the chat after 5pm."
+    assert [(n.line, n.message) for n in parsed.notes] == \
+        [(9, 'date "sometime in spring" not understood; imported without a date')]
+
+
+def test_month_first_decided_by_a_second_number_over_12(tmp_path: Path) -> None:
+    content = "date,text\n02/10/2026,Slow exports\n10/25/2026,Billing page is confusing\n"
+    parsed = parse_file(write(tmp_path, "us.csv", content), team_id="T1")
+    got = quotes(parsed)
+    assert parsed.date_order is Order.MONTH_FIRST
+    assert (day(got[2]), day(got[3])) == (date(2026, 2, 10), date(2026, 10, 25))
+
+
+def test_ambiguous_file_is_refused_with_rows_and_flags(tmp_path: Path) -> None:
+    content = ("date,text\n2026-10-01,Fine\n02/10/2026,Slow exports\n"
+               "03/11/2026,Too many emails\n05/05/2026,Same either way\n")
+    path = write(tmp_path, "amb.csv", content)
+    with pytest.raises(ImportFileError) as exc:
+        parse_file(path, team_id="T1")
+    message = str(exc.value)
+    assert 'line 3 "02/10/2026"' in message and 'line 4 "03/11/2026"' in message
+    assert "05/05/2026" not in message  # the same date either way is not ambiguous
+    assert "--dayfirst" in message and "--monthfirst" in message
+    assert "Nothing was imported" in message
+    day_first = quotes(parse_file(path, team_id="T1", date_order=Order.DAY_FIRST))
+    month_first = quotes(parse_file(path, team_id="T1", date_order=Order.MONTH_FIRST))
+    assert day(day_first[3]) == date(2026, 10, 2) and day(month_first[3]) == date(2026, 2, 10)
+
+
+def test_contradicting_dates_are_refused_unless_a_flag_decides(tmp_path: Path) -> None:
+    content = "date,text\n25/10/2026,Audit log is short\n10/25/2026,Digest is late\n"
+    path = write(tmp_path, "mixed.csv", content)
+    with pytest.raises(ImportFileError, match='line 2 "25/10/2026".*line 3 "10/25/2026"'):
+        parse_file(path, team_id="T1")
+    parsed = parse_file(path, team_id="T1", date_order=Order.DAY_FIRST)
+    got = quotes(parsed)
+    assert day(got[2]) == date(2026, 10, 25) and got[3].said_at is None
+    assert got[3].text == "Digest is late"
+    assert [n.line for n in parsed.notes] == [3]
+
+
+def test_impossible_date_keeps_the_words(tmp_path: Path) -> None:
+    content = "date,text\n31/02/2026,Renewal quote came too late\n13/01/2026,ok\n"
+    got = quotes(parse_file(write(tmp_path, "feb.csv", content), team_id="T1"))
+    assert got[2].text == "Renewal quote came too late" and got[2].said_at is None
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("VOICEBOT_EMBEDDING_MODEL", raising=False)
+    return tmp_path
+
+
+def run(*argv: str) -> int:
+    return main(list(argv), embedder=HashingEmbedder())
+
+
+def test_cli_imports_every_row_and_reports_bad_dates(env: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(env, "notes.csv", NOTES)
+    assert run("import", str(path), "--team", "T1") == 0
+    out = capsys.readouterr()
+    assert "added 8, skipped 0 as duplicate, rejected 0" in out.out
+    assert f'{path}:9: date "sometime in spring" not understood; imported without a date' \
+        in out.err
+
+
+def test_cli_ambiguity_refused_then_flag_imports(env: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(env, "amb.csv", "date,text\n02/10/2026,Slow exports\n")
+    assert run("import", str(path), "--team", "T1") == 1
+    assert "--dayfirst" in capsys.readouterr().err
+    assert run("import", str(path), "--team", "T1", "--monthfirst") == 0
+    assert "added 1," in capsys.readouterr().out
