@@ -125,3 +125,17 @@ def test_cli_ambiguity_refused_then_flag_imports(env: Path,
     assert "--dayfirst" in capsys.readouterr().err
     assert run("import", str(path), "--team", "T1", "--monthfirst") == 0
     assert "added 1," in capsys.readouterr().out
+
+
+def test_unknown_source_is_kept_as_other_with_a_tag(tmp_path: Path) -> None:
+    content = ("text,source,tags\nThe webinar skipped the API part,webinar,q4\n"
+               "Pricing page is clear,Webinar,\nSupport was quick,ticket,\n")
+    parsed = parse_file(write(tmp_path, "events.csv", content), team_id="T1")
+    got = quotes(parsed)
+    assert len(got) == 3
+    assert got[2].source_kind.value == "other" and got[2].tags == ("q4", "source=webinar")
+    assert got[3].tags == ("source=Webinar",)
+    assert got[4].source_kind.value == "support_ticket" and got[4].tags == ()
+    assert len(parsed.file_notes) == 2
+    assert parsed.file_notes[0].startswith('source "webinar" (1 row) is not one of')
+    assert "kept as source other with the tag source=webinar" in parsed.file_notes[0]

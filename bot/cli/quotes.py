@@ -110,6 +110,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if parsed.extra_columns:
         print(f"note: kept extra columns as tags: {', '.join(parsed.extra_columns)}",
               file=sys.stderr)
+    for file_note in parsed.file_notes:
+        print(f"note: {file_note}", file=sys.stderr)
     bar = Progress("importing", total=len(parsed.rows))
     summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
     bar.close()

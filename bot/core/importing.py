@@ -19,6 +19,7 @@ from bot.core.import_dates import Ambiguity, Order, decide_order, parse_date
 from bot.core.imports import RowProblem
 from store.errors import InvalidQuote
 from store.queries.quotes import NewQuote, parse_source_kind
+from store.vocab import SourceKind
 
 KNOWN_COLUMNS = ("text", "speaker", "company", "segment", "source", "said_at", "url", "tags")
 COLUMN_ALIASES = {"quote": "text", "verbatim": "text", "date": "said_at", "link": "url",
@@ -44,6 +45,8 @@ class ParsedFile:
     format: str
     notes: tuple[RowNote, ...] = ()
     date_order: Order | None = None
+    #: about the file as a whole: unknown sources kept as `other`, column suggestions
+    file_notes: tuple[str, ...] = ()
 
 
 def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
@@ -72,6 +75,7 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
     order = date_order or _file_order(path, read)
     rows: list[tuple[int, NewQuote | RowProblem]] = []
     notes: list[RowNote] = []
+    unknown_sources: dict[str, int] = {}
     extras: dict[str, None] = {}
     for line, record in read:
         if isinstance(record, RowProblem):
@@ -80,11 +84,15 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
         for key in record:
             if _column(key) not in KNOWN_COLUMNS:
                 extras[key] = None
-        rows.append((line, _to_quote(line, record, team_id, captured_by, order, notes)))
+        rows.append((line, _to_quote(line, record, team_id, captured_by, order, notes,
+                                     unknown_sources)))
     if fmt == "csv" and rows == [] and not text.strip():
         raise ImportFileError(f"{path}: the file is empty")
+    file_notes = [f'source "{value}" ({n} row{"s" * (n != 1)}) is not one of '
+                  f'{", ".join(k.value for k in SourceKind)}; kept as source other with the '
+                  f"tag source={value}" for value, n in unknown_sources.items()]
     return ParsedFile(rows=rows, extra_columns=tuple(extras), format=fmt, notes=tuple(notes),
-                      date_order=order)
+                      date_order=order, file_notes=tuple(file_notes))
 
 
 def _file_order(path: Path,
@@ -167,7 +175,8 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | RowProb
 
 
 def _to_quote(line: int, record: Mapping[str, object], team_id: str, captured_by: str,
-              order: Order | None, notes: list[RowNote]) -> NewQuote | RowProblem:
+              order: Order | None, notes: list[RowNote],
+              unknown_sources: dict[str, int]) -> NewQuote | RowProblem:
     fields: dict[str, object] = {}
     tags: list[str] = []
     for key, value in record.items():
@@ -184,10 +193,14 @@ def _to_quote(line: int, record: Mapping[str, object], team_id: str, captured_by
         tags = [str(t) for t in raw_tags] + tags
     elif isinstance(raw_tags, str) and raw_tags.strip():
         tags = [t.strip() for t in re.split(r"[;,]", raw_tags) if t.strip()] + tags
+    raw_source = _str(fields.get("source"))
     try:
-        source = parse_source_kind(_str(fields.get("source")))
-    except InvalidQuote as exc:
-        return RowProblem(line, str(exc))
+        source = parse_source_kind(raw_source)
+    except InvalidQuote:
+        # a source we do not know (`webinar`) is no reason to lose the words
+        source = SourceKind.OTHER
+        tags.append(f"source={raw_source}")
+        unknown_sources[str(raw_source)] = unknown_sources.get(str(raw_source), 0) + 1
     raw_date = _str(fields.get("said_at"))
     said_at = None if raw_date is None else parse_date(raw_date, order)
     if raw_date is not None and said_at is None and text.strip():
