@@ -139,3 +139,24 @@ def test_unknown_source_is_kept_as_other_with_a_tag(tmp_path: Path) -> None:
     assert len(parsed.file_notes) == 2
     assert parsed.file_notes[0].startswith('source "webinar" (1 row) is not one of')
     assert "kept as source other with the tag source=webinar" in parsed.file_notes[0]
+
+
+def test_exit_status_says_whether_rows_were_rejected(env: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(env, "good.csv", "text,source\nExports are slow,webinar\nDark mode,survey\n")
+    assert run("import", str(good), "--team", "T1") == 0
+    assert run("import", str(good), "--team", "T1") == 0  # duplicates are skipped on purpose
+    assert "added 0, skipped 2 as duplicate, rejected 0" in capsys.readouterr().out
+    mixed = write(env, "mixed.csv", 'text,speaker\nThe invoice PDF is blank,Ana\n"   ",Bo\n'
+                                    "Too,many,fields\n")
+    assert run("import", str(mixed), "--team", "T1") == 1
+    out = capsys.readouterr()
+    assert "added 1, skipped 0 as duplicate, rejected 2" in out.out  # good row stored anyway
+    assert run("search", "--text", "invoice PDF", "--team", "T1", "--json") == 0
+    assert "The invoice PDF is blank" in capsys.readouterr().out
+
+
+def test_help_documents_the_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    assert "1 when rows were rejected" in " ".join(capsys.readouterr().out.split())

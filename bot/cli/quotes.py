@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "columns: speaker, company, segment, source, said_at, url, tags. Other "
                        "columns are kept as tags. A transcript (.vtt, .srt, .txt, or --format) "
                        "becomes quote-sized passages of the users' exact words. Importing the "
-                       "same file twice adds nothing.")
+                       "same file twice adds nothing. Exit status: 0 when every row was "
+                       "imported or skipped as a duplicate, 1 when rows were rejected (the "
+                       "good rows are imported either way) or the file was refused.")
     p.add_argument("file", help="a .csv or .jsonl file, or a .vtt/.srt/.txt transcript (UTF-8)")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
     c = p.add_argument_group("CSV/JSONL")
@@ -125,7 +127,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"... and {len(summary.rejected) - 50} more rejected rows", file=sys.stderr)
     print(f"added {summary.added}, skipped {summary.duplicates} as duplicate, "
           f"rejected {len(summary.rejected)} (team {team})")
-    return 0
+    return 1 if summary.rejected else 0  # the good rows are stored either way
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.terminal import render
