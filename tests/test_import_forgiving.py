@@ -3,6 +3,7 @@ status, column mapping. The words are never dropped for their metadata."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -160,3 +161,69 @@ def test_help_documents_the_exit_status(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit):
         main(["import", "--help"])
     assert "1 when rows were rejected" in " ".join(capsys.readouterr().out.split())
+
+
+#: A Typeform-style export: no `text` column, the answer sits under the question.
+TYPEFORM = """\
+#,Interviewee,"What frustrates you?",Submitted At
+a1f3,Ana Ruiz,"Every export loses the filters I set, so I redo them.",2026-10-01 09:12:44
+b7c2,Bo Chen,"The admin page hides the billing contact, I never find it.",2026-10-02 17:03:10
+"""
+
+
+def test_parse_map_allows_quoted_names() -> None:
+    from bot.core.importing import parse_map
+
+    assert parse_map('speaker=Interviewee,text="What frustrates you?"') == \
+        {"speaker": "Interviewee", "text": "What frustrates you?"}
+    assert parse_map('text="Anything else, at all?",date=When') == \
+        {"text": "Anything else, at all?", "said_at": "When"}
+    for bad in ("speaker", "colour=Red", 'text="open'):
+        with pytest.raises(ImportFileError, match="--map"):
+            parse_map(bad)
+
+
+def test_unmapped_typeform_export_is_refused_with_a_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, "typeform.csv", TYPEFORM)
+    with pytest.raises(ImportFileError) as exc:
+        parse_file(path, team_id="T1")
+    assert "no `text` column" in str(exc.value)
+    assert """--map 'text="What frustrates you?"'""" in str(exc.value)
+
+
+def test_mapped_columns_keep_the_exact_words(tmp_path: Path) -> None:
+    path = write(tmp_path, "typeform.csv", TYPEFORM)
+    parsed = parse_file(path, team_id="T1", column_map={
+        "speaker": "Interviewee", "text": "What frustrates you?", "said_at": "Submitted At"})
+    got = quotes(parsed)
+    assert got[2].text == "Every export loses the filters I set, so I redo them."
+    assert got[2].speaker_name == "Ana Ruiz" and day(got[3]) == date(2026, 10, 2)
+    assert got[2].tags == ("#=a1f3",) and parsed.file_notes == ()
+    with pytest.raises(ImportFileError, match="no such column"):
+        parse_file(path, team_id="T1", column_map={"text": "What annoys you?"})
+
+
+def test_report_suggests_a_speaker_column(tmp_path: Path) -> None:
+    content = ("Respondent name,Company name,text\n"
+               "Ana Ruiz,Acme,Reports take forever to load\n")
+    parsed = parse_file(write(tmp_path, "s.csv", content), team_id="T1")
+    assert parsed.file_notes == ("column 'Respondent name' looks like a speaker; import with "
+                                 """--map 'speaker="Respondent name"'""",)
+    assert quotes(parsed)[2].text == "Reports take forever to load"
+
+
+def test_cli_map_and_note(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(env, "forms.csv", "Interviewee,text\nAna,Exports are slow\n")
+    assert run("import", str(path), "--team", "T1") == 0
+    assert ("note: column 'Interviewee' looks like a speaker; import with "
+            "--map speaker=Interviewee") in capsys.readouterr().err
+    typeform = write(env, "typeform.csv", TYPEFORM)
+    assert run("import", str(typeform), "--team", "T1") == 1
+    assert "--map 'text=" in capsys.readouterr().err
+    assert run("import", str(typeform), "--team", "T1", "--map",
+               'speaker=Interviewee,text="What frustrates you?"',
+               "--map", 'said_at="Submitted At"') == 0
+    assert "added 2," in capsys.readouterr().out
+    assert run("search", "--text", "billing contact", "--team", "T1", "--json") == 0
+    hit = json.loads(capsys.readouterr().out)[0]
+    assert hit["speaker"] == "Bo Chen" and hit["said_at"].startswith("2026-10-02")

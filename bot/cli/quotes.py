@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "(default: decided from the file's unambiguous dates)")
     order.add_argument("--monthfirst", action="store_true", help="read 02/10/2026 as "
                        "February 10")
+    c.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN,...",
+                   help="take a field from a column of another name, e.g. --map "
+                   "'speaker=Interviewee,text=\"What frustrates you?\"' (double quotes around "
+                   "names with spaces or commas; repeatable)")
     t = p.add_argument_group("transcripts")
     t.add_argument("--format", choices=FORMATS, help="read the file as this transcript format "
                    "(default: detected from the content)")
@@ -89,7 +93,7 @@ TRANSCRIPT_FLAGS = ("format", "interviewer", "speaker", "company", "segment", "s
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.import_dates import Order
-    from bot.core.importing import ImportFileError, parse_file
+    from bot.core.importing import ImportFileError, parse_file, parse_map
 
     if args.format or Path(args.file).suffix.lower() in SUFFIXES:
         return transcript_import(args, settings)
@@ -104,7 +108,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("pass --team T: the workspace these quotes belong to (the store "
                        "knows none or several)") from None
     try:
-        parsed = parse_file(args.file, team_id=team, date_order=(
+        column_map = {k: v for spec in args.map for k, v in parse_map(spec).items()}
+        parsed = parse_file(args.file, team_id=team, column_map=column_map, date_order=(
             Order.DAY_FIRST if args.dayfirst else Order.MONTH_FIRST if args.monthfirst
             else None))
     except ImportFileError as exc:

@@ -49,10 +49,73 @@ class ParsedFile:
     file_notes: tuple[str, ...] = ()
 
 
+#: Header words that suggest a column holds who said it (Typeform, Google Forms exports).
+SPEAKER_WORDS = ("name", "interviewee", "respondent", "customer", "user")
+NOT_SPEAKER_WORDS = ("company", "organisation", "organization", "account", "email", "e-mail",
+                     " id", "_id")
+#: Average length of a column's values from which it reads as free-text answers.
+FREE_TEXT_CHARS = 40
+
+
+def parse_map(spec: str) -> dict[str, str]:
+    """``speaker=Interviewee,text="What frustrates you?"`` as ``{target: source column}``.
+    Double quotes allow spaces, commas and ``=`` in a name (``""`` is a quote inside them)."""
+    items: list[list[str]] = [[""]]
+    quoted = False
+    i = 0
+    while i < len(spec):
+        ch = spec[i]
+        if ch == '"':
+            if quoted and spec[i + 1:i + 2] == '"':
+                items[-1][-1] += '"'
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "," and not quoted:
+            items.append([""])
+        elif ch == "=" and not quoted and len(items[-1]) == 1:
+            items[-1].append("")
+        else:
+            items[-1][-1] += ch
+        i += 1
+    if quoted:
+        raise ImportFileError(f"--map {spec}: a double quote is not closed")
+    mapping: dict[str, str] = {}
+    for item in items:
+        if item == [""]:
+            continue
+        if len(item) != 2 or not item[0].strip() or not item[1].strip():
+            raise ImportFileError(f"--map {spec}: write target=column, e.g. "
+                                  "--map speaker=Interviewee")
+        target = _column(item[0])
+        if target not in KNOWN_COLUMNS:
+            raise ImportFileError(f"--map {spec}: {item[0].strip()!r} is not a field; map to "
+                                  f"one of {', '.join(KNOWN_COLUMNS)}")
+        mapping[target] = item[1].strip()
+    return mapping
+
+
+class Columns:
+    """Which field each column of the file fills: its name or alias, unless ``--map`` says
+    otherwise (a column whose field was mapped from another column is kept as tags)."""
+
+    def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
+        self.by_source = {src.strip().casefold(): tgt for tgt, src in (mapping or {}).items()}
+        self.mapped = set(self.by_source.values())
+
+    def __call__(self, name: str) -> str | None:
+        if (target := self.by_source.get(name.strip().casefold())) is not None:
+            return target
+        col = _column(name)
+        return col if col in KNOWN_COLUMNS and col not in self.mapped else None
+
+
 def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
-               date_order: Order | None = None) -> ParsedFile:
+               date_order: Order | None = None,
+               column_map: Mapping[str, str] | None = None) -> ParsedFile:
     """Read the file. ``date_order`` says how to read ``02/10/2026`` (default: decided from
-    the file's unambiguous dates; a file that stays ambiguous is refused)."""
+    the file's unambiguous dates; a file that stays ambiguous is refused). ``column_map``
+    (``{field: column}``, see :func:`parse_map`) names the columns for fields."""
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
@@ -66,13 +129,32 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
             "as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`) and import it again. Nothing was "
             "imported.") from None
     fmt = "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else "csv"
-    records: Iterator[tuple[int, Mapping[str, object] | RowProblem]]
+    read: list[tuple[int, Mapping[str, object] | RowProblem]]
+    header: list[str]
     if fmt == "jsonl":
-        records = _jsonl_records(text)
+        read = list(_jsonl_records(text))
+        header = list(dict.fromkeys(str(k) for _, r in read if isinstance(r, Mapping)
+                                    for k in r))
     else:
-        records = _csv_records(text, path)
-    read: list[tuple[int, Mapping[str, object] | RowProblem]] = list(records)
-    order = date_order or _file_order(path, read)
+        header, csv_rows = _csv_records(text, path)
+        read = list(csv_rows)
+    columns = Columns(column_map)
+    found = {h.strip().casefold() for h in header}
+    missing = [src for src in columns.by_source if src not in found]
+    if missing and (fmt == "csv" or read):
+        wanted = [src for src in (column_map or {}).values() if src.strip().casefold() in missing]
+        raise ImportFileError(
+            f"{path}: --map names {', '.join(repr(w) for w in wanted)} but the file has no "
+            f"such column (found: {', '.join(header) or 'none'}). Nothing was imported.")
+    hints = _suggestions(header, read, columns)
+    if fmt == "csv" and "text" not in {columns(h) for h in header}:
+        hint = next((f"Column {h!r} looks like free-text answers; import with "
+                     f"{_map_arg('text', h)}. " for target, h in hints if target == "text"), "")
+        raise ImportFileError(
+            f"{path}: no `text` column (found: {', '.join(h for h in header) or 'none'}). "
+            "The quote's exact words go in a column named `text`, or name the column with "
+            f"--map text=COLUMN. {hint}Nothing was imported.")
+    order = date_order or _file_order(path, read, columns)
     rows: list[tuple[int, NewQuote | RowProblem]] = []
     notes: list[RowNote] = []
     unknown_sources: dict[str, int] = {}
@@ -82,26 +164,62 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
             rows.append((line, record))
             continue
         for key in record:
-            if _column(key) not in KNOWN_COLUMNS:
+            if columns(key) is None:
                 extras[key] = None
         rows.append((line, _to_quote(line, record, team_id, captured_by, order, notes,
-                                     unknown_sources)))
+                                     unknown_sources, columns)))
     if fmt == "csv" and rows == [] and not text.strip():
         raise ImportFileError(f"{path}: the file is empty")
     file_notes = [f'source "{value}" ({n} row{"s" * (n != 1)}) is not one of '
                   f'{", ".join(k.value for k in SourceKind)}; kept as source other with the '
                   f"tag source={value}" for value, n in unknown_sources.items()]
+    for target, column in hints:
+        what = "a speaker" if target == "speaker" else "free-text answers"
+        file_notes.append(f"column {column!r} looks like {what}; import with "
+                          f"{_map_arg(target, column)}")
     return ParsedFile(rows=rows, extra_columns=tuple(extras), format=fmt, notes=tuple(notes),
                       date_order=order, file_notes=tuple(file_notes))
 
 
-def _file_order(path: Path,
-                records: Sequence[tuple[int, Mapping[str, object] | RowProblem]]) -> Order | None:
+def _suggestions(header: Sequence[str],
+                 records: Sequence[tuple[int, Mapping[str, object] | RowProblem]],
+                 columns: Columns) -> list[tuple[str, str]]:
+    """``(field, column)`` for unrecognised columns that look like a speaker's name or like
+    free-text answers, when that field has no column yet."""
+    filled = {columns(h) for h in header}
+    out: list[tuple[str, str]] = []
+    for column in header:
+        if columns(column) is not None:
+            continue
+        low = f" {column.strip().casefold()}"
+        values = [str(r[column]).strip() for _, r in records
+                  if isinstance(r, Mapping) and r.get(column) not in (None, "")]
+        if "speaker" not in filled and any(w in low for w in SPEAKER_WORDS) \
+                and not any(w in low for w in NOT_SPEAKER_WORDS):
+            out.append(("speaker", column))
+            filled.add("speaker")
+        elif "text" not in filled and ("?" in column or (
+                values and sum(map(len, values)) / len(values) >= FREE_TEXT_CHARS)):
+            out.append(("text", column))
+            filled.add("text")
+    return out
+
+
+def _map_arg(target: str, column: str) -> str:
+    """``--map speaker=Interviewee``, quoted for the shell when the name needs it."""
+    if re.fullmatch(r"[\w.-]+", column):
+        return f"--map {target}={column}"
+    quoted = column.replace('"', '""').replace("'", "'\\''")
+    return f"--map '{target}=\"{quoted}\"'"
+
+
+def _file_order(path: Path, records: Sequence[tuple[int, Mapping[str, object] | RowProblem]],
+                columns: Columns) -> Order | None:
     """Day-first or month-first for the whole file, from its unambiguous dates; refuses a
     file whose slash/dot dates stay ambiguous or contradict each other."""
     values = [(line, value) for line, record in records if isinstance(record, Mapping)
               for key, value in record.items()
-              if _column(str(key)) == "said_at" and isinstance(value, str)]
+              if columns(str(key)) == "said_at" and isinstance(value, str)]
     decided = decide_order(values)
     if not isinstance(decided, Ambiguity):
         return decided
@@ -122,7 +240,8 @@ def _column(name: str) -> str:
     return COLUMN_ALIASES.get(key, key)
 
 
-def _csv_records(text: str, path: Path) -> Iterator[tuple[int, dict[str, str] | RowProblem]]:
+def _csv_records(text: str,
+                 path: Path) -> tuple[list[str], list[tuple[int, dict[str, str] | RowProblem]]]:
     header_line = text.split("\n", 1)[0]
     delimiter = next((d for d in (",", ";", "\t") if d in header_line), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -133,11 +252,6 @@ def _csv_records(text: str, path: Path) -> Iterator[tuple[int, dict[str, str] | 
     except csv.Error as exc:
         raise ImportFileError(f"{path}: line 1: broken CSV ({exc}). Nothing was imported.") \
             from None
-    columns = [_column(h) for h in header]
-    if "text" not in columns:
-        raise ImportFileError(
-            f"{path}: no `text` column (found: {', '.join(h for h in header) or 'none'}). "
-            "The quote's exact words go in a column named `text`. Nothing was imported.")
     out: list[tuple[int, dict[str, str] | RowProblem]] = []
     while True:
         line = reader.line_num + 1
@@ -156,7 +270,7 @@ def _csv_records(text: str, path: Path) -> Iterator[tuple[int, dict[str, str] | 
                                                f"{len(header)}")))
             continue
         out.append((line, dict(zip(header, values))))
-    return iter(out)
+    return header, out
 
 
 def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | RowProblem]]:
@@ -176,12 +290,12 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | RowProb
 
 def _to_quote(line: int, record: Mapping[str, object], team_id: str, captured_by: str,
               order: Order | None, notes: list[RowNote],
-              unknown_sources: dict[str, int]) -> NewQuote | RowProblem:
+              unknown_sources: dict[str, int], columns: Columns) -> NewQuote | RowProblem:
     fields: dict[str, object] = {}
     tags: list[str] = []
     for key, value in record.items():
-        col = _column(str(key))
-        if col in KNOWN_COLUMNS:
+        col = columns(str(key))
+        if col is not None:
             fields[col] = value
         elif value not in (None, ""):
             tags.append(f"{key}={value}")
