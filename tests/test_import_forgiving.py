@@ -227,3 +227,29 @@ def test_cli_map_and_note(env: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert run("search", "--text", "billing contact", "--team", "T1", "--json") == 0
     hit = json.loads(capsys.readouterr().out)[0]
     assert hit["speaker"] == "Bo Chen" and hit["said_at"].startswith("2026-10-02")
+
+
+def test_non_utf8_names_the_byte_after_a_bom_and_suggests_cp1252(tmp_path: Path) -> None:
+    raw = "\ufefftext,speaker\nfine,Ana\nLe café est trop lent,Zoé\n".encode("utf-8")
+    raw = raw.replace("café".encode(), "café".encode("cp1252"))  # one stray Windows byte
+    path = tmp_path / "excel.csv"
+    path.write_bytes(raw)
+    with pytest.raises(ImportFileError) as exc:
+        parse_file(path, team_id="T1")
+    message = str(exc.value)
+    assert "line 3, byte 7 (0xe9) is not UTF-8" in message  # "Le caf" is 6 bytes; no BOM
+    assert "--encoding cp1252" in message and "Nothing was imported" in message
+
+
+def test_encoding_flag_reads_a_windows_file_verbatim(env: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "legacy.csv"
+    path.write_bytes("text,speaker\n“Naïve” pricing – it’s 50€ too much,Zoé\n"
+                     .encode("cp1252"))
+    got = quotes(parse_file(path, team_id="T1", encoding="cp1252"))
+    assert got[2].text == "“Naïve” pricing – it’s 50€ too much" and got[2].speaker_name == "Zoé"
+    assert run("import", str(path), "--team", "T1") == 1
+    assert "--encoding cp1252" in capsys.readouterr().err
+    assert run("import", str(path), "--team", "T1", "--encoding", "cp1252") == 0
+    assert run("import", str(path), "--team", "T1", "--encoding", "klingon") == 1
+    assert "unknown encoding" in capsys.readouterr().err

@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "(default: decided from the file's unambiguous dates)")
     order.add_argument("--monthfirst", action="store_true", help="read 02/10/2026 as "
                        "February 10")
+    c.add_argument("--encoding", metavar="NAME", help="the file's text encoding, e.g. "
+                   "cp1252 for a CSV saved by Excel on Windows (default: UTF-8)")
     c.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN,...",
                    help="take a field from a column of another name, e.g. --map "
                    "'speaker=Interviewee,text=\"What frustrates you?\"' (double quotes around "
@@ -101,6 +103,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if used:
         raise CliError(f"{', '.join(used)} only apply to transcripts (.vtt, .srt, .txt or "
                        "--format)")
+    if args.encoding:
+        import codecs
+
+        try:
+            codecs.lookup(args.encoding)
+        except LookupError:
+            raise CliError(f"--encoding {args.encoding}: unknown encoding (e.g. utf-8, "
+                           "cp1252, latin-1)") from None
     services = services_for(settings, args)
     try:
         team = args.team or team_of(services, None)
@@ -109,7 +119,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                        "knows none or several)") from None
     try:
         column_map = {k: v for spec in args.map for k, v in parse_map(spec).items()}
-        parsed = parse_file(args.file, team_id=team, column_map=column_map, date_order=(
+        parsed = parse_file(args.file, team_id=team, column_map=column_map,
+                            encoding=args.encoding, date_order=(
             Order.DAY_FIRST if args.dayfirst else Order.MONTH_FIRST if args.monthfirst
             else None))
     except ImportFileError as exc:

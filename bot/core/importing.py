@@ -7,6 +7,7 @@ that are individually bad are reported with their line numbers and skipped.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -112,22 +113,16 @@ class Columns:
 
 def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
                date_order: Order | None = None,
-               column_map: Mapping[str, str] | None = None) -> ParsedFile:
+               column_map: Mapping[str, str] | None = None,
+               encoding: str | None = None) -> ParsedFile:
     """Read the file. ``date_order`` says how to read ``02/10/2026`` (default: decided from
     the file's unambiguous dates; a file that stays ambiguous is refused). ``column_map``
-    (``{field: column}``, see :func:`parse_map`) names the columns for fields."""
+    (``{field: column}``, see :func:`parse_map`) names the columns for fields. ``encoding``
+    defaults to UTF-8 (with or without a BOM)."""
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ImportFileError(
-            f"{path}: line {line} is not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file "
-            "as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`) and import it again. Nothing was "
-            "imported.") from None
+    text = _decode(path, path.read_bytes(), encoding)
     fmt = "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else "csv"
     read: list[tuple[int, Mapping[str, object] | RowProblem]]
     header: list[str]
@@ -179,6 +174,28 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
                           f"{_map_arg(target, column)}")
     return ParsedFile(rows=rows, extra_columns=tuple(extras), format=fmt, notes=tuple(notes),
                       date_order=order, file_notes=tuple(file_notes))
+
+
+def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
+    """The file's text; bytes that do not decode are named by line and byte in that line
+    (a UTF-8 byte order mark is not counted)."""
+    name = codecs.lookup(encoding).name if encoding else "utf-8"
+    if name.startswith("utf-8") and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        return raw.decode("utf-8" if name.startswith("utf-8") else name)
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw[:exc.start].count(b"\n") + 1
+        where = (f"line {line}, byte {exc.start - line_start + 1} "
+                 f"(0x{raw[exc.start]:02x})")
+        if encoding is None:
+            raise ImportFileError(
+                f"{path}: {where} is not UTF-8. If the file comes from Excel on Windows, import "
+                "it with --encoding cp1252 (or save it as UTF-8). Nothing was imported.") \
+                from None
+        raise ImportFileError(f"{path}: {where} is not {encoding}. Nothing was imported.") \
+            from None
 
 
 def _suggestions(header: Sequence[str],
