@@ -40,11 +40,11 @@ def test_import_then_search_json(env: Path, capsys: pytest.CaptureFixture[str]) 
     path.write_text("text,speaker,company,source\n"
                     "The CSV export times out on big boards,Ana,Acme,support\n"
                     "Dark mode please,Bo,Beta,survey\n,Cy,,\n")
-    assert run("import", str(path), "--team", "T1") == 0
+    assert run("import", str(path), "--team", "T1") == 1  # a rejected row: exit status 1
     out = capsys.readouterr()
     assert "added 2, skipped 0 as duplicate, rejected 1" in out.out
     assert "q.csv:4: skipped: the quote is empty" in out.err
-    assert run("import", str(path)) == 0  # --team inferred: the store knows one workspace
+    assert run("import", str(path)) == 1  # --team inferred: the store knows one workspace
     assert "added 0, skipped 2 as duplicate, rejected 1" in capsys.readouterr().out
     assert run("search", "csv", "export", "--json") == 0
     hits = json.loads(capsys.readouterr().out)

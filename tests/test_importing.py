@@ -39,12 +39,20 @@ def test_jsonl_reports_bad_lines_and_keeps_good_ones(tmp_path: Path) -> None:
                  '{"text": "Love the new editor", "source": "survey", "tags": ["nps"]}\n'
                  '\n{not json}\n["a list"]\n{"speaker": "x"}\n'
                  '{"text": "ok", "said_at": "yesterday"}\n{"text": "x", "source": "fax"}\n')
-    rows = parse_file(path, team_id="T1").rows
+    parsed = parse_file(path, team_id="T1")
+    rows = parsed.rows
     assert isinstance(rows[0][1], NewQuote) and rows[0][1].tags == ("nps",)
     problems = {line: p.reason for line, p in rows if isinstance(p, RowProblem)}
-    assert set(problems) == {3, 4, 5, 6, 7}
-    assert "JSON" in problems[3] and "text" in problems[5] and "date" in problems[6]
-    assert "unknown source" in problems[7]
+    assert set(problems) == {3, 4, 5}
+    assert "JSON" in problems[3] and "text" in problems[5]
+    fax = dict(rows)[7]  # an unknown source keeps the words too
+    assert isinstance(fax, NewQuote) and fax.source_kind.value == "other"
+    assert fax.tags == ("source=fax",)
+    # a date not understood never drops the words
+    assert [(n.line, n.message) for n in parsed.notes] == \
+        [(6, 'date "yesterday" not understood; imported without a date')]
+    kept = dict(rows)[6]
+    assert isinstance(kept, NewQuote) and kept.text == "ok" and kept.said_at is None
 
 
 @pytest.mark.parametrize("content, message", [

@@ -37,9 +37,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "columns: speaker, company, segment, source, said_at, url, tags. Other "
                        "columns are kept as tags. A transcript (.vtt, .srt, .txt, or --format) "
                        "becomes quote-sized passages of the users' exact words. Importing the "
-                       "same file twice adds nothing.")
+                       "same file twice adds nothing. Exit status: 0 when every row was "
+                       "imported or skipped as a duplicate, 1 when rows were rejected (the "
+                       "good rows are imported either way) or the file was refused.")
     p.add_argument("file", help="a .csv or .jsonl file, or a .vtt/.srt/.txt transcript (UTF-8)")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    c = p.add_argument_group("CSV/JSONL")
+    order = c.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", action="store_true", help="read 02/10/2026 as 2 October "
+                       "(default: decided from the file's unambiguous dates)")
+    order.add_argument("--monthfirst", action="store_true", help="read 02/10/2026 as "
+                       "February 10")
+    c.add_argument("--encoding", metavar="NAME", help="the file's text encoding, e.g. "
+                   "cp1252 for a CSV saved by Excel on Windows (default: UTF-8)")
+    c.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN,...",
+                   help="take a field from a column of another name, e.g. --map "
+                   "'speaker=Interviewee,text=\"What frustrates you?\"' (double quotes around "
+                   "names with spaces or commas; repeatable)")
     t = p.add_argument_group("transcripts")
     t.add_argument("--format", choices=FORMATS, help="read the file as this transcript format "
                    "(default: detected from the content)")
@@ -80,7 +94,8 @@ TRANSCRIPT_FLAGS = ("format", "interviewer", "speaker", "company", "segment", "s
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.importing import ImportFileError, parse_file
+    from bot.core.import_dates import Order
+    from bot.core.importing import ImportFileError, parse_file, parse_map
 
     if args.format or Path(args.file).suffix.lower() in SUFFIXES:
         return transcript_import(args, settings)
@@ -88,6 +103,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if used:
         raise CliError(f"{', '.join(used)} only apply to transcripts (.vtt, .srt, .txt or "
                        "--format)")
+    if args.encoding:
+        import codecs
+
+        try:
+            codecs.lookup(args.encoding)
+        except LookupError:
+            raise CliError(f"--encoding {args.encoding}: unknown encoding (e.g. utf-8, "
+                           "cp1252, latin-1)") from None
     services = services_for(settings, args)
     try:
         team = args.team or team_of(services, None)
@@ -95,22 +118,32 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("pass --team T: the workspace these quotes belong to (the store "
                        "knows none or several)") from None
     try:
-        parsed = parse_file(args.file, team_id=team)
+        column_map = {k: v for spec in args.map for k, v in parse_map(spec).items()}
+        parsed = parse_file(args.file, team_id=team, column_map=column_map,
+                            encoding=args.encoding, date_order=(
+            Order.DAY_FIRST if args.dayfirst else Order.MONTH_FIRST if args.monthfirst
+            else None))
     except ImportFileError as exc:
         raise CliError(str(exc)) from None
     if parsed.extra_columns:
         print(f"note: kept extra columns as tags: {', '.join(parsed.extra_columns)}",
               file=sys.stderr)
+    for file_note in parsed.file_notes:
+        print(f"note: {file_note}", file=sys.stderr)
     bar = Progress("importing", total=len(parsed.rows))
     summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
     bar.close()
+    for note in parsed.notes[:50]:
+        print(f"{args.file}:{note.line}: {note.message}", file=sys.stderr)
+    if len(parsed.notes) > 50:
+        print(f"... and {len(parsed.notes) - 50} more notes", file=sys.stderr)
     for problem in summary.rejected[:50]:
         print(f"{args.file}:{problem.line}: skipped: {problem.reason}", file=sys.stderr)
     if len(summary.rejected) > 50:
         print(f"... and {len(summary.rejected) - 50} more rejected rows", file=sys.stderr)
     print(f"added {summary.added}, skipped {summary.duplicates} as duplicate, "
           f"rejected {len(summary.rejected)} (team {team})")
-    return 0
+    return 1 if summary.rejected else 0  # the good rows are stored either way
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.terminal import render
