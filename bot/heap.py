@@ -12,23 +12,24 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
 @cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if not name:
+def _libc_function(name: str, argtypes: tuple[Any, ...]) -> Any | None:
+    """glibc's ``name`` with its argument types, or None where the C library lacks it."""
+    library = ctypes.util.find_library("c")
+    if not library:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        function = getattr(ctypes.CDLL(library), name)
     except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    function.argtypes, function.restype = list(argtypes), ctypes.c_int
+    return function
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
@@ -37,20 +38,13 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter number
 def limit_arenas(count: int = 2) -> bool:
     """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would) before threads start: fewer
     arenas, less memory stranded in each. False where the C library cannot."""
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        mallopt = None
-    if mallopt is None:
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(M_ARENA_MAX, count))
+    mallopt = _libc_function("mallopt", (ctypes.c_int, ctypes.c_int))
+    return mallopt is not None and bool(mallopt(M_ARENA_MAX, count))
 
 
 def trim_heap() -> bool:
     """Return free heap pages to the OS; False where the C library cannot."""
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim", (ctypes.c_size_t,))
     if trim is None:
         return False
     trim(0)

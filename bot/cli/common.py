@@ -41,6 +41,15 @@ def team_of(services: Services, team: str | None) -> str:
                    "pass --team")
 
 
+def import_team(services: Services, team: str | None) -> str:
+    """The workspace an import goes to: ``--team``, or the store's only one."""
+    try:
+        return team or team_of(services, None)
+    except CliError:
+        raise CliError("pass --team T: the workspace these quotes belong to (the store "
+                       "knows none or several)") from None
+
+
 class Progress:
     """A tqdm bar on stderr that only appears when there is work to show."""
 

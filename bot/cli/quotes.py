@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import CliError, Progress, services_for, team_of
+from bot.cli.common import CliError, Progress, import_team, services_for, team_of
 from bot.cli.transcripts import transcript_import
 from bot.config import Settings
 from bot.core.query import parse_query, topic_problem
@@ -112,11 +112,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"--encoding {args.encoding}: unknown encoding (e.g. utf-8, "
                            "cp1252, latin-1)") from None
     services = services_for(settings, args)
-    try:
-        team = args.team or team_of(services, None)
-    except CliError:
-        raise CliError("pass --team T: the workspace these quotes belong to (the store "
-                       "knows none or several)") from None
+    team = import_team(services, args.team)
     try:
         column_map = {k: v for spec in args.map for k, v in parse_map(spec).items()}
         parsed = parse_file(args.file, team_id=team, column_map=column_map,

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.cli.common import CliError, services_for, team_of
+from bot.cli.common import CliError, import_team, services_for
 from bot.config import Settings
 
 
@@ -37,11 +37,7 @@ def transcript_import(args: argparse.Namespace, settings: Settings) -> int:
     except (TranscriptError, SpeakerChoiceError) as exc:
         raise CliError(str(exc)) from None
     services = services_for(settings, args)
-    try:
-        team = args.team or team_of(services, None)
-    except CliError:
-        raise CliError("pass --team T: the workspace these quotes belong to (the store "
-                       "knows none or several)") from None
+    team = import_team(services, args.team)
     options = TranscriptOptions(team_id=team, company=args.company, segment=args.segment,
                                 said_at=said_at, recording_url=args.recording_url)
     quotes = to_quotes(path, transcript, users, options)
