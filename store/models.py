@@ -106,6 +106,10 @@ class Quote(Base):
     start_seconds: Mapped[float | None] = mapped_column(Float)
     char_start: Mapped[int | None] = mapped_column(Integer)
     char_end: Mapped[int | None] = mapped_column(Integer)
+    #: Imported from a support-desk comment written in HTML: the comment's original HTML,
+    #: kept for audit (``text`` is a passage of the text converted from it, at
+    #: ``char_start:char_end``; see bot/core/desk/).
+    source_html: Mapped[str | None] = mapped_column(Text)
 
     revisions: Mapped[list[QuoteRevision]] = relationship(
         back_populates="quote", cascade="all, delete-orphan", passive_deletes=True
