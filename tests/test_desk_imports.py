@@ -348,3 +348,51 @@ def test_new_filter_on_both_databases(services) -> None:  # type: ignore[no-unty
                                                         "kiri.waititi", "pat.okoro", None}
     topic = services.search.search("T1", parse_query("new:yes charged twice refund"), limit=5)
     assert topic.hits and all(h.quote.speaker_name != "pat.okoro" for h in topic.hits)
+
+
+# -- over HTTP, as Slack calls it ------------------------------------------------------------
+
+def test_voice_new_yes_over_http(bot) -> None:  # type: ignore[no-untyped-def]
+    """`/voice new:yes ...` shows only new users' words, says the filter; `/voice help`
+    names it; a nonsense value is refused in the ack."""
+    from tests.slack_harness import assert_valid_message
+
+    _seed(bot.services, team="T0001")
+    resp, _ = bot.command("help")
+    assert "`new:yes`" in resp.json()["text"]
+    resp, _ = bot.command("new:perhaps refund")
+    assert "must be `new:yes`" in json.dumps(resp.json())
+    resp, hook = bot.command("new:yes charged twice refund")
+    assert resp.status == 200
+    (reply,) = bot.responses(hook)
+    assert_valid_message(reply)
+    shown = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert "Joel Amari" in shown and "new users only" in shown
+    assert "pat.okoro" not in shown and "Ines Duarte" not in shown and "theo.vance" not in shown
+    _, hook = bot.command("new:no invoices templates language")
+    (reply,) = bot.responses(hook)
+    shown = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert "pat.okoro" in shown
+    assert "Joel Amari" not in shown and "Marta Kowalczyk" not in shown
+
+
+def test_markup_in_a_customers_comment_is_kept_as_words_and_never_posted_raw(
+        bot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A customer who writes `<!channel>` or a link in Slack syntax gets exactly those words
+    stored (HTML tags in an Intercom body are markup, converted away; their escaped text is
+    the customer's words) and shown escaped."""
+    data = json.loads((DATA / "intercom_conversations.json").read_text())
+    part = data["conversations"][0]["conversation_parts"]["conversation_parts"][1]
+    part["body"] = ("<p>Ping &lt;!channel&gt; and &lt;https://evil.example|click&gt; the "
+                    "refund page is broken</p><script>alert(1)</script>")
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(data))
+    quotes = to_quotes(read_export(path, path.read_text()), DeskOptions(team_id="T0001"))
+    hostile = next(q for q in quotes if "Ping" in q.text)
+    assert hostile.text == ("Ping <!channel> and <https://evil.example|click> the refund page "
+                            "is broken")
+    bot.services.transcripts.import_quotes(quotes)
+    _, hook = bot.command("refund page is broken")
+    (reply,) = bot.responses(hook)
+    raw = json.dumps(reply, ensure_ascii=False)
+    assert "&lt;!channel&gt;" in raw and "<!channel>" not in raw and "alert(1)" not in raw

@@ -14,8 +14,8 @@ from bot.cli.common import CliError, Progress, import_team, services_for, team_o
 from bot.cli.desk import desk_import, desk_text
 from bot.cli.transcripts import transcript_import
 from bot.config import Settings
-from bot.core.query import parse_query, topic_problem
 from bot.core.desk.reading import FORMATS as DESK_FORMATS
+from bot.core.query import parse_query, topic_problem
 from bot.core.transcripts import FORMATS, SUFFIXES
 from store.queries.quotes import QuoteView
 

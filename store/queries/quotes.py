@@ -21,13 +21,13 @@ from sqlalchemy import (
     CursorResult,
     Select,
     Text,
-    cast,
     delete,
     func,
     not_,
     or_,
     select,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from store.errors import InvalidQuote
@@ -322,7 +322,7 @@ def has_tag(tag: str) -> ColumnElement[bool]:
     ``json.dumps`` (``["a", "b"]``), the same text on SQLite and PostgreSQL (``json`` keeps
     it as written): an element starts after ``[`` or ``, ``, and a ``"`` inside a string is
     always escaped (``\\"``), so ``"tag"`` there is that element and nothing else."""
-    text = func.coalesce(cast(Quote.tags, Text), "")
+    text = func.coalesce(sql_cast(Quote.tags, Text), "")
     element = json.dumps(tag)
     return or_(text.startswith("[" + element, autoescape=True),
                text.contains(", " + element, autoescape=True))

@@ -137,8 +137,8 @@ def _comment(ticket_id: str, cid: str, comment: dict[str, object], where: Where,
         return
     said_at = when(comment, "created_at", where)
     assert said_at is not None
-    body, html = text(comment, "body", where), None
-    if not (body or "").strip():
+    body, html = text(comment, "body", where) or "", None
+    if not body.strip():
         html = text(comment, "html_body", where)
         body = html_to_text(html) if html else ""
     if not body.strip():
