@@ -201,6 +201,13 @@ def test_cli_attribution_timestamps_links_and_new_user_tag(
     assert "can't reconcile" in noor.text and "&#39;" in (noor.source_html or "")
     pat = rows[("pat.okoro", "2026-07-05T16:00:00")]
     assert pat.tags == [] and pat.company is None
+    # the command-line search takes the same filter
+    assert run("search", "--team", "T1", "--json", "--limit", "50", "new:yes") == 0
+    found = json.loads(capsys.readouterr().out)
+    assert {q["speaker"] for q in found} == {"Marta Kowalczyk", "Joel Amari", "Noor Haddad"}
+    assert all(NEW_USER_TAG in q["tags"] for q in found)
+    assert run("search", "--team", "T1", "new:maybe", "export") == 1
+    assert "must be `new:yes`" in capsys.readouterr().err
 
 
 def test_reimport_adds_nothing_and_the_same_comments_in_another_shape_too(
@@ -396,3 +403,23 @@ def test_markup_in_a_customers_comment_is_kept_as_words_and_never_posted_raw(
     (reply,) = bot.responses(hook)
     raw = json.dumps(reply, ensure_ascii=False)
     assert "&lt;!channel&gt;" in raw and "<!channel>" not in raw and "alert(1)" not in raw
+
+
+def test_intercom_api_1_0_opening_message_and_a_conversation_list(tmp_path: Path) -> None:
+    """API 1.0 named the opening message ``conversation_message``; a ``conversation.list``
+    holds the conversations (the 1.0 example of the conversation part model)."""
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps({"type": "conversation.list", "conversations": [{
+        "type": "conversation", "id": "147", "created_at": 1400850973,
+        "conversation_message": {"type": "conversation_message", "subject": "",
+                                 "body": "<p>Hi, the <b>export</b> button does nothing.</p>",
+                                 "author": {"type": "user", "id": "536e564f316c83104c000020"},
+                                 "attachments": []},
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [
+            {"type": "conversation_part", "id": "4412", "part_type": "comment",
+             "body": "<p>Hi Jane, it's all great thanks!</p>", "created_at": 1400857494,
+             "author": {"type": "admin", "id": "25"}, "attachments": []}]}}]}))
+    export = read_export(path, path.read_text())
+    assert [(c.comment_id, c.text, c.speaker) for c in export.comments] == [
+        ("147:opening", "Hi, the export button does nothing.", None)]
+    assert export.skipped == {"admin, bot and team parts": 1}

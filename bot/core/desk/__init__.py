@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.core.desk import helpscout, intercom, zendesk
 from bot.core.desk.comments import CustomerComment, DeskExport
 from bot.core.desk.reading import FORMATS, SUFFIXES, DeskExportError, detect, load
-
-READERS = {"zendesk": zendesk.read, "intercom": intercom.read, "helpscout": helpscout.read}
 
 
 def sniff(path: str | Path, text: str) -> str | None:
@@ -31,10 +28,13 @@ def read_export(path: str | Path, text: str, fmt: str | None = None) -> DeskExpo
         raise DeskExportError(f"{path}: not a Zendesk, Intercom or Help Scout export (no "
                               "tickets, ticket_events, conversations or conversation_parts). "
                               "Nothing was imported.")
-    if fmt not in READERS:
+    from bot.core.desk import helpscout, intercom, zendesk  # only when a file is read
+
+    readers = {"zendesk": zendesk.read, "intercom": intercom.read, "helpscout": helpscout.read}
+    if fmt not in readers:
         raise DeskExportError(f"{path}: unknown support-desk format {fmt!r} (use one of "
                               f"{', '.join(FORMATS)})")
-    export = READERS[fmt](path, docs)
+    export = readers[fmt](path, docs)
     if not export.tickets:
         raise DeskExportError(f"{path}: no {'tickets' if fmt == 'zendesk' else 'conversations'}"
                               f" found (read as {fmt}). Nothing was imported.")

@@ -9,8 +9,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from inscriptis import get_text
-
 from store.vocab import NEW_USER_DAYS
 
 
@@ -59,8 +57,11 @@ def speaker_name(name: str | None, email: str | None) -> str | None:
 
 def html_to_text(html: str) -> str:
     """The text a reader sees in ``html`` (paragraphs, line breaks and lists laid out, entities
-    decoded), by inscriptis; stripped at both ends."""
-    return get_text(html).strip()
+    decoded), by inscriptis (imported here: lxml loads only for an HTML export); stripped
+    at both ends."""
+    from inscriptis import get_text
+
+    return str(get_text(html)).strip()
 
 
 def is_new(account_created: datetime | None, said_at: datetime) -> bool:

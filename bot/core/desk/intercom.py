@@ -1,5 +1,6 @@
 """Intercom: conversations as the Conversations API retrieves them (``type: conversation``,
-with ``source``, the opening message, and ``conversation_parts``), one per line (JSON Lines),
+with ``source`` (``conversation_message`` in API 1.0), the opening message, and
+``conversation_parts``), one per line (JSON Lines),
 in a ``conversation.list`` or ``{"conversations": [...]}``; with, optionally, the contacts and
 companies they refer to (``{"contacts": [...]}``, ``{"companies": [...]}`` or list responses
 ``{"type": "list", "data": [...]}``), which give the company and the account's age.
@@ -72,11 +73,13 @@ def _conversation(conversation_id: str, conversation: dict[str, object], where: 
                   bag: _Bag, export: DeskExport) -> None:
     here = where.in_ticket("conversation", conversation_id)
     parts: list[tuple[Where, dict[str, object]]] = []
-    if isinstance(conversation.get("source"), dict):
-        w = here.key("source")
-        source = obj(conversation["source"], w)
-        parts.append((w, {**source, "part_type": "source",
-                          "created_at": conversation.get("created_at")}))
+    for key in ("source", "conversation_message"):  # the opening message (API 2.x, 1.0)
+        if isinstance(conversation.get(key), dict):
+            w = here.key(key)
+            opening = obj(conversation[key], w)
+            parts.append((w, {"id": f"{conversation_id}:opening", **opening,
+                              "part_type": "source",
+                              "created_at": conversation.get("created_at")}))
     holder = conversation.get("conversation_parts")
     if holder is not None:
         w = here.key("conversation_parts")
