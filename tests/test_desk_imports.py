@@ -423,3 +423,18 @@ def test_intercom_api_1_0_opening_message_and_a_conversation_list(tmp_path: Path
     assert [(c.comment_id, c.text, c.speaker) for c in export.comments] == [
         ("147:opening", "Hi, the export button does nothing.", None)]
     assert export.skipped == {"admin, bot and team parts": 1}
+
+
+def test_zendesk_comment_of_unknown_authorship_is_not_taken_for_the_customers(
+        tmp_path: Path) -> None:
+    """Ticket events without their ticket or users: nobody is known to be the customer."""
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps({"ticket_events": [{
+        "id": 1, "ticket_id": 5, "created_at": "2026-01-01T00:00:00Z", "event_type": "Audit",
+        "child_events": [{"id": 2, "event_type": "Comment", "public": True,
+                          "body": "Words of someone we cannot place."},
+                         {"id": 3, "event_type": "Comment", "public": True, "author_id": 9,
+                          "body": "Words of user 9, whose role the file does not give."}]}]}))
+    export = read_export(path, path.read_text())
+    assert export.comments == []
+    assert export.skipped == {"comments by someone the export does not describe": 2}

@@ -124,9 +124,10 @@ def _comment(ticket_id: str, cid: str, comment: dict[str, object], where: Where,
         export.skipped["voice comments (call recordings)"] += 1
         return
     author = str(comment.get("author_id"))
-    requester = str(ticket.get("requester_id"))
+    is_requester = comment.get("author_id") is not None and author == str(
+        ticket.get("requester_id"))
     user_where, user = bag.users.get(author, (where, {}))
-    if not user and author != requester:
+    if not user and not is_requester:
         export.skipped["comments by someone the export does not describe"] += 1
         return
     if user and user.get("role", "end-user") != "end-user":
@@ -150,7 +151,7 @@ def _comment(ticket_id: str, cid: str, comment: dict[str, object], where: Where,
                        if str(c.get("author_id")) == author and _sender(c) != (None, None)),
                       sender)
     _, org = bag.orgs.get(str(user.get("organization_id") or (
-        ticket.get("organization_id") if author == requester else None)), (where, {}))
+        ticket.get("organization_id") if is_requester else None)), (where, {}))
     export.comments.append(CustomerComment(
         ticket_id=ticket_id, comment_id=cid, text=body, said_at=said_at,
         speaker=speaker_name(clean(user.get("name")) or sender[0],
