@@ -30,7 +30,8 @@ DATA = Path(__file__).resolve().parent / "data" / "desk"
 NEVER = ("INTERNAL-NOTE-WORDS", "ADMIN-REPLY-WORDS", "SIDE-CONVERSATION-WORDS",
          "DELETED-USER-WORDS", "BOT-ANSWER-WORDS", "ADMIN-NOTE-WORDS", "PRIVATE-REDACTED-WORDS",
          "REMOVED-CONTACT-WORDS", "BOT-OUTBOUND-WORDS", "HS-NOTE-WORDS", "HS-REPLY-WORDS",
-         "DRAFT-WORDS", "CHAT-AGENT-WORDS", "Hi Marta, thanks", "Sorry about that Theo",
+         "DRAFT-WORDS", "CHAT-AGENT-WORDS", "HS-QUOTED-AGENT-WORDS", "Hanne Berg wrote",
+         "Hi Marta, thanks", "Sorry about that Theo",
          "invoice-0412.pdf", "duplicate-charges.png", "bank-feed.csv")
 
 #: file, vendor, speakers quoted, words of theirs that must be stored, whether bodies are HTML

@@ -55,13 +55,31 @@ def speaker_name(name: str | None, email: str | None) -> str | None:
     return local or None
 
 
+#: What an e-mail client puts around the message being answered: the team's earlier reply,
+#: quoted under the customer's words. Not the customer's words, so not part of the text.
+QUOTED_REPLY = ("//blockquote | //*[contains(concat(' ', normalize-space(@class), ' '), "
+                "' gmail_quote ')] | //*[contains(concat(' ', normalize-space(@class), ' '), "
+                "' moz-cite-prefix ')]")
+
+
 def html_to_text(html: str) -> str:
     """The text a reader sees in ``html`` (paragraphs, line breaks and lists laid out, entities
-    decoded), by inscriptis (imported here: lxml loads only for an HTML export); stripped
-    at both ends."""
-    from inscriptis import get_text
+    decoded), by inscriptis, without quoted earlier messages (``<blockquote>``, Gmail's
+    ``gmail_quote``, Thunderbird's ``moz-cite-prefix``); stripped at both ends. inscriptis and
+    lxml are imported here: they load only for an HTML export."""
+    from inscriptis import Inscriptis
+    from lxml.etree import ParserError
+    from lxml.html import document_fromstring
 
-    return str(get_text(html)).strip()
+    if not html.strip():
+        return ""
+    try:
+        tree = document_fromstring(html)
+    except ParserError:  # text without any element
+        tree = document_fromstring(f"<pre>{html}</pre>")
+    for quoted in tree.xpath(QUOTED_REPLY):
+        quoted.drop_tree()
+    return str(Inscriptis(tree).get_text()).strip()
 
 
 def is_new(account_created: datetime | None, said_at: datetime) -> bool:
