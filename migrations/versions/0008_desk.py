@@ -2,7 +2,7 @@
 Scout) keeps that comment's original HTML for audit; its words are a passage of the text
 converted from it (see bot/core/desk/)
 
-Revision ID: desk
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-09 10:00:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'desk'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
