@@ -160,7 +160,11 @@ class QuoteUse(Base):
     kind: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    # The thread it went into (None: the channel itself, or a /voice answer only its asker saw).
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_quote_uses_thread", "team_id", "channel_id", "thread_ts"),)
 
 
 class DigestClaim(Base):

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.container import Services
 from bot.core.query import Query
+from bot.core.usage import POSTED, SHOWN
 from bot.slack.views import blocks
 from store.errors import DatabaseUnavailable, QueryFailed
 from store.policy import Conversation
@@ -93,6 +94,7 @@ class Answers:
                                  max_depth=MAX_DEPTH))
         try:
             self.services.usage.record_use(
-                team_id, [h.quote.id for h in result.hits], "shown", user_id, target.channel_id)
+                team_id, [h.quote.id for h in result.hits], POSTED if in_thread else SHOWN,
+                user_id, target.channel_id, thread_ts=target.thread_ts if in_thread else None)
         except DatabaseUnavailable:
             log.warning("could not record quote use", extra={"team": team_id})

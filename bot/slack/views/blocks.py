@@ -190,8 +190,9 @@ def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
         value = QuoteButton(quote.id).encode()
         elements = [button("Share in channel" if not target.thread_ts else "Share in thread",
                            "voice_share", value, style="primary")]
-        if shortened and link(quote.source_url, "x") is None:
-            elements.append(button("Show full quote", "voice_full", value))
+        # The full view also says where the quote was cited before.
+        full = shortened and link(quote.source_url, "x") is None
+        elements.append(button("Show full quote" if full else "Details", "voice_full", value))
         blocks.append({"type": "actions", "block_id": f"quote_actions_{quote.id}",
                        "elements": elements})
     return blocks
@@ -203,11 +204,14 @@ def shared_quote(quote: QuoteView, shared_by: str, *, mask: bool = True) -> tupl
             [mrkdwn_section(body), context(attribution(quote) + f" · shared by <@{shared_by}>")])
 
 
-def full_quote_modal(quote: QuoteView, *, mask: bool = True) -> dict:
+def full_quote_modal(quote: QuoteView, *, mask: bool = True, cited: str | None = None) -> dict:
+    """The whole quote; ``cited`` is the line saying where it was brought in, if anywhere."""
     text = escape(mask_personal(quote.text) if mask else quote.text)
     chunks = [text[i : i + 2900] for i in range(0, len(text), 2900)] or [""]
     blocks = [mrkdwn_section(chunk) for chunk in chunks[:90]]
     blocks.append(context(attribution(quote)))
+    if cited:
+        blocks.append(context(cited))
     return {"type": "modal", "title": plain("Full quote", 24), "close": plain("Close"),
             "blocks": blocks}
 
