@@ -5,13 +5,14 @@ cited)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import Clock, system_clock
 from store.db import db_errors
+from store.queries import asks, uses
 from store.queries import quotes as q
-from store.queries import uses
 from store.queries.uses import POSTED, SHARED, SHOWN, Citation
 
 __all__ = ["POSTED", "SHARED", "SHOWN", "Citation", "Usage"]
@@ -50,3 +51,11 @@ class Usage:
         those conversations its reader may see)."""
         with self.sessions() as session:
             return uses.citations(session, team_id, quote_id)
+
+    @db_errors
+    def record_ask(self, team_id: str, topic: str, *, channel_id: str | None, public: bool,
+                   matches: int, newest_at: datetime | None) -> None:
+        """Remember that a topic was looked up and how recent its newest quote was."""
+        with self.sessions.begin() as session:
+            asks.record(session, team_id, topic, channel_id=channel_id, public=public,
+                        matches=matches, newest_at=newest_at, at=self.clock())

@@ -93,6 +93,9 @@ def settings_modal(settings: WorkspaceSettings, *, admin: bool = False) -> dict:
                              "initial_option": days[settings.digest_weekday]}},
                 text_input("time", "Digest time (24h)", settings.digest_time, "e.g. 09:30"),
                 text_input("tz", "Time zone", settings.digest_timezone, "e.g. Europe/Paris"),
+                text_input("stale", "Evidence is old after (months)",
+                           str(settings.stale_months),
+                           "When every quote on a topic is older, /voice says so"),
                 *(admin_blocks(settings) if admin else []),
             ]}
 
@@ -177,6 +180,9 @@ def register(app: App, rt: Runtime) -> None:
             "digest_weekday": int(day) if str(day).isdigit() else -1,
             "digest_time": (get("time") or "").strip(),
             "digest_timezone": (get("tz") or "").strip()}
+        if "stale" in values:
+            stale = (get("stale") or "").strip()
+            changes["stale_months"] = int(stale) if stale.isdigit() else -1
         if "role" in values or "connect" in values:
             if not rt.permissions.member(client, team_id, user).is_admin_or_owner:
                 ack(response_action="errors", errors={"role": "Only workspace admins and "
@@ -196,7 +202,7 @@ def register(app: App, rt: Runtime) -> None:
             services.workspaces.update(team_id, **changes)
         except InvalidQuote as exc:
             field = {"capture": "emoji", "time zone": "tz", "time of day": "time",
-                     "weekday": "day", "role": "role"}
+                     "weekday": "day", "role": "role", "old evidence": "stale"}
             block = next((b for k, b in field.items() if k in str(exc)), "emoji")
             ack(response_action="errors", errors={block: str(exc).replace("`", "")})
             return

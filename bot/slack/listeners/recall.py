@@ -47,8 +47,13 @@ def register(app: App, rt: Runtime) -> None:
             ack(**_reply(error))
             return
         ack()
-        target = blocks.Target(command["channel_id"])
-        rt.answers.run(team_id, query, target, respond=respond, user_id=command.get("user_id"))
+        channel = command["channel_id"]
+
+        def public() -> bool:
+            return not rt.directory.conversation(client, team_id, channel).is_private
+
+        rt.answers.run(team_id, query, blocks.Target(channel), respond=respond,
+                       user_id=command.get("user_id"), public=public)
 
     @app.action("voice_more")
     def more(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext) -> None:
@@ -158,7 +163,8 @@ def register(app: App, rt: Runtime) -> None:
         if text.lower() in {"", "help"}:
             post(blocks.usage(rt.emoji(team_id)))
             return
-        where = rt.directory.conversation(client, team_id, channel).audience()
+        conversation = rt.directory.conversation(client, team_id, channel)
+        where = conversation.audience()
         if text.lower() == "evidence":
             rt.background(lambda: post(_thread_evidence(rt, team_id, where, thread)))
             return
@@ -174,7 +180,8 @@ def register(app: App, rt: Runtime) -> None:
             post(error)
             return
         rt.answers.run(team_id, query, blocks.Target(channel, thread), post=post,
-                      user_id=event.get("user"), posted_in=where)
+                       user_id=event.get("user"), posted_in=where,
+                       public=lambda: not conversation.is_private)
 
 
 def _thread_evidence(rt: Runtime, team_id: str, where: Conversation,

@@ -157,12 +157,15 @@ def breadth_text(result: SearchResult) -> str:
 
 
 def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
-                 show_buttons: bool = True, max_depth: int = 50) -> tuple[str, Blocks]:
-    """The `/voice` answer: breadth header, up to 5 quotes, share and more buttons."""
+                 show_buttons: bool = True, max_depth: int = 50,
+                 recency: str | None = None) -> tuple[str, Blocks]:
+    """The `/voice` answer: breadth header (and how recent the evidence is), up to 5
+    quotes, share and more buttons."""
     topic = result.query.topic
     title = f"What users said about \u201c{escape(topic)}\u201d" if topic else \
         "Recent user voices"
-    blocks: Blocks = [mrkdwn_section(f"*{title}*\n{breadth_text(result)}")]
+    header = f"*{title}*\n{breadth_text(result)}" + (f"\n{recency}" if recency else "")
+    blocks: Blocks = [mrkdwn_section(header)]
     filters = result.query.describe_filters()
     if filters:
         blocks.append(context("Filters: " + escape("; ".join(filters))))
