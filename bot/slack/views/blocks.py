@@ -229,7 +229,8 @@ USAGE = (
     "them, where and when\n"
     "\u2022 Filters: `segment:enterprise` `company:Acme` `source:interview` "
     "`emotion:frustrated` `speaker:Dana` `since:30d` `before:2026-01-31`\n"
-    "\u2022 In a thread, mention me instead: `@voicebot pricing`\n"
+    "\u2022 In a thread, mention me instead: `@voicebot pricing`; `@voicebot evidence` lists "
+    "every user quote brought into the thread\n"
     "\u2022 Capture: react to a message with :{emoji}: or use the *Save as user voice* "
     "shortcut on it."
 )
