@@ -188,6 +188,42 @@ class TopicAsk(Base):
     __table_args__ = (Index("ix_topic_asks_team_id_asked_at", "team_id", "asked_at"),)
 
 
+class SuggestChannel(Base):
+    """A channel where claims about users are offered their words (off unless turned on)."""
+
+    __tablename__ = "suggest_channels"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EvidenceOffer(Base):
+    """An offer of users' words made to someone who spoke for users. The unique thread is
+    what makes it one offer per thread across replicas; ``outcome`` is what they did with it
+    (``shown``, ``shared``, ``not_helpful``)."""
+
+    __tablename__ = "evidence_offers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(200))
+    matches: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "thread_ts", name="uq_offer_per_thread"),
+        Index("ix_evidence_offers_channel_day", "team_id", "channel_id", "offered_at"),
+    )
+
+
 class DigestClaim(Base):
     """One weekly digest for one (team, channel, period), claimed before it is posted.
 

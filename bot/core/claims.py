@@ -158,8 +158,9 @@ def _topic(sentence: str, tokens: list[str], end: int) -> str:
     while rest and rest[0] in {"to", "for", "about", "that", "with", "it", "having", "being",
                                "a", "an", "the", "lot", "more", "of", "by", "over"}:
         rest = rest[1:]
-    text = " ".join(t for t in rest if t not in {",", ";"})
-    text = re.sub(r"\s+([.!?'])", r"\1", text)
-    text = re.split(r"[.!?]|\s(?:—|-)\s", text, maxsplit=1)[0]
+    text = " ".join(rest)
+    text = re.sub(r"\s+([.!?',;])", r"\1", text)
+    # The claim's own clause: up to the first comma, dash or end of sentence.
+    text = re.split(r"[.!?,;]|\s(?:—|-)\s", text, maxsplit=1)[0]
     text = _FILLER_TAIL.sub("", text).strip(" ,.")
     return text if len(text) >= 3 else sentence.strip()

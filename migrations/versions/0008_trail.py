@@ -1,7 +1,8 @@
 """trail: a quote use remembers the thread it went into, so a thread's evidence can be listed
 and a quote shows where it was cited; topics asked about are remembered with how recent
 their newest quote was (the digest's stale-evidence line); a workspace chooses when evidence
-counts as old
+counts as old; channels where claims about users get an offer of their words, and the
+offers made (one per thread, a daily cap per channel, "not helpful" counted)
 
 Revision ID: trail
 Revises: 0007
@@ -40,9 +41,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_topic_asks_team_id_asked_at', 'topic_asks', ['team_id', 'asked_at'])
+    op.create_table(
+        'suggest_channels',
+        sa.Column('team_id', sa.String(length=32), nullable=False),
+        sa.Column('channel_id', sa.String(length=32), nullable=False),
+        sa.Column('enabled', sa.Boolean(), nullable=False),
+        sa.Column('changed_by', sa.String(length=32), nullable=True),
+        sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('team_id', 'channel_id'),
+    )
+    op.create_table(
+        'evidence_offers',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('team_id', sa.String(length=32), nullable=False),
+        sa.Column('channel_id', sa.String(length=32), nullable=False),
+        sa.Column('thread_ts', sa.String(length=32), nullable=False),
+        sa.Column('user_id', sa.String(length=32), nullable=False),
+        sa.Column('topic', sa.String(length=200), nullable=False),
+        sa.Column('matches', sa.Integer(), nullable=False),
+        sa.Column('people', sa.Integer(), nullable=False),
+        sa.Column('outcome', sa.String(length=16), nullable=True),
+        sa.Column('offered_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('team_id', 'channel_id', 'thread_ts', name='uq_offer_per_thread'),
+    )
+    op.create_index('ix_evidence_offers_channel_day', 'evidence_offers',
+                    ['team_id', 'channel_id', 'offered_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_evidence_offers_channel_day', table_name='evidence_offers')
+    op.drop_table('evidence_offers')
+    op.drop_table('suggest_channels')
     op.drop_index('ix_topic_asks_team_id_asked_at', table_name='topic_asks')
     op.drop_table('topic_asks')
     with op.batch_alter_table('workspaces', schema=None) as batch_op:

@@ -15,7 +15,8 @@ from slack_sdk.errors import SlackApiError
 from bot.core.query import Query, parse_query, topic_problem
 from bot.core.usage import SHARED
 from bot.slack.digest_settings import digest_command
-from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime
+from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime, request_channel
+from bot.slack.listeners.suggest import suggest_command
 from bot.slack.payloads import MorePage, QuoteButton
 from bot.slack.views import blocks, evidence
 from store.policy import Conversation, postable_in, refusal_for_external, visible_in
@@ -33,6 +34,12 @@ def register(app: App, rt: Runtime) -> None:
         emoji = rt.emoji(team_id)
         if text.lower() in {"", "help", "?", "-h", "--help"}:
             ack(**_reply(blocks.usage(emoji)))
+            return
+        if text.lower().split(" ", 1)[0] == "suggest":
+            ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
+            rt.background(lambda: respond(**_reply(suggest_command(
+                rt, client, team_id, command.get("user_id", ""),
+                command["channel_id"], text[len("suggest"):])), response_type="ephemeral"))
             return
         if text.lower().split(" ", 1)[0] == "digest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
@@ -208,13 +215,6 @@ def _cited_where_seen(rt: Runtime, client: WebClient, team_id: str, quote_id: in
             if c.thread_ts and len(seen) < 5 else None
         seen.append(evidence.Cited(c.channel_id, c.at, link))
     return seen
-
-
-def request_channel(body: dict) -> str | None:
-    """The conversation an interactive request came from, as Slack sent it."""
-    channel = (body.get("channel") or {}).get("id") or \
-        (body.get("container") or {}).get("channel_id")
-    return str(channel) if channel else None
 
 
 def _user(body: dict) -> str:
