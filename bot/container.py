@@ -28,6 +28,7 @@ from bot.core.indexing import IndexLoader, IndexSync, LoadReport
 from bot.core.lookup import Lookup
 from bot.core.pending import PendingTexts
 from bot.core.search import SearchService
+from bot.core.suggest import Suggestions
 from bot.core.transcript_imports import TranscriptImporter
 from bot.core.usage import Usage
 from bot.core.vectors import Encoder, NewVectors
@@ -65,6 +66,7 @@ class Services:
     workspaces: WorkspaceService
     digests: DigestService
     pending: PendingTexts  # the message shortcut's text between form and submission
+    suggestions: Suggestions  # offers of evidence to people who speak for users
     clock: Clock = system_clock
 
     def close(self) -> None:
@@ -117,16 +119,17 @@ def build_services(
     indexing = IndexLoader(sessions, encoder, indexes)
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
     importer = Importer(sessions, encoder, new_vectors, clock)
+    search = SearchService(sessions, embedder, indexes)
     services = Services(
         settings=settings, engine=engine, sessions=sessions, embedder=embedder,
         encoder=encoder, indexes=indexes, capture=capture,
         imports=importer, transcripts=TranscriptImporter(sessions, encoder, importer, indexes,
                                                          clock), edits=edits,
         deletion=deletion, lookup=lookup, usage=usage, indexing=indexing, sync=sync,
-        search=SearchService(sessions, embedder, indexes),
+        search=search,
         workspaces=WorkspaceService(sessions, settings.capture_emoji),
         digests=DigestService(sessions, indexes), pending=PendingTexts(sessions, clock),
-        clock=clock)
+        suggestions=Suggestions(sessions, search, clock), clock=clock)
     if load_indexes:
         report: LoadReport = indexing.load_indexes(progress=progress,
                                                    on_reembed_start=on_reembed_start,
