@@ -1,7 +1,7 @@
 """Transcript import throughput: passages per second of `voicebot import interview.vtt`
 against the raw model encoding the same passages.
 
-    python bench/transcripts.py [--interviews 40] [--rounds 5] [--data ../shared/data]
+    python bench/transcripts.py [--interviews 10] [--rounds 3] [--data ../shared/data]
 
 Builds WebVTT interviews (an interviewer's questions, a customer's turns made of real
 Banking77 customer messages, several cues per turn), writes them to files, then per round,
@@ -63,8 +63,8 @@ def interviews(sentences: list[str], count: int, seed: int = 7) -> list[str]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    p.add_argument("--interviews", type=int, default=40)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--interviews", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-write", action="store_true", help="do not write bench/TRANSCRIPTS.md")
     args = p.parse_args()
 
@@ -129,7 +129,7 @@ def main() -> int:
     report = (
         f"{args.interviews} WebVTT interviews, {passages} passages (median {chars:.0f} "
         f"characters), {args.rounds} rounds, torch threads: default, model "
-        f"{settings.embedding_model}\n\n"
+        f"{embedder.name}\n\n"
         "| measure | median |\n| --- | --- |\n"
         f"| transcript import (read, passages, store, index) | {statistics.median(imports):.1f} "
         "passages/s |\n"
@@ -141,11 +141,13 @@ def main() -> int:
         md = REPO / "bench" / "TRANSCRIPTS.md"
         md.write_text(
             "# Transcript import throughput\n\n"
-            "Produced by `python bench/transcripts.py` (defaults: 40 interviews, 5 rounds); "
+            "Produced by `python bench/transcripts.py` (defaults: 10 interviews, 3 rounds); "
             "how it measures is in the script's docstring. A ratio near 1 means the import "
             "costs little beyond encoding the passages.\n\n"
             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-            f"{os.cpu_count()} CPUs (a shared machine; other jobs were running):\n\n"
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (on a "
+            "shared machine the absolute rates move with the load; the ratio, measured on the "
+            "same passages round by round, moves less):\n\n"
             + report)
         print(f"wrote {md}", file=sys.stderr)
     return 0
