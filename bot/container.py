@@ -23,6 +23,8 @@ from bot.core.capture import Capture
 from bot.core.deletion import Deletion
 from bot.core.digest import DigestService
 from bot.core.edits import Edits
+from bot.core.export import Exporter
+from bot.core.import_log import ImportLog
 from bot.core.imports import Importer
 from bot.core.indexing import IndexLoader, IndexSync, LoadReport
 from bot.core.lookup import Lookup
@@ -54,7 +56,9 @@ class Services:
     encoder: Encoder  # the embedder with the emotion head, when one fits the model
     indexes: IndexRegistry
     capture: Capture  # save one quote
-    imports: Importer  # import rows in batches
+    imports: Importer  # import rows in batches; a corrected row updates its quote
+    import_log: ImportLog  # the record of imports (`voicebot imports`) and their undo
+    export: Exporter  # every quote with its attribution, as `voicebot import` reads it
     transcripts: TranscriptImporter  # import an interview transcript's passages
     edits: Edits  # message edited, review, details, conversation made private
     deletion: Deletion  # delete, deleted message, forget a person, purge a workspace
@@ -118,12 +122,14 @@ def build_services(
     usage = Usage(sessions, clock)
     indexing = IndexLoader(sessions, encoder, indexes)
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
-    importer = Importer(sessions, encoder, new_vectors, clock)
+    importer = Importer(sessions, encoder, new_vectors, indexes, clock)
     search = SearchService(sessions, embedder, indexes)
     services = Services(
         settings=settings, engine=engine, sessions=sessions, embedder=embedder,
         encoder=encoder, indexes=indexes, capture=capture,
-        imports=importer, transcripts=TranscriptImporter(sessions, encoder, importer, indexes,
+        imports=importer, import_log=ImportLog(sessions, deletion, clock),
+        export=Exporter(sessions),
+        transcripts=TranscriptImporter(sessions, encoder, importer, indexes,
                                                          clock), edits=edits,
         deletion=deletion, lookup=lookup, usage=usage, indexing=indexing, sync=sync,
         search=search,

@@ -28,8 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from store.vocab import SourceKind
 
 __all__ = ["Base", "Quote", "QuoteRevision", "Workspace", "QuoteUse", "DigestClaim",
-           "AuditEntry", "RequestReceipt", "PendingCapture", "SourceKind", "utcnow",
-           "MAX_QUOTE_CHARS"]
+           "AuditEntry", "RequestReceipt", "PendingCapture", "ImportRecord", "ImportUpdate",
+           "SourceKind", "utcnow", "MAX_QUOTE_CHARS"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -110,6 +110,10 @@ class Quote(Base):
     #: kept for audit (``text`` is a passage of the text converted from it, at
     #: ``char_start:char_end``; see bot/core/desk/).
     source_html: Mapped[str | None] = mapped_column(Text)
+    #: The import that added this quote (``voicebot imports undo`` removes it); None for
+    #: quotes captured in Slack or imported before imports were recorded.
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("imports.id", ondelete="SET NULL"), index=True)
 
     revisions: Mapped[list[QuoteRevision]] = relationship(
         back_populates="quote", cascade="all, delete-orphan", passive_deletes=True
@@ -291,3 +295,41 @@ class PendingCapture(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ImportRecord(Base):
+    """One run of an import (a CSV/JSONL file, a transcript, a support-desk export): who ran
+    it, when, and what it did; ``voicebot imports`` lists them and can undo one."""
+
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_team_id_id", "team_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(255))
+    run_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: None until the run finishes (an interrupted import keeps its whole batches)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ImportUpdate(Base):
+    """A stored quote an import changed instead of adding it again: its attribution before,
+    and the re-import key it was given, so undoing the import can put it back."""
+
+    __tablename__ = "import_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"),
+                                           index=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"),
+                                          index=True)
+    previous: Mapped[dict[str, object]] = mapped_column(JSON)
+    key_after: Mapped[str] = mapped_column(String(128))

@@ -42,10 +42,10 @@ def test_import_then_search_json(env: Path, capsys: pytest.CaptureFixture[str]) 
                     "Dark mode please,Bo,Beta,survey\n,Cy,,\n")
     assert run("import", str(path), "--team", "T1") == 1  # a rejected row: exit status 1
     out = capsys.readouterr()
-    assert "added 2, skipped 0 as duplicate, rejected 1" in out.out
+    assert "added 2, updated 0, unchanged 0, rejected 1" in out.out
     assert "q.csv:4: skipped: the quote is empty" in out.err
     assert run("import", str(path)) == 1  # --team inferred: the store knows one workspace
-    assert "added 0, skipped 2 as duplicate, rejected 1" in capsys.readouterr().out
+    assert "added 0, updated 0, unchanged 2, rejected 1" in capsys.readouterr().out
     assert run("search", "csv", "export", "--json") == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits[0]["text"] == "The CSV export times out on big boards"

@@ -92,6 +92,6 @@ def test_import_killed_halfway_resumes_without_duplicates(tmp_path: Path) -> Non
     rerun = subprocess.run([sys.executable, "-c", SLOW_IMPORT.replace("0.3", "0"), str(csv)],
                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"added {3000 - partial}, skipped {partial} as duplicate" in rerun.stdout
+    assert f"added {3000 - partial}, updated 0, unchanged {partial}," in rerun.stdout
     assert stored() == 3000
     engine.dispose()

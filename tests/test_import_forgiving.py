@@ -114,7 +114,7 @@ def test_cli_imports_every_row_and_reports_bad_dates(env: Path,
     path = write(env, "notes.csv", NOTES)
     assert run("import", str(path), "--team", "T1") == 0
     out = capsys.readouterr()
-    assert "added 8, skipped 0 as duplicate, rejected 0" in out.out
+    assert "added 8, updated 0, unchanged 0, rejected 0" in out.out
     assert f'{path}:9: date "sometime in spring" not understood; imported without a date' \
         in out.err
 
@@ -147,12 +147,12 @@ def test_exit_status_says_whether_rows_were_rejected(env: Path,
     good = write(env, "good.csv", "text,source\nExports are slow,webinar\nDark mode,survey\n")
     assert run("import", str(good), "--team", "T1") == 0
     assert run("import", str(good), "--team", "T1") == 0  # duplicates are skipped on purpose
-    assert "added 0, skipped 2 as duplicate, rejected 0" in capsys.readouterr().out
+    assert "added 0, updated 0, unchanged 2, rejected 0" in capsys.readouterr().out
     mixed = write(env, "mixed.csv", 'text,speaker\nThe invoice PDF is blank,Ana\n"   ",Bo\n'
                                     "Too,many,fields\n")
     assert run("import", str(mixed), "--team", "T1") == 1
     out = capsys.readouterr()
-    assert "added 1, skipped 0 as duplicate, rejected 2" in out.out  # good row stored anyway
+    assert "added 1, updated 0, unchanged 0, rejected 2" in out.out  # good row stored anyway
     assert run("search", "--text", "invoice PDF", "--team", "T1", "--json") == 0
     assert "The invoice PDF is blank" in capsys.readouterr().out
 

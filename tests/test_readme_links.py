@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_test_the_readme_names_exists() -> None:
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## What and why"):readme.index("## Importing quotes")]
+    section = readme[readme.index("## What and why"):readme.index("## Bringing voices in")]
     files = set(re.findall(r"\((tests/test_\w+\.py)\)", section))
     names = set(re.findall(r"`(test_\w+)`", section))
     assert files and names

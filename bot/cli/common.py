@@ -41,6 +41,18 @@ def team_of(services: Services, team: str | None) -> str:
                    "pass --team")
 
 
+def run_by(args: argparse.Namespace) -> str:
+    """Who runs an import or an undo: ``--by``, else the operating-system user."""
+    import getpass
+
+    if getattr(args, "by", None):
+        return str(args.by)
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "unknown"
+
+
 def import_team(services: Services, team: str | None) -> str:
     """The workspace an import goes to: ``--team``, or the store's only one."""
     try:

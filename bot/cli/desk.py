@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.common import CliError, import_team, services_for
+from bot.cli.common import CliError, import_team, run_by, services_for
 from bot.config import Settings
 
 #: flags that only mean something for an interview transcript
@@ -32,7 +32,11 @@ def desk_import(args: argparse.Namespace, settings: Settings, text: str) -> int:
     team = import_team(services, args.team)
     quotes = to_quotes(export, DeskOptions(team_id=team, segment=args.segment,
                                            company=args.company, ticket_url=args.ticket_url))
-    summary = services.transcripts.import_quotes(quotes)
+    run = services.import_log.begin(team, kind=export.format,
+                                    file_name=Path(args.file).name, by=run_by(args))
+    summary = services.transcripts.import_quotes(quotes, run=run)
+    services.import_log.finish(run, added=summary.added, updated=summary.updated,
+                               unchanged=summary.unchanged)
     people = len({q.speaker_name for q in quotes})
     skipped = ", ".join(f"{why}: {n}" for why, n in sorted(export.skipped.items()))
     units = "tickets" if export.format == "zendesk" else "conversations"
@@ -40,7 +44,7 @@ def desk_import(args: argparse.Namespace, settings: Settings, text: str) -> int:
           f"comments from {people} people as {len(quotes)} passages"
           + (f" (not quoted: {skipped})" if skipped else ""), file=sys.stderr)
     print(f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged} "
-          f"(team {team})")
+          f"(team {team}, import #{run.id})")
     return 0
 
 

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import CliError, Progress, import_team, services_for, team_of
+from bot.cli.common import CliError, Progress, import_team, run_by, services_for, team_of
 from bot.cli.desk import desk_import, desk_text
 from bot.cli.transcripts import transcript_import
 from bot.config import Settings
@@ -43,12 +43,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "Intercom or Help Scout export (.json/.jsonl, detected from its shape, "
                        "or --format) becomes passages of the customers' own comments, never "
                        "agents' replies, notes or bots. Importing the "
-                       "same file twice adds nothing. Exit status: 0 when every row was "
-                       "imported or skipped as a duplicate, 1 when rows were rejected (the "
+                       "same file twice adds nothing; a corrected file updates the quotes whose "
+                       "attribution changed (rows with the same words, or the same `id` "
+                       "column value) instead of adding them again. Every import is recorded: "
+                       "see `voicebot imports`. Exit status: 0 when every row was "
+                       "imported, updated or already there, 1 when rows were rejected (the "
                        "good rows are imported either way) or the file was refused.")
     p.add_argument("file", help="a .csv or .jsonl file, a .vtt/.srt/.txt transcript or a "
                    "support-desk .json/.jsonl export (UTF-8)")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
+    p.add_argument("--by", metavar="NAME", help="who runs the import, as `voicebot imports` "
+                   "lists it (default: your operating-system user)")
     c = p.add_argument_group("CSV/JSONL")
     order = c.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", action="store_true", help="read 02/10/2026 as 2 October "
@@ -144,9 +149,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
     for file_note in parsed.file_notes:
         print(f"note: {file_note}", file=sys.stderr)
+    run = services.import_log.begin(team, kind=parsed.format, file_name=Path(args.file).name,
+                                    by=run_by(args))
     bar = Progress("importing", total=len(parsed.rows))
-    summary = services.imports.import_quotes(parsed.rows, progress=bar.update)
+    summary = services.imports.import_quotes(parsed.rows, run=run, progress=bar.update)
     bar.close()
+    services.import_log.finish(run, added=summary.added, updated=summary.updated,
+                               unchanged=summary.unchanged, rejected=len(summary.rejected))
     for note in parsed.notes[:50]:
         print(f"{args.file}:{note.line}: {note.message}", file=sys.stderr)
     if len(parsed.notes) > 50:
@@ -155,8 +164,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.file}:{problem.line}: skipped: {problem.reason}", file=sys.stderr)
     if len(summary.rejected) > 50:
         print(f"... and {len(summary.rejected) - 50} more rejected rows", file=sys.stderr)
-    print(f"added {summary.added}, skipped {summary.duplicates} as duplicate, "
-          f"rejected {len(summary.rejected)} (team {team})")
+    print(f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
+          f"rejected {len(summary.rejected)} (team {team}, import #{run.id})")
     return 1 if summary.rejected else 0  # the good rows are stored either way
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.cli.common import CliError, import_team, services_for
+from bot.cli.common import CliError, import_team, run_by, services_for
 from bot.config import Settings
 
 
@@ -41,13 +41,17 @@ def transcript_import(args: argparse.Namespace, settings: Settings) -> int:
     options = TranscriptOptions(team_id=team, company=args.company, segment=args.segment,
                                 said_at=said_at, recording_url=args.recording_url)
     quotes = to_quotes(path, transcript, users, options)
-    summary = services.transcripts.import_quotes(quotes)
+    run = services.import_log.begin(team, kind="transcript", file_name=path.name,
+                                    by=run_by(args))
+    summary = services.transcripts.import_quotes(quotes, run=run)
+    services.import_log.finish(run, added=summary.added, updated=summary.updated,
+                               unchanged=summary.unchanged)
     others = sorted(set(transcript.speakers()) - users)
     print(f"{transcript.format} transcript: {len(quotes)} passages from "
           f"{', '.join(sorted(users))}" + (f" (not quoted: {', '.join(others)})" if others
                                            else ""), file=sys.stderr)
     print(f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged} "
-          f"(team {team})")
+          f"(team {team}, import #{run.id})")
     return 0
 
 

@@ -5,7 +5,11 @@
 =============  ==========================================================================
 capture        Capture.save: one quote from Slack (reaction, shortcut) or ``/voice save``
 imports        Importer.import_quotes: parsed rows in committed batches (RowProblem, summary)
+reimport       which stored quote a re-imported row is (a corrected file updates, not adds)
+import_log     ImportLog: the record of imports (begin/finish), their list and undo
 importing      reading CSV/JSONL files into rows (no database)
+quote_columns  a quote's columns in a file, shared by export and import (CSV cell guard)
+export         Exporter: every quote of a workspace as export rows
 edits          Edits: message edited, keep as saved, attribution details, made private
 deletion       Deletion: delete, deleted message, forget a person (find_person), purge
 lookup         Lookup: a quote by id, literal text search, the workspaces, counts

@@ -73,13 +73,24 @@ class Deletion:
         return removed
 
     def _delete_many(self, team_id: str, ids: Sequence[int], *, by: str, action: str) -> int:
-        now = self.clock()
         with self.sessions.begin() as session:
-            present = q.present(session, team_id, ids)
-            q.delete_ids(session, team_id, present)
-            voices.relink(session, team_id, present)
-            audit.record_removals(session, team_id, present, actor=by, action=action, at=now)
-        self.indexes.get(team_id).remove(present)
-        log.info("quotes deleted", extra={"team": team_id, "count": len(present), "by": by,
-                                          "action": action})
+            present = self.remove_in(session, team_id, ids, by=by, action=action)
+        self.unindex(team_id, present, by=by, action=action)
         return len(present)
+
+    def remove_in(self, session: Session, team_id: str, ids: Sequence[int], *, by: str,
+                  action: str) -> list[int]:
+        """Delete, relink and audit inside the caller's transaction (another use case's, such
+        as undoing an import); call :meth:`unindex` with the result once it commits."""
+        present = q.present(session, team_id, ids) if ids else []
+        q.delete_ids(session, team_id, present)
+        voices.relink(session, team_id, present)
+        audit.record_removals(session, team_id, present, actor=by, action=action,
+                              at=self.clock())
+        return present
+
+    def unindex(self, team_id: str, removed: Sequence[int], *, by: str, action: str) -> None:
+        """Drop removed quotes' vectors from the index (after the removal committed)."""
+        self.indexes.get(team_id).remove(list(removed))
+        log.info("quotes deleted", extra={"team": team_id, "count": len(removed), "by": by,
+                                          "action": action})

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from bot.core.import_dates import Ambiguity, Order, decide_order, parse_date
 from bot.core.imports import RowProblem
+from bot.core.quote_columns import KNOWN_COLUMNS, origin_fields, tags_cell, unguard_cell
 from store.errors import InvalidQuote
 from store.queries.quotes import NewQuote, parse_source_kind
 from store.vocab import SourceKind
 
-KNOWN_COLUMNS = ("text", "speaker", "company", "segment", "source", "said_at", "url", "tags")
 COLUMN_ALIASES = {"quote": "text", "verbatim": "text", "date": "said_at", "link": "url",
-                  "source_url": "url", "customer": "speaker", "account": "company"}
+                  "source_url": "url", "customer": "speaker", "account": "company",
+                  "external_id": "id", "is_private": "private", "is_excerpt": "excerpt"}
 
 
 class ImportFileError(ValueError):
@@ -162,7 +163,7 @@ def parse_file(path: str | Path, *, team_id: str, captured_by: str = "import",
             if columns(key) is None:
                 extras[key] = None
         rows.append((line, _to_quote(line, record, team_id, captured_by, order, notes,
-                                     unknown_sources, columns)))
+                                     unknown_sources, columns, path.name)))
     if fmt == "csv" and rows == [] and not text.strip():
         raise ImportFileError(f"{path}: the file is empty")
     file_notes = [f'source "{value}" ({n} row{"s" * (n != 1)}) is not one of '
@@ -286,12 +287,13 @@ def _csv_records(text: str,
             out.append((line, RowProblem(line, f"{len(values)} fields but the header has "
                                                f"{len(header)}")))
             continue
-        out.append((line, dict(zip(header, values))))
+        out.append((line, dict(zip(header, map(unguard_cell, values)))))
     return header, out
 
 
 def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | RowProblem]]:
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # only "\n" ends a line: a JSON string may hold U+2028 and other line breaks verbatim
+    for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
@@ -307,7 +309,8 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | RowProb
 
 def _to_quote(line: int, record: Mapping[str, object], team_id: str, captured_by: str,
               order: Order | None, notes: list[RowNote],
-              unknown_sources: dict[str, int], columns: Columns) -> NewQuote | RowProblem:
+              unknown_sources: dict[str, int], columns: Columns,
+              file_name: str) -> NewQuote | RowProblem:
     fields: dict[str, object] = {}
     tags: list[str] = []
     for key, value in record.items():
@@ -322,8 +325,14 @@ def _to_quote(line: int, record: Mapping[str, object], team_id: str, captured_by
     raw_tags = fields.get("tags")
     if isinstance(raw_tags, list):
         tags = [str(t) for t in raw_tags] + tags
+    elif isinstance(raw_tags, str) and (listed := tags_cell(raw_tags.strip())) is not None:
+        tags = listed + tags
     elif isinstance(raw_tags, str) and raw_tags.strip():
         tags = [t.strip() for t in re.split(r"[;,]", raw_tags) if t.strip()] + tags
+    try:
+        origin = origin_fields(fields, file_name)
+    except ValueError as exc:
+        return RowProblem(line, str(exc))
     raw_source = _str(fields.get("source"))
     try:
         source = parse_source_kind(raw_source)
@@ -338,10 +347,11 @@ def _to_quote(line: int, record: Mapping[str, object], team_id: str, captured_by
         # the words matter more than their date: keep them, say so
         notes.append(RowNote(line, f'date "{raw_date}" not understood; imported without a '
                                    "date"))
+    origin.setdefault("captured_by", captured_by)
     return NewQuote(team_id=team_id, text=text, source_kind=source,
                     speaker_name=_str(fields.get("speaker")), company=_str(fields.get("company")),
                     segment=_str(fields.get("segment")), source_url=_str(fields.get("url")),
-                    said_at=said_at, tags=tuple(tags), captured_by=captured_by)
+                    said_at=said_at, tags=tuple(tags), **origin)
 
 
 def _str(value: object) -> str | None:

@@ -22,6 +22,7 @@ from urllib.parse import urldefrag
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.import_log import ImportRun
 from bot.core.imports import Importer
 from bot.core.passages import Passage, passages
 from bot.core.transcripts import Transcript
@@ -137,8 +138,10 @@ class TranscriptImporter:
         self.clock = clock
 
     @db_errors
-    def import_quotes(self, quotes: list[NewQuote]) -> TranscriptSummary:
-        """Add the new passages, update those whose words changed, leave the rest."""
+    def import_quotes(self, quotes: list[NewQuote], *,
+                      run: ImportRun | None = None) -> TranscriptSummary:
+        """Add the new passages, update those whose words changed, leave the rest; with
+        ``run`` (:meth:`ImportLog.begin`) the added passages are recorded as its own."""
         if not quotes:
             return TranscriptSummary()
         team_id = quotes[0].team_id
@@ -147,7 +150,8 @@ class TranscriptImporter:
         fresh = [q for q in quotes if q.dedupe_key not in stored]
         changed = [q for q in quotes if q.dedupe_key in stored
                    and stored[q.dedupe_key][1] != q.text]
-        added = self.importer.import_quotes([(0, q) for q in fresh]).added if fresh else 0
+        added = (self.importer.import_quotes([(0, q) for q in fresh], run=run).added
+                 if fresh else 0)
         updated = 0
         if changed:
             vecs, guesses = self.encoder.encode([q.text for q in changed])

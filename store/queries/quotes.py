@@ -67,9 +67,11 @@ class NewQuote:
     message_ts: str | None = None
     thread_ts: str | None = None
     is_private: bool = False
+    shareable: bool = False  # a private-origin quote its capturer let be shown elsewhere
     first_hand: bool = True
     relayed_by: str | None = None
     captured_by: str | None = None
+    captured_at: datetime | None = None  # default: when it is stored (an export keeps it)
     said_at: datetime | None = None
     tags: tuple[str, ...] = ()
     emotion: str | None = None
@@ -92,10 +94,10 @@ class NewQuote:
         problem = text_problem(self.text)
         if problem:
             raise InvalidQuote(problem)
-        said_at = self.said_at
-        if said_at is not None and said_at.tzinfo is None:
-            said_at = said_at.replace(tzinfo=timezone.utc)
-        return replace(self, said_at=said_at, tags=tuple(dict.fromkeys(self.tags)))
+        if self.passage_key is not None and len(self.passage_key) > 128:
+            raise InvalidQuote("the key is longer than 128 characters")
+        return replace(self, said_at=_utc(self.said_at), captured_at=_utc(self.captured_at),
+                       tags=tuple(dict.fromkeys(self.tags)))
 
     @property
     def dedupe_key(self) -> str:
@@ -109,6 +111,10 @@ class NewQuote:
                  self.source_url, self.said_at.isoformat() if self.said_at else None]
         digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
         return f"sha256:{digest}"
+
+
+def _utc(dt: datetime | None) -> datetime | None:
+    return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
 
 
 @dataclass(frozen=True)
@@ -195,11 +201,11 @@ def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None,
         speaker_user_id=nq.speaker_user_id, speaker_team_id=nq.speaker_team_id,
         company=nq.company, segment=nq.segment, source_kind=nq.source_kind.value,
         source_url=nq.source_url, channel_id=nq.channel_id, message_ts=nq.message_ts,
-        thread_ts=nq.thread_ts, is_private=nq.is_private, shareable=False,
+        thread_ts=nq.thread_ts, is_private=nq.is_private, shareable=nq.shareable,
         first_hand=nq.first_hand, relayed_by=nq.relayed_by, captured_by=nq.captured_by,
-        captured_at=now, said_at=nq.said_at, tags=list(nq.tags), emotion=nq.emotion,
-        emotion_confidence=nq.emotion_confidence, emotion_by=None, embedding=embedding,
-        embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=utcnow(),
+        captured_at=nq.captured_at or now, said_at=nq.said_at, tags=list(nq.tags),
+        emotion=nq.emotion, emotion_confidence=nq.emotion_confidence, emotion_by=None,
+        embedding=embedding, embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=utcnow(),
         is_excerpt=nq.is_excerpt, source_changed=False, transcript_key=nq.transcript_key,
         start_seconds=nq.start_seconds, char_start=nq.char_start, char_end=nq.char_end,
         source_html=nq.source_html,
