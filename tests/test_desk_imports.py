@@ -316,7 +316,7 @@ def test_a_plain_jsonl_quote_file_still_imports_as_before(
     path.write_text(json.dumps({"text": "The ticket form loses my draft", "speaker": "Ana",
                                 "source": "support"}) + "\n")
     assert run("import", str(path), "--team", "T1") == 0
-    assert "added 1, skipped 0 as duplicate, rejected 0" in capsys.readouterr().out
+    assert "added 1, updated 0, unchanged 0, rejected 0" in capsys.readouterr().out
     assert run("import", str(path), "--team", "T1", "--ticket-url", "https://x/{id}") == 1
     assert "--ticket-url only applies" in capsys.readouterr().err
     assert run("import", str(DATA / "zendesk_tickets.json"), "--team", "T1",
