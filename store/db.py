@@ -45,6 +45,14 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     return engine
 
 
+def display_url(url: str) -> str:
+    """``url`` as it may be shown or logged: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
