@@ -158,3 +158,37 @@ def test_the_database_is_shown_without_its_password() -> None:
     shown = display_url("postgresql+psycopg://voicebot:s3cret@db.example:5432/voicebot")
     assert shown == "postgresql+psycopg://voicebot:***@db.example:5432/voicebot"
     assert display_url("sqlite:///voicebot.db") == "sqlite:///voicebot.db"
+
+
+def test_progress_bars_only_on_a_terminal_and_never_among_json(capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli.common import Progress
+    from bot.logs import configure_logging, progress_bars
+
+    configure_logging("INFO", as_json=False)  # pytest's captured stderr is not a terminal
+    assert not progress_bars()
+    bar = Progress("re-embedding", total=10)
+    bar.update(5)
+    bar.close()
+    assert capsys.readouterr().err == ""
+    configure_logging("INFO", as_json=True)
+    assert not progress_bars() and os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "1"
+
+
+def test_migrating_logs_no_alembic_chatter(tmp_path: Path) -> None:
+    env = serve_env(tmp_path, "http://127.0.0.1:9/api/")
+    done = subprocess.run([sys.executable, "-m", "bot", "-v", "db", "upgrade"], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for noise in ("setup plugin", "Context impl", "Will assume"):
+        assert noise not in done.stderr
+    assert "database is up to date" in done.stdout
+
+
+def test_bolt_does_not_warn_about_the_token_it_read_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.slack_harness import serve_bot
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")  # slack-bolt's App reads it
+    with caplog.at_level("WARNING"), FakeSlack() as slack, serve_bot(tmp_path, slack):
+        pass
+    assert not [r for r in caplog.records if "`token` will be unused" in r.getMessage()]

@@ -61,8 +61,10 @@ class Progress:
     def start(self, total: int) -> None:
         from tqdm import tqdm
 
+        from bot.logs import progress_bars
+
         self._bar = tqdm(total=total, desc=self.desc, unit="quote", file=sys.stderr,
-                         mininterval=0.5, leave=False)
+                         mininterval=0.5, leave=False, disable=not progress_bars())
 
     def update(self, n: int) -> None:
         if self._bar is not None:
