@@ -31,7 +31,7 @@ def register(app: App, rt: Runtime) -> None:
         team_id = context.team_id or command.get("team_id", "")
         emoji = rt.emoji(team_id)
         if text.lower() in {"", "help", "?", "-h", "--help"}:
-            ack(**_reply(blocks.usage(emoji)))
+            ack(**_reply(blocks.usage(emoji, team_id)))
             return
         if text.lower().split(" ", 1)[0] == "digest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
@@ -152,7 +152,7 @@ def register(app: App, rt: Runtime) -> None:
                                     blocks=reply[1], unfurl_links=False)
 
         if text.lower() in {"", "help"}:
-            post(blocks.usage(rt.emoji(team_id)))
+            post(blocks.usage(rt.emoji(team_id), team_id))
             return
         where = rt.directory.conversation(client, team_id, channel).audience()
         own = rt.share_own_org(team_id)
