@@ -4,6 +4,9 @@ digest switch and preview, and the small cuts (URLs, exit codes, pipes, dry runs
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -182,3 +185,106 @@ def test_a_scheduled_week_header_spans_seven_days_and_zero_parts_are_dropped() -
     text = json.dumps(blocks, ensure_ascii=False)
     assert "Nov 30 \u2013 Dec 06, 2026" in text
     assert "*3* new quotes from *2* people." in text and "compan" not in text
+
+
+# ---- the command line's small cuts --------------------------------------------------------
+def test_postgres_scheme_is_accepted_and_others_refused_in_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from store.db import make_engine
+
+    engine = make_engine("postgres://user:pw@127.0.0.1:1/voicebot")
+    assert engine.url.drivername == "postgresql+psycopg"
+    engine.dispose()
+    for url, needle in (("mysql://u:p@localhost/db", "mysql:// databases are not supported"),
+                        ("postgresql+asyncpg://u@localhost/db", "driver for "),
+                        ("mongodb://localhost", "not supported")):
+        monkeypatch.setenv("DATABASE_URL", url)
+        assert run("db", "current") == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: DATABASE_URL: ") and needle in err and "\n" not in err
+        assert "Traceback" not in err
+
+
+def test_db_current_exits_non_zero_when_migrations_are_pending(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("db", "current") == 1  # a new file: every migration is pending
+    assert capsys.readouterr().out.strip() == "needs `voicebot db upgrade`"
+    assert run("db", "upgrade") == 0
+    capsys.readouterr()
+    assert run("db", "current") == 0
+    assert capsys.readouterr().out.strip() == "up to date"
+
+
+def test_search_json_into_a_closed_pipe_ends_quietly(env: Path) -> None:
+    padding = " and it keeps happening every single day" * 30  # > a pipe buffer in all
+    rows = [f"Quote number {i} about exports being slow{padding},Person {i},,,"
+            for i in range(100)]
+    csv = write_csv(env / "many.csv", rows)
+    assert run("import", str(csv), "--team", "T0AAA") == 0
+    script = ("import sys; from bot.cli.main import main; "
+              "from store.retrieval.embeddings import HashingEmbedder; "
+              "sys.exit(main(sys.argv[1:], embedder=HashingEmbedder()))")
+    reader = subprocess.Popen(["head", "-c", "100"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", script, "search", "--json", "--limit", "100",
+                           "exports"], stdout=reader.stdin, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()}, timeout=300)
+    assert reader.stdin is not None
+    reader.stdin.close()
+    reader.wait(timeout=30)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+    assert done.returncode in (0, 141)
+
+
+def test_forget_without_yes_and_without_a_terminal_is_a_dry_run(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = write_csv(env / "a.csv", ["Export is slow,Dana Lee,Acme,smb,2026-11-02"])
+    assert run("import", str(csv), "--team", "T0AAA") == 0
+    capsys.readouterr()
+    assert run("forget", "--speaker", "Dana Lee") == 0
+    out = capsys.readouterr().out
+    assert "dry run: nothing deleted; 1 quote would be deleted. Rerun with --yes" in out
+    assert run("search", "--text", "Export is slow") == 0
+    assert "Export is slow" in capsys.readouterr().out  # still there
+
+
+def test_an_empty_search_says_so_once(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("search", "--team", "T0AAA", "anything") == 0
+    out = capsys.readouterr().out
+    assert "No quotes found." in out and "nearest" not in out
+    assert run("search", "--team", "T0AAA", "segment:enterprise", "billing") == 0
+    assert "No quotes found with these filters." in capsys.readouterr().out
+
+
+def test_attribution_has_no_stray_comma() -> None:
+    from bot.cli.terminal import attribution
+    from store.queries.quotes import QuoteView
+
+    def view(**kw: object) -> QuoteView:
+        base: dict[str, object] = dict(
+            id=1, team_id="T1", text="x", speaker_name="Dana Lee", speaker_user_id=None,
+            speaker_team_id=None, company=None, segment=None, source_kind="interview",
+            source_url=None, channel_id=None, message_ts=None, thread_ts=None,
+            is_private=False, shareable=False, first_hand=True, relayed_by=None,
+            captured_by=None, captured_at=datetime(2026, 11, 30, tzinfo=timezone.utc),
+            said_at=datetime(2026, 11, 2, tzinfo=timezone.utc), tags=(), emotion=None,
+            emotion_confidence=None, embedding_model=None)
+        base.update(kw)
+        return QuoteView(**base)  # type: ignore[arg-type]
+
+    assert attribution(view(company="Acme Corp", segment="enterprise")).startswith(
+        "Dana Lee, Acme Corp (enterprise) · interview · 2026-11-02")
+    assert attribution(view(speaker_name="Dana Lee, Acme Corp", segment="enterprise")) \
+        .startswith("Dana Lee, Acme Corp (enterprise) · ")
+    assert attribution(view(speaker_name="Dana Lee,", company="", segment=None)) \
+        .startswith("Dana Lee · interview")
+    assert "captured 2026-11-30" in attribution(view(said_at=None))
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"voicebot {__version__}"

@@ -72,7 +72,10 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         if note:
             print(note)
     else:
-        print("up to date" if db.is_current(engine) else "needs `voicebot db upgrade`")
+        if not db.is_current(engine):  # non-zero, so scripts can use it
+            print("needs `voicebot db upgrade`")
+            return 1
+        print("up to date")
     return 0
 
 def cmd_secrets(args: argparse.Namespace, settings: Settings) -> int:

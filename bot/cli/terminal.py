@@ -61,13 +61,12 @@ def render(result: SearchResult, *, width: int = 88, title: str | None = None,
     """Search results as text. ``title`` replaces the topic heading (text search), and
     ``scores=False`` leaves out the similarity scores a literal match does not have."""
     heading = title or f'What users said about "{result.query.topic or "(recent)"}"'
-    lines = [safe(heading), breadth_line(result)]
     filters = result.query.describe_filters()
+    lines = [safe(heading), breadth_line(result) if result.hits else
+             "No quotes found" + (" with these filters." if filters else ".")]
     if filters:
         lines.append(safe("Filters: " + "; ".join(filters)))
     lines.append("")
-    if not result.hits:
-        lines.append("  (no quotes found)")
     for n, hit in enumerate(result.hits, start=result.offset + 1):
         body = textwrap.fill(safe(hit.quote.text), width=width - 6,
                              initial_indent=f"{n:>2}. \u201c", subsequent_indent="     ",
