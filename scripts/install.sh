@@ -2,8 +2,9 @@
 # Install voicebot into ./.venv (created if missing) with its development tools.
 #
 # Linux: PyPI's torch wheel is the CUDA build (several GB). voicebot runs on the CPU, so this
-# installs the CPU-only torch first: a wheel pip already has (a local wheel folder or cache)
-# if there is one, otherwise from PyTorch's CPU index. pip then keeps that torch.
+# installs the CPU-only torch first: a torch wheel in a folder pip is configured to look in
+# (find-links) if there is one, otherwise from PyTorch's CPU index. pip then keeps that torch
+# and installs its dependencies with voicebot's.
 # macOS and Windows: PyPI's torch is already CPU-only; nothing special is done.
 #
 # Usage: scripts/install.sh            (PYTHON=python3.12 scripts/install.sh for another Python)
@@ -22,7 +23,7 @@ fi
 PIP=".venv/bin/pip"
 
 if [ "$(uname -s)" = "Linux" ]; then
-    if "$PIP" install --no-index "$TORCH" >/dev/null 2>&1; then
+    if "$PIP" install --no-index --no-deps "$TORCH" >/dev/null 2>&1; then
         echo "torch: CPU build from a wheel already on this machine"
     else
         echo "torch: CPU-only build from $CPU_INDEX (about 200 MB instead of several GB)"
