@@ -145,12 +145,12 @@ def progress_bars() -> bool:
 
 def set_progress_bars(enabled: bool) -> None:
     """Turn voicebot's and the model libraries' (Hugging Face, transformers) bars on/off."""
-    import os
+    from bot.config import disable_library_progress_bars
 
     _progress["bars"] = enabled
     if enabled:
         return
-    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # read when huggingface_hub is imported
+    disable_library_progress_bars()
     if "huggingface_hub" in sys.modules:
         from huggingface_hub.utils import disable_progress_bars
 
