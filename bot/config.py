@@ -25,6 +25,12 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable and the fix."""
 
 
+def disable_library_progress_bars() -> None:
+    """Tell Hugging Face's libraries (model loading) to draw no progress bars: they read
+    ``HF_HUB_DISABLE_PROGRESS_BARS`` when first imported."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+
+
 def database_url_from_env(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL

@@ -132,12 +132,45 @@ class Redact(logging.Filter):
         return True
 
 
+_progress = {"bars": True}
+#: Libraries' INFO lines nobody reading a start needs: alembic's "setup plugin ..." and
+#: "Context impl ...", slack-sdk's per-connection Socket Mode chatter.
+_QUIET_AT_INFO = ("alembic", "slack_sdk.socket_mode", "slack_bolt.adapter.socket_mode")
+
+
+def progress_bars() -> bool:
+    """Whether progress bars may be drawn: on a terminal, and not with JSON logs."""
+    return _progress["bars"]
+
+
+def set_progress_bars(enabled: bool) -> None:
+    """Turn voicebot's and the model libraries' (Hugging Face, transformers) bars on/off."""
+    from bot.config import disable_library_progress_bars
+
+    _progress["bars"] = enabled
+    if enabled:
+        return
+    disable_library_progress_bars()
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
+    """Log to stderr through :class:`Redact`; progress bars only on a terminal and never
+    among JSON lines."""
+    set_progress_bars(not as_json and sys.stderr.isatty())
     handler = _StderrHandler()
     handler.setFormatter(StructuredFormatter(as_json))
     handler.addFilter(Redact())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "faiss"):
+    for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "faiss",
+                  *_QUIET_AT_INFO):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

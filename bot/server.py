@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot import __version__
 from bot.config import Settings
 from bot.container import build_services
 from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, quiet_bolt_logs, refusal
@@ -16,6 +17,13 @@ from bot.periodic import Periodic
 from bot.slack import dedupe
 from bot.slack.app import create_app, make_client, make_delivery
 from bot.slack.dedupe import Receipts
+from bot.slack.startup import (
+    BotIdentity,
+    SlackStartError,
+    check_bot_token,
+    open_socket_mode,
+)
+from store import db
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -107,23 +115,28 @@ class Started:
 
     app: App
     stoppers: list[Callable[[], None]]
+    quotes: int = 0  # quotes in the indexes at start
 
     def stop(self) -> None:
         for stop in self.stoppers:
             stop()
 
 
-def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None) -> Started:
-    """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready."""
+def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None,
+          identity: BotIdentity | None = None) -> Started:
+    """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready.
+    ``identity`` is what ``auth.test`` said about SLACK_BOT_TOKEN (asked here if not given)."""
 
     services = services or build_services(settings)
+    log.info(f"model {services.embedder.name}", extra={"dimensions": services.embedder.dim})
     services.encoder.warm_up()  # the first capture should not pay for set-up
     team_id = enterprise_id = None
     if settings.slack_bot_token and not settings.slack_client_id:
-        auth = make_client(settings, settings.slack_bot_token).auth_test()
-        team_id, enterprise_id = auth["team_id"], auth.get("enterprise_id") or None
-        services.workspaces.ensure(team_id, auth.get("team"))
-        log.info("connected to Slack", extra={"team": team_id, "bot": auth["user_id"]})
+        identity = identity or check_bot_token(settings)
+        team_id, enterprise_id = identity.team_id, identity.enterprise_id
+        services.workspaces.ensure(team_id, identity.team_name)
+        log.info(f"Slack workspace {identity.team_name or team_id}",
+                 extra={"team": team_id, "bot": identity.bot_user_id})
     app = create_app(settings, services, team_id=team_id, enterprise_id=enterprise_id)
     receipts = Receipts(services.sessions, clock=services.clock)
     dedupe.install(app, receipts)  # HTTP and Socket Mode deliveries alike
@@ -139,8 +152,8 @@ def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None) -
         thread.start()
     wsgi.ready(bolt_wsgi(app), None if settings.socket_mode else
                RequestGate(settings.slack_signing_secret or "", receipts))
-    log.info("ready", extra={"quotes": services.indexes.total()})
-    return Started(app=app, stoppers=[t.stop for t in threads])
+    return Started(app=app, stoppers=[t.stop for t in threads],
+                   quotes=services.indexes.total())
 
 
 def _client_for(settings: Settings, services: Services,
@@ -172,26 +185,35 @@ def make_server(wsgi: WSGIApp, *, host: str, port: int, threads: int) -> Any:
                          max_request_header_size=MAX_HEADERS)
 
 
-def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:
+def serve(settings: Settings, *, port: int, host: str = "0.0.0.0",
+          identity: BotIdentity | None = None) -> int:
+    """Run until stopped. ``identity``: what :func:`~bot.slack.startup.check_tokens` said
+    (``voicebot serve`` checks the tokens before loading anything heavy)."""
     limit_arenas(2)  # before any thread starts: less memory stranded per arena (bot/heap.py)
     wsgi = BotWSGI()
     server = make_server(wsgi, host=host, port=port, threads=max(8, settings.listener_workers))
-    log.info("listening", extra={"host": host, "port": server.effective_port,
-                                 "mode": "socket" if settings.socket_mode else "http"})
-    failure: list[BaseException] = []
+    effective = server.effective_port
+    mode = (f"Socket Mode (health checks on port {effective}, GET /healthz)"
+            if settings.socket_mode else f"HTTP on port {effective} (POST /slack/events)")
+    log.info(f"voicebot {__version__}: {mode}",
+             extra={"mode": "socket" if settings.socket_mode else "http", "host": host,
+                    "port": effective})
+    log.info(f"database {db.display_url(settings.database_url)}")
+    failure: list[str] = []
 
     def boot() -> None:
         try:
-            app = start(settings, wsgi).app
+            started = start(settings, wsgi, identity=identity)
             if settings.socket_mode:
-                from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-                SocketModeHandler(app, settings.slack_app_token,
-                                  web_client=make_client(settings, settings.slack_app_token),
-                                  concurrency=settings.listener_workers).connect()
+                started.stoppers.append(open_socket_mode(settings, started.app).close)
+            log.info("ready", extra={"quotes": started.quotes})
+        except SlackStartError as exc:
+            log.error(str(exc))
+            failure.append(str(exc))
+            server.close()
         except BaseException as exc:  # noqa: BLE001 - reported, then the server stops
             log.exception("start-up failed")
-            failure.append(exc)
+            failure.append(repr(exc))
             server.close()
 
     threading.Thread(target=boot, name="voicebot-boot", daemon=True).start()

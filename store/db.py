@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.errors import DatabaseUnavailable, QueryFailed, StoreError
@@ -27,22 +33,44 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_CACHE_KIB = 512
 
 
+#: The databases voicebot runs on (the tests run both).
+SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StoreError(f"DATABASE_URL is not a database URL: {url!r}") from exc
-    if parsed.drivername == "postgresql":
+    if parsed.drivername in {"postgresql", "postgres"}:  # postgres:// as Heroku & co write it
         parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername.startswith("postgres+"):
+        parsed = parsed.set(drivername="postgresql+" + parsed.drivername.split("+", 1)[1])
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise StoreError(
+            f"DATABASE_URL: {parsed.drivername}:// databases are not supported; use "
+            "sqlite:///path/to/voicebot.db or postgresql://user:password@host:5432/name")
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     else:
         kwargs.setdefault("pool_pre_ping", True)
-    engine = create_engine(parsed, **kwargs)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:  # a driver that is not installed
+        raise StoreError(f"DATABASE_URL: the driver for {parsed.drivername}:// is not "
+                         "installed; use postgresql:// (psycopg 3) or sqlite:///") from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def display_url(url: str) -> str:
+    """``url`` as it may be shown or logged: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:

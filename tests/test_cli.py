@@ -55,8 +55,10 @@ def test_import_then_search_json(env: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_errors_are_one_line_and_nonzero(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("search", "anything") == 1
-    assert capsys.readouterr().err.strip() == \
-        "error: the store has no workspace yet; pass --team T (your Slack team id)"
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: the store has no workspace yet; pass --team T (your Slack "
+                          "team id: voicebot's App Home in Slack shows it")
+    assert "\n" not in err
     assert run("import", str(env / "missing.csv"), "--team", "T1") == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "no such file" in err and "\n" not in err

@@ -42,8 +42,9 @@ def test_cli_forget_needs_confirmation(monkeypatch, tmp_path: Path, capsys) -> N
     csv = tmp_path / "q.csv"
     csv.write_text("text,speaker\nI want SSO,Ana\nExport is slow,Bo\n")
     assert main(["import", str(csv), "--team", "T1"], embedder=HashingEmbedder()) == 0
-    assert main(["forget", "--speaker", "ana"], embedder=HashingEmbedder()) == 1
-    assert "rerun with --yes" in capsys.readouterr().err
+    assert main(["forget", "--speaker", "ana"], embedder=HashingEmbedder()) == 0  # dry run
+    assert "dry run: nothing deleted; 1 quote would be deleted. Rerun with --yes" in \
+        capsys.readouterr().out
     assert main(["forget", "--speaker", "ana", "--yes"], embedder=HashingEmbedder()) == 0
     assert "deleted 1 quotes" in capsys.readouterr().out
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from bot.cli.common import Progress, services_for
+from bot.cli.common import CliError, Progress, services_for
 from bot.config import Settings
 
 log = logging.getLogger("voicebot")
@@ -72,7 +72,10 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         if note:
             print(note)
     else:
-        print("up to date" if db.is_current(engine) else "needs `voicebot db upgrade`")
+        if not db.is_current(engine):  # non-zero, so scripts can use it
+            print("needs `voicebot db upgrade`")
+            return 1
+        print("up to date")
     return 0
 
 def cmd_secrets(args: argparse.Namespace, settings: Settings) -> int:
@@ -109,9 +112,15 @@ def cmd_secrets(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import dataclasses
 
-    from bot.server import serve
+    from bot.slack.startup import SlackStartError, check_tokens
 
     settings.validate_for_serving()
+    try:  # before the model's libraries load: a wrong token is told in a second
+        identity = check_tokens(settings)
+    except SlackStartError as exc:  # which call failed and what to check, on one line
+        raise CliError(str(exc)) from None
+    from bot.server import serve  # loads the model's libraries: after the quick checks
+
     if settings.slack_client_id:  # stored tokens: encrypt leftovers, and the key must open them
         from bot.slack.installations import secure_stored_tokens
         from store import db
@@ -126,4 +135,4 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Serving encodes one short topic at a time: one torch thread per query is fastest and
     # leaves the other core to concurrent requests (bench/PERF.md, SearchService stages).
     settings = dataclasses.replace(settings, torch_threads=settings.torch_threads or 1)
-    return serve(settings, port=args.port or settings.port, host=args.host)
+    return serve(settings, port=args.port or settings.port, host=args.host, identity=identity)

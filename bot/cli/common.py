@@ -12,6 +12,11 @@ if TYPE_CHECKING:  # the container loads the model's libraries; imported when us
     from bot.container import Services
 
 
+#: Where a newcomer finds their Slack team id (both places show it).
+FIND_TEAM_ID = ("voicebot's App Home in Slack shows it (Workspace id), and so does "
+                "`/voice help`")
+
+
 class CliError(Exception):
     """A problem to report on one line, with exit status 1."""
 
@@ -36,9 +41,10 @@ def team_of(services: Services, team: str | None) -> str:
     if len(known) == 1:
         return known[0]
     if not known:
-        raise CliError("the store has no workspace yet; pass --team T (your Slack team id)")
+        raise CliError(f"the store has no workspace yet; pass --team T (your Slack team id: "
+                       f"{FIND_TEAM_ID})")
     raise CliError(f"the store holds {len(known)} workspaces ({', '.join(known[:5])}); "
-                   "pass --team")
+                   "pass --team (`voicebot teams` lists them)")
 
 
 def run_by(args: argparse.Namespace) -> str:
@@ -55,11 +61,17 @@ def run_by(args: argparse.Namespace) -> str:
 
 def import_team(services: Services, team: str | None) -> str:
     """The workspace an import goes to: ``--team``, or the store's only one."""
-    try:
-        return team or team_of(services, None)
-    except CliError:
-        raise CliError("pass --team T: the workspace these quotes belong to (the store "
-                       "knows none or several)") from None
+    if team:
+        return team
+    known = services.lookup.teams()
+    if len(known) == 1:
+        return known[0]
+    if known:
+        raise CliError(f"pass --team T: the workspace these quotes belong to (the store knows "
+                       f"{len(known)}; `voicebot teams` lists them)")
+    raise CliError("pass --team T: the Slack workspace these quotes belong to. The store "
+                   f"knows none yet: {FIND_TEAM_ID}. Quotes imported under another id never "
+                   "appear in Slack.")
 
 
 class Progress:
@@ -73,8 +85,10 @@ class Progress:
     def start(self, total: int) -> None:
         from tqdm import tqdm
 
+        from bot.logs import progress_bars
+
         self._bar = tqdm(total=total, desc=self.desc, unit="quote", file=sys.stderr,
-                         mininterval=0.5, leave=False)
+                         mininterval=0.5, leave=False, disable=not progress_bars())
 
     def update(self, n: int) -> None:
         if self._bar is not None:

@@ -20,13 +20,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "database, so running it twice never posts twice.")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--preview", action="store_true", help="print it (the default)")
+    mode.add_argument("--preview", action="store_true", help="print it (the default): the "
+                      "week in progress, so far")
     mode.add_argument("--post", action="store_true", help="post the due digest to its channel")
-    p.add_argument("--week", help="preview the 7 days starting on this date (YYYY-MM-DD)")
+    p.add_argument("--week", help="preview the 7 days starting on this date (YYYY-MM-DD), "
+                   "e.g. a past week")
     p.set_defaults(func=cmd_digest)
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
     from datetime import datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
@@ -54,11 +57,12 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"--week {args.week!r} is not a date (YYYY-MM-DD)") from None
         start = day.replace(tzinfo=ZoneInfo(ws.digest_timezone))
         end = start + timedelta(days=7)
-    else:
-        start, end = week_ending(ws, services.clock())
+    else:  # the week in progress: from the last digest moment until now
+        now = services.clock().astimezone(ZoneInfo(ws.digest_timezone))
+        start, end = week_ending(ws, now)[1], now
     data = services.digests.build(team, start.astimezone(timezone.utc),
                                   end.astimezone(timezone.utc),
                                   ws.digest_channel or "__preview__",
                                   stale_months=ws.stale_months)
-    print(digest_text(data))
+    print(digest_text(replace(data, start=start, end=end), so_far=not args.week))
     return 0

@@ -65,8 +65,11 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     if count == 0:
         return 0
     if not args.yes:
-        if not sys.stdin.isatty():
-            raise CliError(f"{count} quotes would be deleted; rerun with --yes to confirm")
+        if not sys.stdin.isatty():  # no one to ask: a dry run
+            print(f"dry run: nothing deleted; {count} quote{'s' * (count != 1)} would be "
+                  "deleted. Rerun with --yes to delete "
+                  f"{'them' if count != 1 else 'it'}.")
+            return 0
         answer = input(f"Delete these {count} quotes? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing deleted")

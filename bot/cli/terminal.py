@@ -31,13 +31,18 @@ def safe(value: str) -> str:
 
 
 def attribution(quote: QuoteView) -> str:
-    """``Dana Lee, Acme (enterprise) · interview · 2026-03-02 · frustrated (0.91)``; relayed
-    quotes say so. Neutral is not shown, as in Slack."""
-    who = quote.speaker_name or "Unknown speaker"
-    org = " ".join(x for x in (quote.company, f"({quote.segment})" if quote.segment else None)
-                   if x)
-    parts = [f"{who}, {org}" if org else who, quote.source_kind.replace("_", " "),
-             f"{quote.when:%Y-%m-%d}"]
+    """``Dana Lee, Acme (enterprise) · interview · 2026-03-02 · frustrated (0.91)``, or
+    ``Dana Lee (enterprise)`` without a company; relayed quotes say so; a quote whose saying
+    date is unknown shows when it was captured, labelled so. Neutral is not shown, as in
+    Slack."""
+    who = (quote.speaker_name or "").strip().rstrip(",").strip() or "Unknown speaker"
+    company = (quote.company or "").strip().strip(",").strip()
+    segment = f"({quote.segment.strip()})" if quote.segment and quote.segment.strip() else ""
+    speaker = f"{who}, {company}" if company else who
+    when = (f"{quote.said_at:%Y-%m-%d}" if quote.said_at
+            else f"captured {quote.captured_at:%Y-%m-%d}")
+    parts = [f"{speaker} {segment}" if segment else speaker,
+             quote.source_kind.replace("_", " "), when]
     if quote.emotion and quote.emotion != "neutral":
         sure = f" ({quote.emotion_confidence:.2f})" if quote.emotion_confidence is not None \
             else ""
@@ -56,13 +61,12 @@ def render(result: SearchResult, *, width: int = 88, title: str | None = None,
     """Search results as text. ``title`` replaces the topic heading (text search), and
     ``scores=False`` leaves out the similarity scores a literal match does not have."""
     heading = title or f'What users said about "{result.query.topic or "(recent)"}"'
-    lines = [safe(heading), breadth_line(result)]
     filters = result.query.describe_filters()
+    lines = [safe(heading), breadth_line(result) if result.hits else
+             "No quotes found" + (" with these filters." if filters else ".")]
     if filters:
         lines.append(safe("Filters: " + "; ".join(filters)))
     lines.append("")
-    if not result.hits:
-        lines.append("  (no quotes found)")
     for n, hit in enumerate(result.hits, start=result.offset + 1):
         body = textwrap.fill(safe(hit.quote.text), width=width - 6,
                              initial_indent=f"{n:>2}. \u201c", subsequent_indent="     ",

@@ -14,9 +14,10 @@ from store.db import db_errors
 from store.errors import InvalidQuote
 from store.policy import SETTINGS_ROLES
 from store.queries import workspaces
-from store.queries.workspaces import WorkspaceSettings
+from store.queries.workspaces import KnownWorkspace, WorkspaceSettings
 
-__all__ = ["WorkspaceService", "WorkspaceSettings", "parse_digest_args", "DAY_NAMES"]
+__all__ = ["WorkspaceService", "WorkspaceSettings", "KnownWorkspace", "parse_digest_args",
+           "DAY_NAMES"]
 
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'\-]{1,100}$")
 
@@ -43,6 +44,12 @@ class WorkspaceService:
         with self._lock:
             self._cache[team_id] = (time.monotonic(), settings)
         return settings
+
+    @db_errors
+    def known(self) -> list[KnownWorkspace]:
+        """The workspaces the database knows, with names and quote counts."""
+        with self.sessions() as session:
+            return workspaces.known(session)
 
     @db_errors
     def ensure(self, team_id: str, name: str | None = None) -> None:

@@ -59,10 +59,11 @@ def create_app(settings: Settings, services: Services, *,
     from slack_bolt import App
 
     from bot.slack import listeners
-    from bot.slack.bolt_compat import fix_form_parsing
+    from bot.slack.bolt_compat import fix_form_parsing, quiet_token_warning
     from bot.slack.listeners.runtime import Runtime
 
     fix_form_parsing()
+    quiet_token_warning()
     oauth = None
     store = None
     authorize = None

@@ -29,3 +29,23 @@ def fix_form_parsing() -> None:
 
     parse_body.__dict__["voicebot_fixed"] = True  # the mark checked above
     bolt_request.parse_body = parse_body
+
+
+class _TokenUnusedWarning:
+    """Drops slack-bolt's "As you gave `client` as well, `token` will be unused": App reads
+    SLACK_BOT_TOKEN from the environment by itself, and voicebot hands it a client already
+    built with that token, so the warning is about nothing."""
+
+    PREFIX = "As you gave `client` as well"
+
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith(self.PREFIX)
+
+
+def quiet_token_warning() -> None:
+    """Attach :class:`_TokenUnusedWarning` to the logger slack-bolt's App warns on."""
+    import logging
+
+    logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _TokenUnusedWarning) for f in logger.filters):
+        logger.addFilter(_TokenUnusedWarning())

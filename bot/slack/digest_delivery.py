@@ -87,7 +87,9 @@ class DigestDelivery:
         now = now or self.clock()
         settings = self.workspaces.get(team_id)
         if not settings.digest_channel:
-            return Outcome(team_id, "off", "no digest channel chosen")
+            return Outcome(team_id, "off", "no digest channel chosen; turn it on with "
+                           "`/voice digest here monday 09:00 Europe/Paris` in the channel "
+                           "that should get it, or Set up the weekly digest in the App Home")
         start, end = week_ending(settings, now)
         channel = settings.digest_channel
         claim_id, takeover = self._claim(team_id, channel, start, end, now)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Workspace
+from store.models import Quote, Workspace
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,24 @@ class WorkspaceSettings:
     settings_role: str = "admins"  # who may change these settings (store.policy)
     connect_share_own: bool = False  # Slack Connect: share a partner's own people's quotes
     stale_months: int = 6  # evidence older than this is called old
+
+
+@dataclass(frozen=True)
+class KnownWorkspace:
+    """A workspace the database knows: from Slack (its name) or from its quotes."""
+
+    team_id: str
+    name: str | None
+    quotes: int
+
+
+def known(session: Session) -> list[KnownWorkspace]:
+    """Every workspace with a stored row or with quotes, in id order, with its quote count."""
+    counts = dict(session.execute(select(Quote.team_id, func.count()).group_by(Quote.team_id))
+                  .all())
+    names = dict(session.execute(select(Workspace.team_id, Workspace.name)).all())
+    return [KnownWorkspace(team, names.get(team), int(counts.get(team, 0)))
+            for team in sorted(set(counts) | set(names))]
 
 
 def _settings(team_id: str, row: Workspace | None, default_emoji: str) -> WorkspaceSettings:

@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.socket_mode import FakeSocketMode
+
 JSON_FIELDS = {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks"}
 DEFAULT_SCOPES = (
     "commands",
@@ -87,6 +89,7 @@ class FakeSlack:
         self.issued = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.socket_mode: FakeSocketMode | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
@@ -104,8 +107,19 @@ class FakeSlack:
         self._thread.start()
         return self
 
+    def enable_socket_mode(self, app_token: str = "xapp-1-A1-test") -> FakeSocketMode:
+        """Start a fake Socket Mode WebSocket server; ``apps.connections.open`` with
+        ``app_token`` then returns a ``ws://127.0.0.1`` URL on it."""
+        if self.socket_mode is None:
+            self.socket_mode = FakeSocketMode().start()
+        self.tokens.add(app_token)
+        return self.socket_mode
+
     def stop(self) -> None:
         """Shut the server down and release the port."""
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
+            self.socket_mode = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -445,6 +459,15 @@ def _auth_test(fake: FakeSlack, p: Json) -> Json:
     }
 
 
+def _apps_connections_open(fake: FakeSlack, p: Json) -> Json:
+    token = fake.current_token or ""
+    if not token.startswith("xapp-"):  # Slack wants the app-level token here
+        return {"ok": False, "error": "not_allowed_token_type"}
+    if fake.socket_mode is None:
+        return {"ok": False, "error": "socket_mode_not_enabled"}
+    return {"ok": True, "url": fake.socket_mode.new_url()}
+
+
 def _oauth_v2_access(fake: FakeSlack, p: Json) -> Json:
     """Exchange ``code-<TEAM>`` (or a refresh token) for a bot token of that team.
 
@@ -654,6 +677,7 @@ def _chat_delete(fake: FakeSlack, p: Json) -> Json:
 
 METHODS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "auth.test": _auth_test,
+    "apps.connections.open": _apps_connections_open,
     "oauth.v2.access": _oauth_v2_access,
     "reactions.get": _reactions_get,
     "users.info": _users_info,

@@ -37,12 +37,21 @@ def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSetti
     The settings button is there only for those who may change settings."""
     digest = (f"<#{settings.digest_channel}>, {DAYS[settings.digest_weekday]}s at "
               f"{settings.digest_time} ({settings.digest_timezone})"
-              if settings.digest_channel else "off (choose a channel to turn it on)")
+              if settings.digest_channel else
+              "*off*. Turn it on with *Set up the weekly digest*, or type "
+              "`/voice digest here monday 09:00 Europe/Paris` in the channel that should "
+              "get it")
+    companies = (f" at *{stats.companies}* compan{'y' if stats.companies == 1 else 'ies'}"
+                 if stats.companies else "")
+    buttons = [blocks.button("Edit settings", "home_settings", SETTINGS_BUTTON)]
+    if not settings.digest_channel:
+        buttons.insert(0, blocks.button("Set up the weekly digest", "home_digest_setup",
+                                        SETTINGS_BUTTON, style="primary"))
     out: blocks.Blocks = [
         {"type": "header", "text": blocks.plain("User voices in this workspace", 150)},
         blocks.mrkdwn_section(
-            f"*{stats.quotes}* quotes from *{stats.people}* people at *{stats.companies}* "
-            f"companies \u00b7 *{stats.this_week}* new in the last 7 days"),
+            f"*{stats.quotes}* quotes from *{stats.people}* people{companies} "
+            f"\u00b7 *{stats.this_week}* new in the last 7 days"),
         blocks.context(f"Capture: react with :{settings.capture_emoji}: or use *Save as user "
                        f"voice* on a message. Recall: `/voice <topic>`."),
         {"type": "divider"},
@@ -52,9 +61,11 @@ def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSetti
         *([blocks.mrkdwn_section(f":warning: *Digest problem:* {settings.digest_problem}")]
           if settings.digest_problem else []),
         *([blocks.mrkdwn_section(offers_line)] if offers_line else []),
-        ({"type": "actions", "elements": [blocks.button("Edit settings", "home_settings",
-                                                        SETTINGS_BUTTON)]}
+        ({"type": "actions", "elements": buttons}
          if can_edit else blocks.context(f"Only {who_can} can change these settings.")),
+        blocks.context(f"Workspace id `{settings.team_id}`: pass it to "
+                       f"`voicebot import --team {settings.team_id}` to import notes or "
+                       "tickets here."),
         {"type": "divider"},
         blocks.mrkdwn_section("*Recently captured*" if recent else
                               "*Nothing captured yet.* React to a user's message with "
@@ -163,6 +174,8 @@ def register(app: App, rt: Runtime) -> None:
         admin = rt.permissions.member(client, team_id, user).is_admin_or_owner
         client.views_open(trigger_id=body["trigger_id"],
                           view=settings_modal(settings, admin=admin))
+
+    app.action("home_digest_setup")(open_settings)  # the same form, from the digest's button
 
     @app.view(SETTINGS_CALLBACK)
     def save_settings(ack: Ack, body: dict, view: dict, context: BoltContext,

@@ -33,7 +33,7 @@ def register(app: App, rt: Runtime) -> None:
         team_id = context.team_id or command.get("team_id", "")
         emoji = rt.emoji(team_id)
         if text.lower() in {"", "help", "?", "-h", "--help"}:
-            ack(**_reply(blocks.usage(emoji)))
+            ack(**_reply(blocks.usage(emoji, team_id)))
             return
         if text.lower().split(" ", 1)[0] == "suggest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
@@ -168,7 +168,7 @@ def register(app: App, rt: Runtime) -> None:
                                     blocks=reply[1], unfurl_links=False)
 
         if text.lower() in {"", "help"}:
-            post(blocks.usage(rt.emoji(team_id)))
+            post(blocks.usage(rt.emoji(team_id), team_id))
             return
         conversation = rt.directory.conversation(client, team_id, channel)
         where = conversation.audience()

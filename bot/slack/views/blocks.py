@@ -107,7 +107,8 @@ def attribution(quote: QuoteView) -> str:
     org = ", ".join(escape(x) for x in (quote.company, quote.segment) if x)
     parts = [f"*{who}*" + (f" ({org})" if org else "")]
     parts.append(dict(SOURCES).get(quote.source_kind, quote.source_kind))
-    parts.append(date_token(quote.when))
+    parts.append(date_token(quote.said_at) if quote.said_at
+                 else "captured " + date_token(quote.captured_at))
     if quote.emotion and quote.emotion != "neutral":
         parts.append(f"{EMOTION_EMOJI.get(quote.emotion, '')} {quote.emotion}")
     if not quote.first_hand:
@@ -233,12 +234,22 @@ USAGE = (
     "\u2022 In a thread, mention me instead: `@voicebot pricing`; `@voicebot evidence` lists "
     "every user quote brought into the thread\n"
     "\u2022 Capture: react to a message with :{emoji}: or use the *Save as user voice* "
-    "shortcut on it."
+    "shortcut on it.\n"
+    "\u2022 Weekly digest: `/voice digest` shows its schedule; "
+    "`/voice digest here monday 09:00 Europe/Paris` posts it in this channel; "
+    "`/voice digest off` stops it\n"
+    "\u2022 Evidence offers: `/voice suggest here` offers users' words to whoever speaks for "
+    "users in this channel (`/voice suggest off` stops it)"
 )
 
 
-def usage(emoji: str) -> tuple[str, Blocks]:
-    return message(USAGE.replace("{emoji}", emoji))
+def usage(emoji: str, team_id: str | None = None) -> tuple[str, Blocks]:
+    """`/voice help`; with the workspace id that `voicebot import --team` needs."""
+    text = USAGE.replace("{emoji}", emoji)
+    if team_id:
+        text += (f"\n\u2022 This workspace's id, for importing notes with "
+                 f"`voicebot import --team`: `{escape(team_id)}`")
+    return message(text)
 
 
 def no_match(topic: str, emoji: str) -> tuple[str, Blocks]:

@@ -24,7 +24,28 @@ def _quote(view: QuoteView, mask: bool) -> list[dict]:
 
 
 def _period(data: DigestData) -> str:
-    return f"{data.start:%b %d} \u2013 {(data.end):%b %d, %Y}"
+    """``Nov 30 \u2013 Dec 06, 2026``: the calendar days the period covers. A week runs from
+    one digest moment to the next (Monday 09:00 to Monday 09:00), so its last day is the
+    day before its end; a shorter period ("so far this week") ends today."""
+    from datetime import timedelta
+
+    last = data.end - timedelta(days=1) if data.end - data.start >= timedelta(days=7) \
+        else data.end
+    if last.date() <= data.start.date():
+        return f"{data.start:%b %d, %Y}"
+    return f"{data.start:%b %d} \u2013 {last:%b %d, %Y}"
+
+
+def _breadth(data: DigestData, bold: str = "") -> str:
+    """"12 new quotes from 7 people at 4 companies", the parts that are zero left out."""
+    text = f"{bold}{data.total}{bold} new quote{'s' * (data.total != 1)}"
+    if data.people:
+        text += (f" from {bold}{data.people}{bold} "
+                 f"{'person' if data.people == 1 else 'people'}")
+    if data.companies:
+        text += (f" at {bold}{data.companies}{bold} "
+                 f"compan{'y' if data.companies == 1 else 'ies'}")
+    return text + "."
 
 
 def digest_blocks(data: DigestData, *, mask: bool = True) -> tuple[str, Blocks]:
@@ -39,10 +60,7 @@ def digest_blocks(data: DigestData, *, mask: bool = True) -> tuple[str, Blocks]:
             "sales calls on your calendar. React with the capture emoji when you hear "
             "something worth keeping."))
     else:
-        out.append(mrkdwn_section(
-            f"*{data.total}* new quote{'s' * (data.total != 1)} from *{data.people}* "
-            f"{'person' if data.people == 1 else 'people'} at *{data.companies}* "
-            f"compan{'y' if data.companies == 1 else 'ies'}."))
+        out.append(mrkdwn_section(_breadth(data, "*")))
     if data.themes:
         out += [{"type": "divider"}, mrkdwn_section("*Themes*")]
         for theme in data.themes:
@@ -85,17 +103,21 @@ def digest_blocks(data: DigestData, *, mask: bool = True) -> tuple[str, Blocks]:
     return text, out[:50]
 
 
-def digest_text(data: DigestData) -> str:
-    """The same digest as a person reads it in a terminal (`voicebot digest --preview`)."""
+def digest_text(data: DigestData, *, so_far: bool = False) -> str:
+    """The same digest as a person reads it in a terminal (`voicebot digest --preview`);
+    ``so_far``: the week in progress, labelled so."""
     from bot.cli.terminal import attribution as plain_attribution
 
-    lines = [f"User voices \u00b7 week of {_period(data)}", ""]
-    if data.quiet:
+    title = (f"so far this week ({_period(data)})" if so_far else f"week of {_period(data)}")
+    lines = [f"User voices \u00b7 {title}", ""]
+    if data.quiet and so_far:
+        lines.append(f"Nothing captured so far this week (since {data.start:%a %b %d %H:%M}). "
+                     "`voicebot digest --week YYYY-MM-DD` previews a past week.")
+    elif data.quiet:
         lines.append("A quiet week: no new user quotes were captured. Listen in new users' "
                      "support tickets, churned accounts' last conversations, sales calls.")
     else:
-        lines.append(f"{data.total} new quotes from {data.people} people at "
-                     f"{data.companies} companies.")
+        lines.append(_breadth(data))
 
     def add(view: QuoteView) -> None:
         lines.append(f"  \u201c{view.text}\u201d")
