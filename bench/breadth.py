@@ -32,18 +32,20 @@ def _people(d: Dataset, ids: set[int]) -> int:
 
 
 def errors(d: Dataset, found: list[list[tuple[int, float]]], t: float,
-           topics: range | None = None) -> tuple[float, float, float, float]:
-    """Median relative error of quotes and of people, precision and recall, at threshold t."""
-    eq, ep = [], []
+           topics: range | None = None) -> tuple[float, float, float, float, float]:
+    """Median relative error of quotes and of people, precision, recall and the median ratio
+    counted / true, at threshold t."""
+    eq, ep, ratio = [], [], []
     tp = fp = fn = 0
     for i in topics or range(len(d.topics)):
         got = {j for j, s in found[i] if s >= t}
         rel = set(np.flatnonzero(d.relevant(i)).tolist())
         eq.append(abs(len(got) - len(rel)) / len(rel))
+        ratio.append(len(got) / len(rel))
         ep.append(abs(_people(d, got) - _people(d, rel)) / _people(d, rel))
         tp, fp, fn = tp + len(got & rel), fp + len(got - rel), fn + len(rel - got)
     return (float(np.median(eq)), float(np.median(ep)), tp / max(tp + fp, 1),
-            tp / max(tp + fn, 1))
+            tp / max(tp + fn, 1), float(np.median(ratio)))
 
 
 def report(sets: Sets) -> str:
@@ -59,25 +61,44 @@ def report(sets: Sets) -> str:
              (f"{fb.name}, odd topics (held out)", fb, range(1, n, 2), False),
              (f"{fb.name}, all topics", fb, None, False)]
     found = {id(d): scores(d) for _, d, _, _ in rows}
-    worst = [max(max(errors(d, found[id(d)], t, r)[:2]) for _, d, r, tune in rows if tune)
+    tuned = [[max(errors(d, found[id(d)], t, r)[:2]) for _, d, r, tune in rows if tune]
              for t in GRID]
-    best = float(GRID[int(np.argmin(worst))])
+    worst = [round(max(e), 2) for e in tuned]  # minimax; ties broken by the mean error
+    best = float(GRID[min(range(len(GRID)), key=lambda i: (worst[i], np.mean(tuned[i])))])
     t0 = ranking.MATCH_THRESHOLD
     out = [f"Shipped `MATCH_THRESHOLD` = {t0}. Calibration (tuning rows only): the threshold "
-           f"minimizing the worst median relative error over the tuning rows is **{best:.2f}** "
+           f"minimizing the worst median relative error over the tuning rows (ties: the smaller "
+           f"mean error) is **{best:.2f}** "
            f"(worst tuning error {min(worst):.2f}; target <= {TARGET:.2f}).", ""]
     if abs(best - t0) > 1e-9:
         out += [f"**Note: calibration gives {best:.2f}, shipped is {t0}.**", ""]
     out += ["| set | topics | median rel. error, quotes | median rel. error, people | "
-            "precision | recall | verdict |", "|---|---|---|---|---|---|---|"]
+            "precision | recall | counted / true (median) | verdict |",
+            "|---|---|---|---|---|---|---|---|"]
     misses = []
     for name, d, r, _ in rows:
-        eq, ep, p, rc = errors(d, found[id(d)], t0, r)
+        eq, ep, p, rc, ratio = errors(d, found[id(d)], t0, r)
         ok = eq <= TARGET and ep <= TARGET
         if not ok:
             misses.append(name)
         out.append(f"| {name} | {len(r or d.topics)} | {eq:.2f} | {ep:.2f} | {p:.2f} | {rc:.2f} "
-                   f"| {'PASS' if ok else 'MISS'} |")
+                   f"| {ratio:.2f} | {'PASS' if ok else 'MISS'} |")
     out += ["", f"**{'PASS' if not misses else 'MISS'}** (median relative error <= {TARGET} on "
-            f"quotes and people): {len(rows) - len(misses)} of {len(rows)} rows."]
+            f"quotes and people): {len(rows) - len(misses)} of {len(rows)} rows.", "",
+            "Why one threshold misses (the profile is the ratio column and the sweep below): a "
+            "short topic's cosine to a one-line question is higher than to a multi-sentence "
+            "quote on the same theme, so a threshold low enough to count the feedback set's "
+            "quotes (about 0.55-0.60) counts several times too many on banking77, whose 77 "
+            "intents are near neighbours of each other, and one high enough for banking77 "
+            "undercounts the feedback set by about half. The header therefore says the count "
+            "is an estimate (\"about 12 matching quotes from about 7 people\"). Precision and "
+            "recall of the counted set are in the table; on natural topics banking77's "
+            "precision is low because its neighbouring intents (card arrival vs delivery "
+            "estimate, top-up failed vs reverted) are counted as the same theme.", "",
+            "Sweep (median relative error of the quote count, per row above, in order):", "",
+            "| threshold | " + " | ".join(str(i + 1) for i in range(len(rows))) + " |",
+            "|---|" + "---|" * len(rows)]
+    for t in (0.55, 0.6, 0.65, 0.69, 0.71, 0.75):
+        out.append(f"| {t:.2f} | " + " | ".join(f"{errors(d, found[id(d)], t, r)[0]:.2f}"
+                                                for _, d, r, _ in rows) + " |")
     return "\n".join(out)
