@@ -41,6 +41,8 @@ from quality_data import (  # noqa: E402
     Model,
     check_data,
     load,
+    read_banking,  # noqa: F401  (bench/near_duplicates.py reads the corpora through here)
+    read_clinc,  # noqa: F401
 )
 
 from store.retrieval import ranking  # noqa: E402
