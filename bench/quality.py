@@ -215,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
          "(`_` -> space); *natural topics* are `bench/data/{banking77,clinc150}_topics.jsonl` "
          f"({len(sets.evals['natural'][0].topics)} and {len(sets.evals['natural'][1].topics)} "
          "topics, 5-14 words, written as a product manager types them, from the train splits, "
-         "never the label's own words). Cells are nDCG@10 / P@5.")
+         "never the label's own words). Cells are nDCG@10 / P@5. The same natural topics are "
+         "asked of the tuning corpora (banking77 train, clinc150 val) and of the eval corpora "
+         "(the test splits): the parameters never saw a test message, but they did see the "
+         "topic wording.")
     cols = [(k, d) for k, _ in KINDS for d in sets.evals[k]]
     head = [f"{name} · {d.name}" for k, name in KINDS for d in sets.evals[k]]
     results: dict[str, list[tuple[float, float]]] = {}
