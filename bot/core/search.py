@@ -67,6 +67,7 @@ class Breadth:
     companies: int = 0
     first: datetime | None = None
     last: datetime | None = None
+    approximate: bool = False  # an estimate, shown as "about N"
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class SearchService:
             with timer("views"):
                 found = q.views(session, team_id, ids)
             with timer("breadth"):
-                breadth = _breadth(sq.evidence(session, team_id, [i for i, _ in matched]))
+                breadth = _breadth(sq.evidence(session, team_id, [i for i, _ in matched]),
+                                   approximate=True)
         with timer("diversify"):
             voices: set[int] = set()
             present = []
@@ -207,12 +209,16 @@ def _other_captures(session: Session, team_id: str, views: list[q.QuoteView],
     return {v.id: per_voice.get(v.voice, 1) - 1 for v in views}
 
 
-def _breadth(evidence: list[sq.Evidence]) -> Breadth:
-    """The same words captured twice count once; people by store.policy.person_key."""
+def _breadth(evidence: list[sq.Evidence], *, approximate: bool = False) -> Breadth:
+    """The same words captured twice count once; people by store.policy.person_key.
+
+    ``approximate``: the evidence was chosen by similarity (a topic), so the counts are an
+    estimate (bench/QUALITY.md, "Breadth") and are shown as "about N".
+    """
     if not evidence:
         return Breadth()
     whens = [e.when for e in evidence]
     return Breadth(matches=len({e.voice for e in evidence}),
                    people=len({e.person for e in evidence if e.person}),
                    companies=len({e.company for e in evidence if e.company}),
-                   first=min(whens), last=max(whens))
+                   first=min(whens), last=max(whens), approximate=approximate)

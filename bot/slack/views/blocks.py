@@ -139,14 +139,31 @@ class Target:
 def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token,
                      bold: str = "*") -> str:
     """"12 matching quotes from 7 people at 4 companies, <dates>" (parts that are unknown
-    are left out rather than shown as zero)."""
+    are left out rather than shown as zero).
+
+    Words that add up: a quote captured for several speakers (linked re-captures) counts once
+    as a quote but each speaker counts as a person, so when there are more people than quotes
+    the people lead: "33 people at 4 companies, in 32 distinct quotes". An estimated count
+    (``b.approximate``) reads "about 10 matching quotes from about 9 people".
+    """
     if not b.matches:
         return "No stored quote matches closely; these are the nearest."
-    text = f"{bold}{b.matches}{bold} matching quote{'s' * (b.matches != 1)}"
-    if b.people:
-        text += f" from {bold}{b.people} {'person' if b.people == 1 else 'people'}{bold}"
-    if b.companies:
-        text += f" at {bold}{b.companies} compan{'y' if b.companies == 1 else 'ies'}{bold}"
+    about = "about " if b.approximate else ""
+
+    def n(count: int, one: str, many: str) -> str:  # the number in bold
+        return f"{bold}{count}{bold} {one if count == 1 else many}"
+
+    def w(count: int, one: str, many: str) -> str:  # number and noun in bold
+        return f"{bold}{count} {one if count == 1 else many}{bold}"
+
+    quotes = n(b.matches, "matching quote", "matching quotes")
+    people = f"{about}{w(b.people, 'person', 'people')}" if b.people else ""
+    companies = f" at {w(b.companies, 'company', 'companies')}" if b.companies else ""
+    if b.people > b.matches:
+        text = (f"{people}{companies}, in {about}"
+                f"{n(b.matches, 'distinct quote', 'distinct quotes')}")
+    else:
+        text = f"{about}{quotes}" + (f" from {people}" if people else "") + companies
     if b.first and b.last:
         text += (f", {date(b.first)} to {date(b.last)}" if b.first.date() != b.last.date()
                  else f", on {date(b.first)}")
