@@ -132,7 +132,7 @@ def main() -> None:
         f"Chosen: at least **{chosen.threshold}** substantive words "
         f"(precision {chosen.precision:.3f}, recall {chosen.recall:.3f}, F1 {chosen.f1:.3f}); "
         f"`bot/core/substance.py` has MIN_WORDS = {MIN_WORDS}"
-        + ("." if MIN_WORDS == chosen.threshold else " **(out of date: change it)**."),
+        + ("." if chosen.threshold == MIN_WORDS else " **(out of date: change it)**."),
         f"The best plain length rule (at least {best_chars.threshold} characters) reaches "
         f"F1 {best_chars.f1:.3f}: length alone cannot tell \"Thanks a lot, really appreciate "
         "the quick help!\" from \"Still broken\".",

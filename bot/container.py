@@ -25,6 +25,7 @@ from bot.core.digest import DigestService
 from bot.core.edits import Edits
 from bot.core.imports import Importer
 from bot.core.indexing import IndexLoader, IndexSync, LoadReport
+from bot.core.listening import Listening
 from bot.core.lookup import Lookup
 from bot.core.pending import PendingTexts
 from bot.core.search import SearchService
@@ -65,6 +66,7 @@ class Services:
     workspaces: WorkspaceService
     digests: DigestService
     pending: PendingTexts  # the message shortcut's text between form and submission
+    listening: Listening  # channels where external members' messages are kept
     clock: Clock = system_clock
 
     def close(self) -> None:
@@ -126,7 +128,7 @@ def build_services(
         search=SearchService(sessions, embedder, indexes),
         workspaces=WorkspaceService(sessions, settings.capture_emoji),
         digests=DigestService(sessions, indexes), pending=PendingTexts(sessions, clock),
-        clock=clock)
+        listening=Listening(sessions, clock), clock=clock)
     if load_indexes:
         report: LoadReport = indexing.load_indexes(progress=progress,
                                                    on_reembed_start=on_reembed_start,

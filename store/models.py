@@ -28,7 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from store.vocab import SourceKind
 
 __all__ = ["Base", "Quote", "QuoteRevision", "Workspace", "QuoteUse", "DigestClaim",
-           "AuditEntry", "RequestReceipt", "PendingCapture", "SourceKind", "utcnow",
+           "AuditEntry", "RequestReceipt", "PendingCapture", "ListeningChannel", "SourceKind",
+           "utcnow",
            "MAX_QUOTE_CHARS"]
 
 NAMING_CONVENTION = {
@@ -226,3 +227,18 @@ class PendingCapture(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ListeningChannel(Base):
+    """A channel where an admin turned listening on: external organisations' members'
+    messages are kept as quotes while ``enabled``. ``announced_at`` is set once, when the bot
+    told the channel (it is not told again when listening is turned back on)."""
+
+    __tablename__ = "listening_channels"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

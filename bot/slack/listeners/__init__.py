@@ -9,6 +9,7 @@ from bot.slack.listeners import (
     conversations,
     home,
     install,
+    listening,
     message_changes,
     quote_actions,
     recall,
@@ -20,6 +21,7 @@ def register(app: App, runtime: Runtime) -> None:
     recall.register(app, runtime)
     quote_actions.register(app, runtime)  # its stale-button check runs before the rest
     capture.register(app, runtime)
+    listening.register(app, runtime)  # before message_changes' catch-all for messages
     message_changes.register(app, runtime)
     home.register(app, runtime)
     install.register(app, runtime)

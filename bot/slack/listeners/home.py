@@ -15,6 +15,7 @@ from bot.slack.digest_settings import digest_channel_problem
 from bot.slack.listeners.runtime import Runtime
 from bot.slack.payloads import SETTINGS_BUTTON, SETTINGS_FORM
 from bot.slack.views import blocks
+from bot.slack.views import listening as listening_views
 from store.errors import InvalidQuote
 from store.policy import APP_HOME
 
@@ -30,9 +31,11 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 
 def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSettings, *,
               mask: bool, can_edit: bool = True,
-              who_can: str = "workspace admins and owners") -> dict:
+              who_can: str = "workspace admins and owners",
+              listening: Sequence[str] = ()) -> dict:
     """Pure: the Home tab for one user (only quotes visible outside private conversations).
-    The settings button is there only for those who may change settings."""
+    The settings button is there only for those who may change settings; ``listening``:
+    the channels where listening is on."""
     digest = (f"<#{settings.digest_channel}>, {DAYS[settings.digest_weekday]}s at "
               f"{settings.digest_time} ({settings.digest_timezone})"
               if settings.digest_channel else "off (choose a channel to turn it on)")
@@ -52,6 +55,7 @@ def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSetti
         ({"type": "actions", "elements": [blocks.button("Edit settings", "home_settings",
                                                         SETTINGS_BUTTON)]}
          if can_edit else blocks.context(f"Only {who_can} can change these settings.")),
+        *listening_views.home_section(listening),
         {"type": "divider"},
         blocks.mrkdwn_section("*Recently captured*" if recent else
                               "*Nothing captured yet.* React to a user's message with "
@@ -130,7 +134,8 @@ def register(app: App, rt: Runtime) -> None:
                                         channel_id=APP_HOME).hits
         allowed, who = rt.permissions.settings(client, team_id, user_id)
         client.views_publish(user_id=user_id, view=home_view(
-            stats, recent, settings, mask=rt.mask, can_edit=allowed, who_can=who))
+            stats, recent, settings, mask=rt.mask, can_edit=allowed, who_can=who,
+            listening=services.listening.channels(team_id)))
 
     @app.event("app_home_opened")
     def opened(event: dict, context: BoltContext, client: WebClient) -> None:
