@@ -58,13 +58,16 @@ def listen(bot: Bot, args: str, *, channel: str = "CACME", user: str = "UADM",
 
 
 def say(bot: Bot, channel: str, user: str, text: str, *, team: str | None = None,
-        **extra: Any) -> str:
+        with_team: bool = True, **extra: Any) -> str:
     """``user`` posts ``text`` in ``channel``; Slack delivers the message event. Its ts."""
     team = team or bot.slack.users[user]["team_id"]
     ts = bot.slack.add_message(channel, text, user=user, team=team, **extra)
     event = {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
              "team": team, "user_team": team, "source_team": team, "event_ts": ts,
              "channel_type": "channel", **extra}
+    if not with_team:  # only the author's profile (users.info) says where they belong
+        for key in ("team", "user_team", "source_team"):
+            event.pop(key)
     assert bot.event(event).status == 200
     return ts
 
@@ -191,9 +194,10 @@ def test_an_external_members_message_is_kept_verbatim_and_attributed(bot: Bot) -
     assert quote.said_at is not None and abs(quote.said_at.timestamp() - float(ts)) < 1
     # a thread reply is kept with its thread
     reply_ts = say(bot, "CACME", "UACME2", "Same for us, the PDF export cuts the last column",
-                   thread_ts=ts)
+                   thread_ts=ts, with_team=False)
     reply = wait_kept(bot, "CACME", reply_ts)
     assert reply.thread_ts == ts and reply.speaker_name == "Dee Acme"
+    assert reply.speaker_team_id == "TACME" and reply.company == "Acme Corp"
     # Slack's retry of the same event keeps nothing twice
     before = count(bot)
     bot.event({"type": "message", "channel": "CACME", "user": "UACME", "text": SAYS,
@@ -205,6 +209,8 @@ def test_an_external_members_message_is_kept_verbatim_and_attributed(bot: Bot) -
 def test_internal_bot_content_free_and_hidden_messages_are_never_kept(bot: Bot) -> None:
     listen(bot, "here")
     internal = say(bot, "CACME", "U1", "Our side: the export fix ships on Tuesday for Acme")
+    profile_only = say(bot, "CACME", "U2", "Bo here: I'll check the export logs for Acme now",
+                       with_team=False)
     thanks = say(bot, "CACME", "UACME", "Thanks a lot, really appreciate the quick help! :pray:")
     emoji = say(bot, "CACME", "UACME", ":+1: :tada:")
     bot_msg = say(bot, "CACME", "UACME", "Deploy finished: 42 services updated in prod",
@@ -214,7 +220,7 @@ def test_internal_bot_content_free_and_hidden_messages_are_never_kept(bot: Bot) 
     tomb = say(bot, "CACME", "UACME", "This message was deleted.", subtype="tombstone",
                hidden=True)
     elsewhere = say(bot, "CGLOB", "UGLOB", "Webhooks stopped firing after we rotated the key")
-    for ts in (internal, thanks, emoji, bot_msg, joined, tomb):
+    for ts in (internal, profile_only, thanks, emoji, bot_msg, joined, tomb):
         never_kept(bot, "CACME", ts)
     assert eventually(lambda: kept(bot, "CGLOB", elsewhere), timeout=1.0) is None
     with bot.services.sessions() as s:

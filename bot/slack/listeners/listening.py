@@ -125,7 +125,8 @@ def register(app: App, rt: Runtime) -> None:
         channel, ts, user = str(event["channel"]), str(event["ts"]), str(event["user"])
         where = rt.directory.conversation(client, team_id, channel)
         speaker = rt.directory.user(client, team_id, user)
-        team = event.get("user_team") or event.get("team") or speaker.team_id
+        # the author's organisation: the event's word, else their profile's (users.info)
+        team = event.get("user_team") or speaker.team_id or event.get("team")
         if speaker.is_bot or not from_outside(team_id, team, where.audience()):
             return  # the workspace's own people (or a bot): never kept by listening
         name = speaker.name

@@ -224,7 +224,9 @@ USAGE = (
     "`emotion:frustrated` `speaker:Dana` `since:30d` `before:2026-01-31`\n"
     "\u2022 In a thread, mention me instead: `@voicebot pricing`\n"
     "\u2022 Capture: react to a message with :{emoji}: or use the *Save as user voice* "
-    "shortcut on it."
+    "shortcut on it.\n"
+    "\u2022 In a channel shared with customers, admins can `/voice listen here` to keep "
+    "their messages as user voices."
 )
 
 
