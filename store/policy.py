@@ -17,7 +17,7 @@ Rules:
   organisation other than the ones sharing it (:func:`shown_in`): one customer's words,
   for example kept by listening in their own shared channel, never come up in another's.
 * **Changing a quote** (details, shareable, delete, review) is for its capturer or a
-  workspace admin/owner.
+  workspace admin/owner. Its speaker (by Slack user id) may remove it: their own words.
 * **Workspace settings** are for the role the workspace chose: admins (default), owners, or
   everyone (full members; guests never).
 * **Someone from another organisation** (whose words listening keeps) writes in a channel
@@ -163,6 +163,13 @@ def may_change_quote(quote: Any, member: Member) -> bool:
     """Edit details, mark shareable, review or delete: the capturer, or an admin/owner."""
     captured_by = _get(quote, "captured_by")
     return bool(captured_by and captured_by == member.user_id) or member.is_admin_or_owner
+
+
+def may_remove_own_words(quote: Any, user_id: str) -> bool:
+    """May ``user_id`` remove ``quote`` as its speaker? Yes when Slack's user id for the
+    speaker is theirs: people may take back their own words (the removal emoji)."""
+    speaker = _get(quote, "speaker_user_id")
+    return bool(speaker and user_id and speaker == user_id)
 
 
 def may_change_settings(role: str, member: Member) -> bool:

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.slack.listeners.capture import REMOVE_EMOJI
 from bot.slack.listeners.listening import LISTENING
-from store.models import Quote
+from store.models import AuditEntry, Quote
 from tests.fakes import signing
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_harness import Bot, serve_bot
@@ -120,7 +121,7 @@ def test_admin_turns_listening_on_and_off_and_the_channel_is_told_once(bot: Bot)
     on = listen(bot, "here")
     assert "Listening is on in <#CACME>" in on["text"] and "told the channel" in on["text"]
     (told,) = posts_in(bot, "CACME")  # visibly, in the channel, once
-    assert "other organisations" in told["text"] and "delete your message" in \
+    assert "other organisations" in told["text"] and "To have your words removed" in \
         json.dumps(told["blocks"]) and "<@UADM>" in told["text"]
     assert "*on*" in listen(bot, "", user="U2")["text"]
     assert "already on" in listen(bot, "here")["text"]
@@ -254,6 +255,27 @@ def test_edits_and_deletions_follow_a_kept_message(bot: Bot) -> None:
                            "text": "This message was deleted.", "ts": parent,
                            "user": "USLACKBOT"}})
     assert eventually(lambda: kept(bot, "CACME", parent) is None)
+
+
+def test_the_author_removes_their_words_with_the_removal_emoji(bot: Bot) -> None:
+    listen(bot, "here")
+    (told,) = posts_in(bot, "CACME")
+    assert f":{REMOVE_EMOJI}:" in told["text"]  # the announcement says how
+    ts = say(bot, "CACME", "UACME", SAYS)
+    quote = wait_kept(bot, "CACME", ts)
+    # someone else's removal emoji (a teammate, another customer) removes nothing
+    for user in ("UACME2", "U1", "UGLOB"):
+        bot.event(signing.reaction_added(user, REMOVE_EMOJI, "CACME", ts, item_user="UACME"))
+    never_kept(bot, "CACME", "0")
+    assert kept(bot, "CACME", ts) is not None
+    # the author's own removes it, tells them, and is audited under their id
+    bot.event(signing.reaction_added("UACME", REMOVE_EMOJI, "CACME", ts, item_user="UACME"))
+    assert eventually(lambda: kept(bot, "CACME", ts) is None)
+    (note,) = bot.slack.wait_for("chat.postEphemeral")
+    assert note.params["user"] == "UACME" and "removed your message" in note.params["text"]
+    with bot.services.sessions() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.quote_id == quote.id))
+    assert (entry.actor, entry.action) == ("UACME", "speaker_removed")
 
 
 def test_reposted_words_link_to_the_first_capture(bot: Bot) -> None:

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.substance import has_content
-from bot.slack.listeners.capture import is_placeholder, said_at
+from bot.slack.listeners.capture import REMOVE_EMOJI, is_placeholder, said_at
 from bot.slack.listeners.runtime import Runtime
 from bot.slack.views import blocks
 from bot.slack.views import listening as views
@@ -80,7 +80,7 @@ def turn_on(rt: Runtime, client: WebClient, team_id: str, user: str, channel: st
     listening.turn(team_id, channel, True, by=user)
     announced_now = listening.claim_announcement(team_id, channel)
     if announced_now:
-        text, msg_blocks = views.announcement(channel, user)
+        text, msg_blocks = views.announcement(channel, user, REMOVE_EMOJI)
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=msg_blocks,
                                     unfurl_links=False)

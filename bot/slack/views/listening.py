@@ -14,22 +14,22 @@ USAGE = ("`/voice listen here` keeps messages from other organisations' members 
 HOME_LIMIT = 30  # channels listed by name in App Home
 
 
-def announcement(channel: str, enabled_by: str) -> tuple[str, Blocks]:
+def announcement(channel: str, enabled_by: str, remove_emoji: str) -> tuple[str, Blocks]:
     """Posted once, visibly, in a channel where listening was first turned on."""
     text = (f":ear: From now on I keep messages that members of other organisations post in "
             f"<#{channel}> as *user voices*: their exact words, with their name, "
             "organisation and a link back here, so the team can find what customers said. "
             "Greetings, thanks and other short messages are not kept, and messages from "
             "this workspace's own members never are.")
-    removal = ("*To have your words removed:* delete your message (its saved copy goes "
-               "with it; an edit is followed too), or ask "
-               f"<@{enabled_by}> or another workspace admin to delete it.")
+    removal = (f"*To have your words removed:* react to your message with :{remove_emoji}:, "
+               "or delete it (its saved copy goes with it; an edit is followed too), or ask "
+               f"<@{enabled_by}> or another workspace admin.")
     blocks: Blocks = [mrkdwn_section(text), mrkdwn_section(removal),
                       context(f"Listening was turned on by <@{enabled_by}>. It stops with "
                               "`/voice listen off`.")]
     fallback = (f"I keep messages from other organisations' members in <#{channel}> as user "
-                "voices. To have yours removed, delete your message or ask "
-                f"<@{enabled_by}> or a workspace admin.")
+                f"voices. To have yours removed, react to it with :{remove_emoji}:, delete "
+                f"it, or ask <@{enabled_by}> or a workspace admin.")
     return fallback, blocks
 
 
