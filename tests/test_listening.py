@@ -167,6 +167,12 @@ def test_listen_with_odd_arguments_or_in_a_dm_changes_nothing(bot: Bot) -> None:
     assert "I don't know" in odd["text"] and "<!channel>" not in odd["text"]
     assert "not in direct messages" in listen(bot, "here", channel="D123")["text"]
     assert bot.services.listening.channels("T0001") == []
+    # an internal channel may listen, but keeps nothing until it is shared outside (a
+    # member of another workspace of the same Enterprise Grid organisation is a colleague)
+    assert "not shared with another organisation" in listen(bot, "here", channel="C1")["text"]
+    ts = say(bot, "C1", "UACME", "Our grid workspace sees the export failing too")
+    assert eventually(lambda: kept(bot, "C1", ts), timeout=1.5) is None
+    assert bot.services.listening.channels("T0001") == ["C1"]
 
 
 def test_an_announcement_that_cannot_be_posted_keeps_listening_off(bot: Bot) -> None:
