@@ -77,7 +77,8 @@ def turn_on(rt: Runtime, client: WebClient, team_id: str, user: str, channel: st
     external = rt.directory.conversation(client, team_id, channel).external
     if already:
         return views.turned_on(channel, announced_now=False, already=True, external=external)
-    listening.turn(team_id, channel, True, by=user)
+    # told before listening starts: not one message is kept before the channel knows
+    listening.turn(team_id, channel, False, by=user)
     announced_now = listening.claim_announcement(team_id, channel)
     if announced_now:
         text, msg_blocks = views.announcement(channel, user, REMOVE_EMOJI)
@@ -91,6 +92,7 @@ def turn_on(rt: Runtime, client: WebClient, team_id: str, user: str, channel: st
             listening.announcement_failed(team_id, channel)
             return blocks.message("Listening stays off: the channel must be told first. "
                                   + rt.explain_post_error(error, channel))
+    listening.turn(team_id, channel, True, by=user)
     log.info("listening on", extra={"team": team_id, "channel": channel,
                                     "announced": announced_now})
     return views.turned_on(channel, announced_now=announced_now, already=False,
