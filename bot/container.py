@@ -29,6 +29,7 @@ from bot.core.listening import Listening
 from bot.core.lookup import Lookup
 from bot.core.pending import PendingTexts
 from bot.core.search import SearchService
+from bot.core.suggest import Suggestions
 from bot.core.transcript_imports import TranscriptImporter
 from bot.core.usage import Usage
 from bot.core.vectors import Encoder, NewVectors
@@ -66,6 +67,7 @@ class Services:
     workspaces: WorkspaceService
     digests: DigestService
     pending: PendingTexts  # the message shortcut's text between form and submission
+    suggestions: Suggestions  # offers of evidence to people who speak for users
     listening: Listening  # channels where external members' messages are kept
     clock: Clock = system_clock
 
@@ -119,15 +121,17 @@ def build_services(
     indexing = IndexLoader(sessions, encoder, indexes)
     sync = IndexSync(sessions, embedder, indexes)  # high-water marks taken before loading
     importer = Importer(sessions, encoder, new_vectors, clock)
+    search = SearchService(sessions, embedder, indexes)
     services = Services(
         settings=settings, engine=engine, sessions=sessions, embedder=embedder,
         encoder=encoder, indexes=indexes, capture=capture,
         imports=importer, transcripts=TranscriptImporter(sessions, encoder, importer, indexes,
                                                          clock), edits=edits,
         deletion=deletion, lookup=lookup, usage=usage, indexing=indexing, sync=sync,
-        search=SearchService(sessions, embedder, indexes),
+        search=search,
         workspaces=WorkspaceService(sessions, settings.capture_emoji),
         digests=DigestService(sessions, indexes), pending=PendingTexts(sessions, clock),
+        suggestions=Suggestions(sessions, search, clock),
         listening=Listening(sessions, clock), clock=clock)
     if load_indexes:
         report: LoadReport = indexing.load_indexes(progress=progress,

@@ -17,3 +17,15 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(timezone.utc)
+
+
+def months_before(now: datetime, months: int) -> datetime:
+    """``now`` less whole calendar months (day clamped to the target month's length)."""
+    year, month = divmod(now.month - 1 - months, 12)
+    year, month = now.year + year, month + 1
+    for day in range(now.day, 0, -1):
+        try:
+            return now.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return now  # unreachable: day 1 always exists

@@ -107,6 +107,10 @@ class Quote(Base):
     start_seconds: Mapped[float | None] = mapped_column(Float)
     char_start: Mapped[int | None] = mapped_column(Integer)
     char_end: Mapped[int | None] = mapped_column(Integer)
+    #: Imported from a support-desk comment written in HTML: the comment's original HTML,
+    #: kept for audit (``text`` is a passage of the text converted from it, at
+    #: ``char_start:char_end``; see bot/core/desk/).
+    source_html: Mapped[str | None] = mapped_column(Text)
 
     revisions: Mapped[list[QuoteRevision]] = relationship(
         back_populates="quote", cascade="all, delete-orphan", passive_deletes=True
@@ -147,6 +151,8 @@ class Workspace(Base):
     #: In a channel shared with another organisation, allow sharing quotes whose speaker
     #: belongs to that organisation (off: nothing is posted publicly there).
     connect_share_own: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Evidence whose newest quote is older than this many months is called old.
+    stale_months: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -161,7 +167,66 @@ class QuoteUse(Base):
     kind: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    # The thread it went into (None: the channel itself, or a /voice answer only its asker saw).
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_quote_uses_thread", "team_id", "channel_id", "thread_ts"),)
+
+
+class TopicAsk(Base):
+    """A topic someone looked up, and how recent its newest matching quote was then (the
+    digest lists topics argued on old evidence). ``public``: asked where the whole workspace
+    could see it; only those, and the digest channel's own, are ever listed."""
+
+    __tablename__ = "topic_asks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    public: Mapped[bool] = mapped_column(Boolean)
+    topic: Mapped[str] = mapped_column(String(200))
+    matches: Mapped[int] = mapped_column(Integer)
+    newest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_topic_asks_team_id_asked_at", "team_id", "asked_at"),)
+
+
+class SuggestChannel(Base):
+    """A channel where claims about users are offered their words (off unless turned on)."""
+
+    __tablename__ = "suggest_channels"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EvidenceOffer(Base):
+    """An offer of users' words made to someone who spoke for users. The unique thread is
+    what makes it one offer per thread across replicas; ``outcome`` is what they did with it
+    (``shown``, ``shared``, ``not_helpful``)."""
+
+    __tablename__ = "evidence_offers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(200))
+    matches: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "thread_ts", name="uq_offer_per_thread"),
+        Index("ix_evidence_offers_channel_day", "team_id", "channel_id", "offered_at"),
+    )
 
 
 class DigestClaim(Base):

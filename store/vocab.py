@@ -8,6 +8,11 @@ import enum
 
 from store.errors import InvalidQuote
 
+#: The tag of a quote whose speaker's account was under :data:`NEW_USER_DAYS` days old when
+#: they said it (support-desk imports); the `new:yes` / `new:no` filter reads it.
+NEW_USER_TAG = "new_user"
+NEW_USER_DAYS = 30
+
 #: The emotion head's classes, in its output order; also the `emotion:` filter's values.
 EMOTIONS: tuple[str, ...] = ("frustrated", "confused", "delighted", "disappointed", "neutral")
 

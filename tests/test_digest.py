@@ -59,6 +59,8 @@ def test_digest_content(services) -> None:  # type: ignore[no-untyped-def]
     with services.sessions() as s:
         ids = list(s.scalars(select(Quote.id).order_by(Quote.id)))
     services.usage.record_use("T0001", [ids[0], ids[0], ids[3]], "shown", "U3", "C1")
+    # The same quote in a thread of C1 is a second debate; shown twice in C1 is one.
+    services.usage.record_use("T0001", [ids[0]], "posted", "U3", "C1", thread_ts="1.2")
     with services.sessions.begin() as s:
         s.execute(update(QuoteUse).values(used_at=NOW - timedelta(days=1)))
     data = services.digests.build("T0001", NOW - timedelta(days=7), NOW, "C1")

@@ -58,6 +58,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         start, end = week_ending(ws, services.clock())
     data = services.digests.build(team, start.astimezone(timezone.utc),
                                   end.astimezone(timezone.utc),
-                                  ws.digest_channel or "__preview__")
+                                  ws.digest_channel or "__preview__",
+                                  stale_months=ws.stale_months)
     print(digest_text(data))
     return 0

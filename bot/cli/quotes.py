@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.common import CliError, Progress, import_team, services_for, team_of
+from bot.cli.desk import desk_import, desk_text
 from bot.cli.transcripts import transcript_import
 from bot.config import Settings
+from bot.core.desk.reading import FORMATS as DESK_FORMATS
 from bot.core.query import parse_query, topic_problem
 from bot.core.transcripts import FORMATS, SUFFIXES
 from store.queries.quotes import QuoteView
@@ -31,16 +33,21 @@ DEMO_TOPICS = ("my card still hasn't arrived", "exchange rate fees are too high"
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's verbs to the ``voicebot`` parser."""
-    p = sub.add_parser("import", help="import quotes from a CSV or JSONL file, or an "
-                       "interview transcript (.vtt, .srt, .txt)",
+    p = sub.add_parser("import", help="import quotes from a CSV or JSONL file, an "
+                       "interview transcript (.vtt, .srt, .txt) or a support-desk export "
+                       "(Zendesk, Intercom, Help Scout JSON)",
                        description="Import quotes. CSV/JSONL: `text` is required; optional "
                        "columns: speaker, company, segment, source, said_at, url, tags. Other "
                        "columns are kept as tags. A transcript (.vtt, .srt, .txt, or --format) "
-                       "becomes quote-sized passages of the users' exact words. Importing the "
+                       "becomes quote-sized passages of the users' exact words. A Zendesk, "
+                       "Intercom or Help Scout export (.json/.jsonl, detected from its shape, "
+                       "or --format) becomes passages of the customers' own comments, never "
+                       "agents' replies, notes or bots. Importing the "
                        "same file twice adds nothing. Exit status: 0 when every row was "
                        "imported or skipped as a duplicate, 1 when rows were rejected (the "
                        "good rows are imported either way) or the file was refused.")
-    p.add_argument("file", help="a .csv or .jsonl file, or a .vtt/.srt/.txt transcript (UTF-8)")
+    p.add_argument("file", help="a .csv or .jsonl file, a .vtt/.srt/.txt transcript or a "
+                   "support-desk .json/.jsonl export (UTF-8)")
     p.add_argument("--team", help="Slack team id (optional when the store knows one workspace)")
     c = p.add_argument_group("CSV/JSONL")
     order = c.add_mutually_exclusive_group()
@@ -54,19 +61,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="take a field from a column of another name, e.g. --map "
                    "'speaker=Interviewee,text=\"What frustrates you?\"' (double quotes around "
                    "names with spaces or commas; repeatable)")
-    t = p.add_argument_group("transcripts")
-    t.add_argument("--format", choices=FORMATS, help="read the file as this transcript format "
-                   "(default: detected from the content)")
+    t = p.add_argument_group("transcripts and support-desk exports")
+    t.add_argument("--format", choices=(*FORMATS, *DESK_FORMATS), help="read the file as "
+                   "this transcript format or support-desk export (default: detected from the "
+                   "content)")
     t.add_argument("--interviewer", action="append", default=[], metavar="NAME",
                    help="a speaker on the team's side, not quoted (repeatable)")
     t.add_argument("--speaker", action="append", default=[], metavar="NAME",
                    help="a speaker who is a user: only their words are quoted (repeatable)")
-    t.add_argument("--company", help="the users' organisation")
-    t.add_argument("--segment", help="e.g. enterprise, smb")
+    t.add_argument("--company", help="the users' organisation (support desks: when the "
+                   "export names none)")
+    t.add_argument("--segment", help="e.g. enterprise, smb (transcripts and support desks)")
     t.add_argument("--said-at", metavar="DATE", help="YYYY-MM-DD or ISO 8601 (default: the "
                    "recording date when the file carries it)")
     t.add_argument("--recording-url", metavar="URL",
                    help="each quote links to URL#t=<seconds>")
+    d = p.add_argument_group("support-desk exports")
+    d.add_argument("--ticket-url", metavar="URL", help="link each quote to URL with {id} "
+                   "replaced by the conversation id, when the export carries no link "
+                   "(Intercom), e.g. 'https://app.intercom.com/a/inbox/APP/inbox/"
+                   "conversation/{id}'")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("search", help="find the quotes /voice would show",
@@ -90,19 +104,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 TRANSCRIPT_FLAGS = ("format", "interviewer", "speaker", "company", "segment", "said_at",
-                    "recording_url")
+                    "recording_url", "ticket_url")
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.import_dates import Order
     from bot.core.importing import ImportFileError, parse_file, parse_map
 
+    if (text := desk_text(args)) is not None:
+        return desk_import(args, settings, text)
+    if args.ticket_url:
+        raise CliError("--ticket-url only applies to support-desk exports")
     if args.format or Path(args.file).suffix.lower() in SUFFIXES:
         return transcript_import(args, settings)
     used = [f"--{f.replace('_', '-')}" for f in TRANSCRIPT_FLAGS if getattr(args, f)]
     if used:
         raise CliError(f"{', '.join(used)} only apply to transcripts (.vtt, .srt, .txt or "
-                       "--format)")
+                       "--format) and support-desk exports")
     if args.encoding:
         import codecs
 

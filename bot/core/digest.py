@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.clock import months_before
 from store.policy import visible_in
+from store.queries import asks, uses
 from store.queries import quotes as q
-from store.queries import uses
 from store.queries.workspaces import WorkspaceSettings
 from store.retrieval.index import IndexRegistry
 
@@ -64,6 +65,10 @@ class DigestData:
     delighted: tuple[q.QuoteView, ...]
     used: tuple[tuple[q.QuoteView, int], ...]
     habits: tuple[Habit, ...]
+    #: Topics argued this week whose newest quote is older than the workspace's threshold:
+    #: (topic, newest quote's date); only topics asked where this digest's readers could see.
+    old_evidence: tuple[tuple[str, datetime], ...] = ()
+    stale_months: int = 6
 
     @property
     def quiet(self) -> bool:
@@ -88,12 +93,14 @@ class DigestService:
         self.indexes = indexes
 
     def build(self, team_id: str, start: datetime, end: datetime,
-              channel_id: str | None) -> DigestData:
+              channel_id: str | None, *, stale_months: int = 6) -> DigestData:
         """Everything the digest says about ``[start, end)``, visible in ``channel_id``."""
         with self.sessions() as session:
             ids = q.captured_between(session, team_id, start, end, channel_id)
             views = q.views(session, team_id, ids)
             used = self._used(session, team_id, start, end, channel_id)
+            old = asks.argued_on_old_evidence(session, team_id, start, end,
+                                              months_before(end, stale_months), channel_id)
         week = [views[i] for i in ids if i in views]
         people = {v.speaker_key for v in week if v.speaker_key}
         companies = {v.company_key for v in week if v.company_key}
@@ -108,7 +115,8 @@ class DigestService:
             companies=len(companies), themes=self._themes(team_id, week),
             frustrated=by_emotion("frustrated"), confused=by_emotion("confused"),
             disappointed=by_emotion("disappointed"), delighted=by_emotion("delighted"),
-            used=used, habits=self._habits(week))
+            used=used, habits=self._habits(week), old_evidence=tuple(old),
+            stale_months=stale_months)
 
     def _used(self, session: Session, team_id: str, start: datetime, end: datetime,
               channel_id: str | None) -> tuple[tuple[q.QuoteView, int], ...]:

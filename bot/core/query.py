@@ -1,7 +1,7 @@
 """Parse what people type after `/voice`: a topic plus optional filters.
 
 ``segment:enterprise company:"Acme Corp" source:interview emotion:frustrated
-speaker:dana since:30d before:2026-01-01 export is slow`` becomes a :class:`Query`. A filter
+speaker:dana since:30d before:2026-01-01 new:yes export is slow`` becomes a :class:`Query`. A filter
 that cannot be understood is reported in ``problems``, never silently dropped.
 """
 
@@ -16,9 +16,11 @@ from datetime import datetime, timedelta, timezone
 
 from store.errors import InvalidQuote
 from store.queries.quotes import Filters
-from store.vocab import EMOTIONS, parse_source_kind
+from store.vocab import EMOTIONS, NEW_USER_DAYS, parse_source_kind
 
-FILTER_KEYS = ("segment", "company", "source", "emotion", "speaker", "since", "before")
+FILTER_KEYS = ("segment", "company", "source", "emotion", "speaker", "since", "before", "new")
+#: `new:yes` keeps quotes from users whose account was new when they spoke (the new_user tag)
+NEW_VALUES = {"yes": True, "no": False}
 MAX_TOPIC_CHARS = 500
 MAX_FILTERS = 20  # filters in one search; more is not a question anyone asks
 MAX_FILTER_CHARS = 200  # characters in one filter value
@@ -45,6 +47,8 @@ class Query:
             out.append(f"since {f.since:%Y-%m-%d}")
         if f.before:
             out.append(f"before {f.before:%Y-%m-%d}")
+        if f.new_user is not None:
+            out.append("new users only" if f.new_user else "not new users")
         return out
 
 
@@ -109,11 +113,28 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
     before = _last_date("before", values["before"], now, problems)
     if since and before and since >= before:
         problems.append("`since:` must be earlier than `before:`.")
+    new_user = _new_user(values["new"], problems)
     filters = Filters(segment=tuple(values["segment"]), company=tuple(values["company"]),
                       source=tuple(sources), emotion=tuple(emotions),
-                      speaker=tuple(values["speaker"]), since=since, before=before)
+                      speaker=tuple(values["speaker"]), since=since, before=before,
+                      new_user=new_user)
     topic = " ".join(topic_words).strip()
     return Query(topic=topic, raw=text.strip(), filters=filters, problems=_bounded(problems))
+
+
+def _new_user(raw: list[str], problems: list[str]) -> bool | None:
+    """`new:yes` / `new:no` (any case); anything else, or both at once, is a problem."""
+    chosen: set[bool] = set()
+    for value in raw:
+        if value.lower() in NEW_VALUES:
+            chosen.add(NEW_VALUES[value.lower()])
+        else:
+            problems.append(f"`new:{_code(value)}` must be `new:yes` (users whose account was "
+                            f"under {NEW_USER_DAYS} days old when they wrote) or `new:no`.")
+    if len(chosen) > 1:
+        problems.append("`new:yes` and `new:no` together match nothing; use one.")
+        return None
+    return chosen.pop() if chosen else None
 
 
 def _bounded(problems: list[str]) -> tuple[str, ...]:
@@ -147,7 +168,7 @@ def _code(text: str) -> str:
 def _example(key: str) -> str:
     return {"segment": "enterprise", "company": "Acme", "source": "interview",
             "emotion": "frustrated", "speaker": "Dana", "since": "30d",
-            "before": "2026-01-31"}[key]
+            "before": "2026-01-31", "new": "yes"}[key]
 
 
 def _last_date(key: str, raw: list[str], now: datetime, problems: list[str]) -> datetime | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,6 +91,17 @@ class SearchService:
         self.embedder = embedder
         self.indexes = indexes
         self.timer: Timer = timer or no_timer
+
+    def closeness(self, team_id: str, topic: str, quote_ids: Sequence[int]) -> list[float]:
+        """Plain cosine similarity of ``topic`` to each quote (the ranking's scores are
+        relative; this is the absolute "is it about the same thing" reading)."""
+        index = self.indexes.get(team_id)
+        present = [i for i in quote_ids if i in index]
+        if not present:
+            return [0.0 for _ in quote_ids]
+        vector = self.embedder.encode([topic])[0]
+        sims = dict(zip(present, (float(x) for x in index.vectors(present) @ vector)))
+        return [sims.get(i, 0.0) for i in quote_ids]
 
     @db_errors
     def search(self, team_id: str, query: Query, *, limit: int = 5, offset: int = 0,

@@ -158,7 +158,8 @@ class TranscriptImporter:
                         embedding=to_blob(vecs[i]), model=self.encoder.model,
                         emotion=emotion_fields(guesses[i]) if guesses else None,
                         position={"start_seconds": q.start_seconds, "char_start": q.char_start,
-                                  "char_end": q.char_end, "source_url": q.source_url})
+                                  "char_end": q.char_end, "source_url": q.source_url,
+                                  "source_html": q.source_html})
                 if result is not None:
                     self.indexes.get(team_id).upsert([result.id], vecs[i][None, :])
                     updated += 1

@@ -70,6 +70,9 @@ class WorkspaceService:
         role = changes.get("settings_role")
         if role is not None and role not in SETTINGS_ROLES:
             raise InvalidQuote(f"`{role}` is not a role; use one of {', '.join(SETTINGS_ROLES)}")
+        stale = changes.get("stale_months")
+        if stale is not None and not (isinstance(stale, int) and 1 <= stale <= 120):
+            raise InvalidQuote("old evidence must be 1 to 120 months")
         day = changes.get("digest_weekday")
         if day is not None and not (isinstance(day, int) and 0 <= day <= 6):
             raise InvalidQuote("the digest weekday must be 0 (Monday) to 6 (Sunday)")

@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.container import Services
 from bot.core.query import Query
+from bot.core.search import SearchResult
+from bot.core.usage import POSTED, SHOWN
 from bot.slack.views import blocks
+from bot.slack.views.recency import recency_line
 from store.errors import DatabaseUnavailable, QueryFailed
 from store.policy import Conversation
 
@@ -37,23 +40,28 @@ class Answers:
                    post: Callable[[Reply], object] | None = None, offset: int = 0,
                    user_id: str | None = None, replace_original: bool = False,
                    posted_in: Conversation | None = None,
+                   public: Callable[[], bool] | None = None,
                    audience: Callable[[], Conversation] | None = None) -> None:
         """Queue the search on the bounded search pool and return at once: the listener
         thread (and so the next request's ack) is never held by model or database work.
 
         ``posted_in``: the results are posted for everyone in that conversation (an
-        @mention), so only quotes the policy lets be posted there are searched. ``audience``:
-        who reads the conversation an ephemeral answer is shown in (asked for on the pool: it
-        may call Slack); in a channel shared with other organisations, words of any other
-        organisation are left out (store.policy.shown_in)."""
+        @mention), so only quotes the policy lets be posted there are searched.
+        ``public`` says (on the search pool, it may ask Slack) whether the whole workspace
+        can read the conversation: topics asked there may be named in the digest.
+        ``audience``: who reads the conversation an ephemeral answer is shown in (asked for
+        on the pool: it may call Slack); in a channel shared with other organisations, words
+        of any other organisation are left out (store.policy.shown_in)."""
         self.search_pool.submit(self._search_and_send, team_id, query, target, respond, post,
-                                offset, user_id, replace_original, posted_in, audience)
+                                offset, user_id, replace_original, posted_in, public,
+                                audience)
 
     def _search_and_send(self, team_id: str, query: Query, target: blocks.Target,
                          respond: Callable[..., object] | None,
                          post: Callable[[Reply], object] | None, offset: int,
                          user_id: str | None, replace_original: bool,
                          posted_in: Conversation | None = None,
+                         public: Callable[[], bool] | None = None,
                          audience: Callable[[], Conversation] | None = None) -> None:
         in_thread = post is not None
 
@@ -98,10 +106,26 @@ class Answers:
             else:
                 send(blocks.message("No quotes match those filters yet."))
             return
+        stale_months = self.services.workspaces.get(team_id).stale_months
+        recency = recency_line(result.breadth, self.services.clock(), stale_months,
+                               has_since=query.filters.since is not None)
         send(blocks.search_reply(result, target, mask=self.mask, show_buttons=not in_thread,
-                                 max_depth=MAX_DEPTH))
+                                 max_depth=MAX_DEPTH, recency=recency))
+        if query.topic and offset == 0:
+            self._remember_topic(team_id, query, result, target, public)
         try:
             self.services.usage.record_use(
-                team_id, [h.quote.id for h in result.hits], "shown", user_id, target.channel_id)
+                team_id, [h.quote.id for h in result.hits], POSTED if in_thread else SHOWN,
+                user_id, target.channel_id, thread_ts=target.thread_ts if in_thread else None)
         except DatabaseUnavailable:
             log.warning("could not record quote use", extra={"team": team_id})
+
+    def _remember_topic(self, team_id: str, query: Query, result: SearchResult,
+                        target: blocks.Target, public: Callable[[], bool] | None) -> None:
+        try:
+            self.services.usage.record_ask(
+                team_id, query.topic, channel_id=target.channel_id,
+                public=bool(public and public()), matches=result.breadth.matches,
+                newest_at=result.breadth.last)
+        except Exception:  # noqa: BLE001 - the answer was sent; the digest line can wait
+            log.warning("could not record the topic asked", extra={"team": team_id})

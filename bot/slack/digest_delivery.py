@@ -107,7 +107,8 @@ class DigestDelivery:
                         extra={"team": team_id, "channel": channel})
             return Outcome(team_id, "failed", "externally_shared")
         data = self.digests.build(team_id, start.astimezone(timezone.utc),
-                                  end.astimezone(timezone.utc), channel)
+                                  end.astimezone(timezone.utc), channel,
+                                  stale_months=settings.stale_months)
         text, blocks = digest_blocks(data, mask=self.mask)
         try:
             resp = client.chat_postMessage(

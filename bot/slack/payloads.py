@@ -157,3 +157,21 @@ class EditForm:
 #: The settings form and its button carry nothing: the workspace is the request's own.
 SETTINGS_FORM = ""
 SETTINGS_BUTTON = "settings"
+
+
+@dataclass(frozen=True)
+class OfferButton:
+    """The buttons on an offer of evidence (show, share in thread, not helpful): the offer's
+    id. Who may use it and where it posts come from the stored offer and the request."""
+
+    offer_id: int
+
+    def encode(self) -> str:
+        return f"offer:{self.offer_id}"
+
+    @classmethod
+    def decode(cls, value: object) -> OfferButton | None:
+        if not isinstance(value, str) or not value.startswith("offer:"):
+            return None
+        offer_id = parse_quote_id(value[len("offer:"):])
+        return cls(offer_id) if offer_id is not None else None

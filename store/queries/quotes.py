@@ -16,7 +16,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Select, delete, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    Text,
+    delete,
+    func,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from store.errors import InvalidQuote
@@ -28,6 +39,7 @@ from store.policy import (
     spoken_within_clause,
     visible_clause,
 )
+from store.vocab import NEW_USER_TAG
 from store.vocab import SOURCE_ALIASES as SOURCE_ALIASES  # re-exported
 from store.vocab import parse_source_kind as parse_source_kind  # re-exported
 
@@ -76,6 +88,8 @@ class NewQuote:
     start_seconds: float | None = None
     char_start: int | None = None
     char_end: int | None = None
+    #: A support-desk comment written in HTML: its original HTML, kept for audit.
+    source_html: str | None = None
 
     def validated(self) -> NewQuote:
         """Return self if storable, else raise :class:`InvalidQuote` saying why."""
@@ -194,6 +208,7 @@ def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None,
         embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=utcnow(),
         is_excerpt=nq.is_excerpt, source_changed=False, transcript_key=nq.transcript_key,
         start_seconds=nq.start_seconds, char_start=nq.char_start, char_end=nq.char_end,
+        source_html=nq.source_html,
     )
 
 
@@ -300,10 +315,23 @@ class Filters:
     speaker: tuple[str, ...] = ()
     since: datetime | None = None
     before: datetime | None = None
+    #: True: only quotes tagged new_user (`new:yes`); False: only the others (`new:no`).
+    new_user: bool | None = None
 
     def __bool__(self) -> bool:
         return any((self.segment, self.company, self.source, self.emotion, self.speaker,
-                    self.since, self.before))
+                    self.since, self.before)) or self.new_user is not None
+
+
+def has_tag(tag: str) -> ColumnElement[bool]:
+    """Quotes whose tags include ``tag`` exactly. Tags are stored as a JSON list written by
+    ``json.dumps`` (``["a", "b"]``), the same text on SQLite and PostgreSQL (``json`` keeps
+    it as written): an element starts after ``[`` or ``, ``, and a ``"`` inside a string is
+    always escaped (``\\"``), so ``"tag"`` there is that element and nothing else."""
+    text = func.coalesce(sql_cast(Quote.tags, Text), "")
+    element = json.dumps(tag)
+    return or_(text.startswith("[" + element, autoescape=True),
+               text.contains(", " + element, autoescape=True))
 
 
 def filter_clauses(filters: Filters) -> list[ColumnElement[bool]]:
@@ -327,6 +355,9 @@ def filter_clauses(filters: Filters) -> list[ColumnElement[bool]]:
         clauses.append(when >= filters.since)
     if filters.before:
         clauses.append(when < filters.before)
+    if filters.new_user is not None:
+        tagged = has_tag(NEW_USER_TAG)
+        clauses.append(tagged if filters.new_user else not_(tagged))
     return clauses
 
 

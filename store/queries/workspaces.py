@@ -26,6 +26,7 @@ class WorkspaceSettings:
     digest_problem: str | None = None
     settings_role: str = "admins"  # who may change these settings (store.policy)
     connect_share_own: bool = False  # Slack Connect: share a partner's own people's quotes
+    stale_months: int = 6  # evidence older than this is called old
 
 
 def _settings(team_id: str, row: Workspace | None, default_emoji: str) -> WorkspaceSettings:
@@ -35,7 +36,7 @@ def _settings(team_id: str, row: Workspace | None, default_emoji: str) -> Worksp
                              row.digest_channel, row.digest_weekday or 0,
                              row.digest_time or "09:00", row.digest_timezone or "UTC",
                              row.digest_problem, row.settings_role or "admins",
-                             bool(row.connect_share_own))
+                             bool(row.connect_share_own), row.stale_months or 6)
 
 
 def settings(session: Session, team_id: str, default_emoji: str) -> WorkspaceSettings:

@@ -16,6 +16,7 @@ from bot.slack.listeners.runtime import Runtime
 from bot.slack.payloads import SETTINGS_BUTTON, SETTINGS_FORM
 from bot.slack.views import blocks
 from bot.slack.views import listening as listening_views
+from bot.slack.views.offers import home_lines
 from store.errors import InvalidQuote
 from store.policy import APP_HOME
 
@@ -32,6 +33,7 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSettings, *,
               mask: bool, can_edit: bool = True,
               who_can: str = "workspace admins and owners",
+              offers_line: str | None = None,
               listening: Sequence[str] = ()) -> dict:
     """Pure: the Home tab for one user (only quotes visible outside private conversations).
     The settings button is there only for those who may change settings; ``listening``:
@@ -52,6 +54,7 @@ def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSetti
                               f"`{settings.capture_emoji}`\nWeekly digest: {digest}"),
         *([blocks.mrkdwn_section(f":warning: *Digest problem:* {settings.digest_problem}")]
           if settings.digest_problem else []),
+        *([blocks.mrkdwn_section(offers_line)] if offers_line else []),
         ({"type": "actions", "elements": [blocks.button("Edit settings", "home_settings",
                                                         SETTINGS_BUTTON)]}
          if can_edit else blocks.context(f"Only {who_can} can change these settings.")),
@@ -97,6 +100,9 @@ def settings_modal(settings: WorkspaceSettings, *, admin: bool = False) -> dict:
                              "initial_option": days[settings.digest_weekday]}},
                 text_input("time", "Digest time (24h)", settings.digest_time, "e.g. 09:30"),
                 text_input("tz", "Time zone", settings.digest_timezone, "e.g. Europe/Paris"),
+                text_input("stale", "Evidence is old after (months)",
+                           str(settings.stale_months),
+                           "When every quote on a topic is older, /voice says so"),
                 *(admin_blocks(settings) if admin else []),
             ]}
 
@@ -133,8 +139,11 @@ def register(app: App, rt: Runtime) -> None:
         recent = services.search.search(team_id, parse_query(""), limit=8,
                                         channel_id=APP_HOME).hits
         allowed, who = rt.permissions.settings(client, team_id, user_id)
+        offers_line = home_lines(services.suggestions.channels(team_id),
+                                 services.suggestions.counts(team_id))
         client.views_publish(user_id=user_id, view=home_view(
             stats, recent, settings, mask=rt.mask, can_edit=allowed, who_can=who,
+            offers_line=offers_line,
             listening=services.listening.channels(team_id)))
 
     @app.event("app_home_opened")
@@ -182,6 +191,9 @@ def register(app: App, rt: Runtime) -> None:
             "digest_weekday": int(day) if str(day).isdigit() else -1,
             "digest_time": (get("time") or "").strip(),
             "digest_timezone": (get("tz") or "").strip()}
+        if "stale" in values:
+            stale = (get("stale") or "").strip()
+            changes["stale_months"] = int(stale) if stale.isdigit() else -1
         if "role" in values or "connect" in values:
             if not rt.permissions.member(client, team_id, user).is_admin_or_owner:
                 ack(response_action="errors", errors={"role": "Only workspace admins and "
@@ -201,7 +213,7 @@ def register(app: App, rt: Runtime) -> None:
             services.workspaces.update(team_id, **changes)
         except InvalidQuote as exc:
             field = {"capture": "emoji", "time zone": "tz", "time of day": "time",
-                     "weekday": "day", "role": "role"}
+                     "weekday": "day", "role": "role", "old evidence": "stale"}
             block = next((b for k, b in field.items() if k in str(exc)), "emoji")
             ack(response_action="errors", errors={block: str(exc).replace("`", "")})
             return

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -99,61 +98,56 @@ def turn_on(rt: Runtime, client: WebClient, team_id: str, user: str, channel: st
                            external=external)
 
 
-def register(app: App, rt: Runtime) -> None:
+def hear(rt: Runtime, client: WebClient, team_id: str, event: dict) -> None:
+    """A new message in a channel: kept only where listening is on, from an outsider, and
+    only when it says something (the Slack look-ups and the save run after the ack)."""
+    channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+    if (not channel or not ts or not user or event.get("bot_id") or event.get("hidden")
+            or is_placeholder(event) or event.get("subtype") not in HEARD_SUBTYPES):
+        return
+    try:
+        if not rt.services.listening.is_on(team_id, channel):
+            return
+    except DatabaseUnavailable:
+        log.warning("listening: database unavailable; message not kept",
+                    extra={"team": team_id, "channel": channel})
+        return
+    if not has_content(str(event.get("text") or "")):
+        log.info("listening: content-free message skipped", extra={"channel": channel})
+        return
+    rt.background(_keep, rt, client, team_id, dict(event))
+
+
+def _keep(rt: Runtime, client: WebClient, team_id: str, event: dict) -> None:
     services = rt.services
-
-    def heard(event: dict, context: BoltContext, client: WebClient) -> None:
-        """A new message in a channel: kept only where listening is on, from an outsider,
-        and only when it says something."""
-        channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
-        if (not channel or not ts or not user or event.get("bot_id") or event.get("hidden")
-                or is_placeholder(event) or event.get("subtype") not in HEARD_SUBTYPES):
-            return
-        team_id = context.team_id or ""
-        try:
-            if not services.listening.is_on(team_id, channel):
-                return
-        except DatabaseUnavailable:
-            log.warning("listening: database unavailable; message not kept",
-                        extra={"team": team_id, "channel": channel})
-            return
-        text = event.get("text") or ""
-        if not has_content(text):
-            log.info("listening: content-free message skipped", extra={"channel": channel})
-            return
-        rt.background(keep, client, team_id, dict(event))
-
-    def keep(client: WebClient, team_id: str, event: dict) -> None:
-        channel, ts, user = str(event["channel"]), str(event["ts"]), str(event["user"])
-        where = rt.directory.conversation(client, team_id, channel)
-        speaker = rt.directory.user(client, team_id, user)
-        # the author's organisation: the event's word, else their profile's (users.info)
-        team = event.get("user_team") or speaker.team_id or event.get("team")
-        if speaker.is_bot or not from_outside(team_id, team, where.audience()):
-            return  # the workspace's own people (or a bot): never kept by listening
-        name = speaker.name
-        if name.startswith("<@"):  # users.info failed; the event's profile may say
-            profile = event.get("user_profile") or {}
-            name = profile.get("real_name") or profile.get("display_name") or name
-        if where.is_private:
-            services.edits.mark_conversation_private(team_id, channel)
-        new = NewQuote(
-            team_id=team_id, text=str(event.get("text") or ""), source_kind=SourceKind.SLACK,
-            speaker_name=name, speaker_user_id=user, speaker_team_id=team,
-            company=rt.directory.org_name(client, team_id, str(team)),
-            source_url=rt.directory.permalink(client, channel, ts), channel_id=channel,
-            message_ts=ts, thread_ts=event.get("thread_ts"), is_private=where.is_private,
-            captured_by=LISTENING, said_at=said_at(ts))
-        try:
-            result = services.capture.save(new)
-        except InvalidQuote as exc:
-            log.info("listening: message not storable", extra={"reason": str(exc)[:200]})
-            return
-        except DatabaseUnavailable:
-            log.warning("listening: database unavailable; will retry", extra={"team": team_id})
-            rt.retry(lambda: services.capture.save(new))
-            return
-        log.info("listening: message kept", extra={"team": team_id, "quote_id":
-                                                   result.quote.id, "new": result.created})
-
-    app.event({"type": "message", "subtype": HEARD_SUBTYPES})(heard)
+    channel, ts, user = str(event["channel"]), str(event["ts"]), str(event["user"])
+    where = rt.directory.conversation(client, team_id, channel)
+    speaker = rt.directory.user(client, team_id, user)
+    # the author's organisation: the event's word, else their profile's (users.info)
+    team = event.get("user_team") or speaker.team_id or event.get("team")
+    if speaker.is_bot or not from_outside(team_id, team, where.audience()):
+        return  # the workspace's own people (or a bot): never kept by listening
+    name = speaker.name
+    if name.startswith("<@"):  # users.info failed; the event's profile may say
+        profile = event.get("user_profile") or {}
+        name = profile.get("real_name") or profile.get("display_name") or name
+    if where.is_private:
+        services.edits.mark_conversation_private(team_id, channel)
+    new = NewQuote(
+        team_id=team_id, text=str(event.get("text") or ""), source_kind=SourceKind.SLACK,
+        speaker_name=name, speaker_user_id=user, speaker_team_id=team,
+        company=rt.directory.org_name(client, team_id, str(team)),
+        source_url=rt.directory.permalink(client, channel, ts), channel_id=channel,
+        message_ts=ts, thread_ts=event.get("thread_ts"), is_private=where.is_private,
+        captured_by=LISTENING, said_at=said_at(ts))
+    try:
+        result = services.capture.save(new)
+    except InvalidQuote as exc:
+        log.info("listening: message not storable", extra={"reason": str(exc)[:200]})
+        return
+    except DatabaseUnavailable:
+        log.warning("listening: database unavailable; will retry", extra={"team": team_id})
+        rt.retry(lambda: services.capture.save(new))
+        return
+    log.info("listening: message kept", extra={"team": team_id, "quote_id": result.quote.id,
+                                               "new": result.created})

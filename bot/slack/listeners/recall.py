@@ -14,11 +14,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.query import Query, parse_query, topic_problem
+from bot.core.usage import SHARED
 from bot.slack.digest_settings import digest_command
 from bot.slack.listeners.listening import listen_command
-from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime
+from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime, request_channel
+from bot.slack.listeners.suggest import suggest_command
 from bot.slack.payloads import MorePage, QuoteButton
-from bot.slack.views import blocks
+from bot.slack.views import blocks, evidence
 from store.policy import Conversation, postable_in, refusal_for_external, shown_in, visible_in
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,12 @@ def register(app: App, rt: Runtime) -> None:
         emoji = rt.emoji(team_id)
         if text.lower() in {"", "help", "?", "-h", "--help"}:
             ack(**_reply(blocks.usage(emoji)))
+            return
+        if text.lower().split(" ", 1)[0] == "suggest":
+            ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
+            rt.background(lambda: respond(**_reply(suggest_command(
+                rt, client, team_id, command.get("user_id", ""),
+                command["channel_id"], text[len("suggest"):])), response_type="ephemeral"))
             return
         if text.lower().split(" ", 1)[0] == "digest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
@@ -54,9 +62,14 @@ def register(app: App, rt: Runtime) -> None:
             ack(**_reply(error))
             return
         ack()
-        target = blocks.Target(command["channel_id"])
-        rt.answers.run(team_id, query, target, respond=respond, user_id=command.get("user_id"),
-                       audience=audience(client, team_id, target.channel_id))
+        channel = command["channel_id"]
+
+        def public() -> bool:
+            return not rt.directory.conversation(client, team_id, channel).is_private
+
+        rt.answers.run(team_id, query, blocks.Target(channel), respond=respond,
+                       user_id=command.get("user_id"), public=public,
+                       audience=audience(client, team_id, channel))
 
     def audience(client: WebClient, team_id: str, channel: str) -> Callable[[], Conversation]:
         """Who reads ``channel``, asked for when the answer is built (after the ack)."""
@@ -136,7 +149,8 @@ def register(app: App, rt: Runtime) -> None:
             respond(text=rt.explain_post_error(error, channel), response_type="ephemeral",
                     replace_original=False)
             return
-        rt.services.usage.record_use(team_id, [quote_id], "shared", user, channel)
+        rt.services.usage.record_use(team_id, [quote_id], SHARED, user, channel,
+                                     thread_ts=thread)
 
     @app.action("voice_full")
     def full(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext,
@@ -155,8 +169,10 @@ def register(app: App, rt: Runtime) -> None:
                     response_type="ephemeral", replace_original=False)
             return
         if body.get("trigger_id"):
+            cited = _cited_where_seen(rt, client, context.team_id or "", quote.id, channel)
             client.views_open(trigger_id=body["trigger_id"],
-                              view=blocks.full_quote_modal(quote, mask=rt.mask))
+                              view=blocks.full_quote_modal(quote, mask=rt.mask,
+                                                           cited=evidence.cited_line(cited)))
 
     @app.event("app_mention")
     def mention(event: dict, context: BoltContext, client: WebClient) -> None:
@@ -171,7 +187,11 @@ def register(app: App, rt: Runtime) -> None:
         if text.lower() in {"", "help"}:
             post(blocks.usage(rt.emoji(team_id)))
             return
-        where = rt.directory.conversation(client, team_id, channel).audience()
+        conversation = rt.directory.conversation(client, team_id, channel)
+        where = conversation.audience()
+        if text.lower() == "evidence":
+            rt.background(lambda: post(_thread_evidence(rt, team_id, where, thread)))
+            return
         own = rt.share_own_org(team_id)
         if where.external and not own:
             client.chat_postEphemeral(channel=channel, user=event.get("user", ""),
@@ -184,14 +204,34 @@ def register(app: App, rt: Runtime) -> None:
             post(error)
             return
         rt.answers.run(team_id, query, blocks.Target(channel, thread), post=post,
-                      user_id=event.get("user"), posted_in=where)
+                       user_id=event.get("user"), posted_in=where,
+                       public=lambda: not conversation.is_private)
 
 
-def request_channel(body: dict) -> str | None:
-    """The conversation an interactive request came from, as Slack sent it."""
-    channel = (body.get("channel") or {}).get("id") or \
-        (body.get("container") or {}).get("channel_id")
-    return str(channel) if channel else None
+def _thread_evidence(rt: Runtime, team_id: str, where: Conversation,
+                     thread: str) -> tuple[str, list[dict]]:
+    """The thread's evidence, re-checked: a quote is listed only if it may still be posted
+    here (made private since, or from another organisation: left out)."""
+    own = rt.share_own_org(team_id)
+    items = [(view, cited) for view, cited in rt.services.usage.thread_evidence(
+        team_id, where.channel_id or "", thread)
+        if visible_in(view, where.channel_id) and postable_in(view, where, share_own_org=own)]
+    return evidence.thread_evidence(items, mask=rt.mask)
+
+
+def _cited_where_seen(rt: Runtime, client: WebClient, team_id: str, quote_id: int,
+                      viewer_channel: str) -> list[evidence.Cited]:
+    """Where a quote was cited, limited to conversations the viewer can see: the one they
+    are in, and public channels of the workspace. Private ones are left out entirely."""
+    seen: list[evidence.Cited] = []
+    for c in rt.services.usage.citations(team_id, quote_id)[:20]:
+        if c.channel_id != viewer_channel and \
+                rt.directory.conversation(client, team_id, c.channel_id).is_private:
+            continue
+        link = rt.directory.permalink(client, c.channel_id, c.thread_ts) \
+            if c.thread_ts and len(seen) < 5 else None
+        seen.append(evidence.Cited(c.channel_id, c.at, link))
+    return seen
 
 
 def _user(body: dict) -> str:

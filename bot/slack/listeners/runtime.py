@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
-__all__ = ["Runtime", "NOT_IN_CHANNEL", "PAGE", "MAX_DEPTH"]
+__all__ = ["Runtime", "NOT_IN_CHANNEL", "PAGE", "MAX_DEPTH", "request_channel"]
 
 
 @dataclass
@@ -95,3 +95,10 @@ class Runtime:
             return (f"I'm not in <#{channel}>, so I can't post there. Invite me with "
                     "`/invite @voicebot` and try again.")
         return f"Slack refused the post ({error}). Please try again."
+
+
+def request_channel(body: dict) -> str | None:
+    """The conversation an interactive request came from, as Slack sent it."""
+    channel = (body.get("channel") or {}).get("id") or \
+        (body.get("container") or {}).get("channel_id")
+    return str(channel) if channel else None

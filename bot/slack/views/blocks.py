@@ -157,12 +157,15 @@ def breadth_text(result: SearchResult) -> str:
 
 
 def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
-                 show_buttons: bool = True, max_depth: int = 50) -> tuple[str, Blocks]:
-    """The `/voice` answer: breadth header, up to 5 quotes, share and more buttons."""
+                 show_buttons: bool = True, max_depth: int = 50,
+                 recency: str | None = None) -> tuple[str, Blocks]:
+    """The `/voice` answer: breadth header (and how recent the evidence is), up to 5
+    quotes, share and more buttons."""
     topic = result.query.topic
     title = f"What users said about \u201c{escape(topic)}\u201d" if topic else \
         "Recent user voices"
-    blocks: Blocks = [mrkdwn_section(f"*{title}*\n{breadth_text(result)}")]
+    header = f"*{title}*\n{breadth_text(result)}" + (f"\n{recency}" if recency else "")
+    blocks: Blocks = [mrkdwn_section(header)]
     filters = result.query.describe_filters()
     if filters:
         blocks.append(context("Filters: " + escape("; ".join(filters))))
@@ -190,8 +193,9 @@ def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
         value = QuoteButton(quote.id).encode()
         elements = [button("Share in channel" if not target.thread_ts else "Share in thread",
                            "voice_share", value, style="primary")]
-        if shortened and link(quote.source_url, "x") is None:
-            elements.append(button("Show full quote", "voice_full", value))
+        # The full view also says where the quote was cited before.
+        full = shortened and link(quote.source_url, "x") is None
+        elements.append(button("Show full quote" if full else "Details", "voice_full", value))
         blocks.append({"type": "actions", "block_id": f"quote_actions_{quote.id}",
                        "elements": elements})
     return blocks
@@ -203,11 +207,14 @@ def shared_quote(quote: QuoteView, shared_by: str, *, mask: bool = True) -> tupl
             [mrkdwn_section(body), context(attribution(quote) + f" · shared by <@{shared_by}>")])
 
 
-def full_quote_modal(quote: QuoteView, *, mask: bool = True) -> dict:
+def full_quote_modal(quote: QuoteView, *, mask: bool = True, cited: str | None = None) -> dict:
+    """The whole quote; ``cited`` is the line saying where it was brought in, if anywhere."""
     text = escape(mask_personal(quote.text) if mask else quote.text)
     chunks = [text[i : i + 2900] for i in range(0, len(text), 2900)] or [""]
     blocks = [mrkdwn_section(chunk) for chunk in chunks[:90]]
     blocks.append(context(attribution(quote)))
+    if cited:
+        blocks.append(context(cited))
     return {"type": "modal", "title": plain("Full quote", 24), "close": plain("Close"),
             "blocks": blocks}
 
@@ -221,8 +228,10 @@ USAGE = (
     "\u2022 `/voice export is slow` \u2014 the most relevant verbatim quotes, with who said "
     "them, where and when\n"
     "\u2022 Filters: `segment:enterprise` `company:Acme` `source:interview` "
-    "`emotion:frustrated` `speaker:Dana` `since:30d` `before:2026-01-31`\n"
-    "\u2022 In a thread, mention me instead: `@voicebot pricing`\n"
+    "`emotion:frustrated` `speaker:Dana` `since:30d` `before:2026-01-31` `new:yes` (users "
+    "whose account was under 30 days old when they wrote to support; `new:no` the others)\n"
+    "\u2022 In a thread, mention me instead: `@voicebot pricing`; `@voicebot evidence` lists "
+    "every user quote brought into the thread\n"
     "\u2022 Capture: react to a message with :{emoji}: or use the *Save as user voice* "
     "shortcut on it.\n"
     "\u2022 In a channel shared with customers, admins can `/voice listen here` to keep "

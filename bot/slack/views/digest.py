@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from bot.core.digest import HABIT_TARGET, DigestData
-from bot.slack.views.blocks import Blocks, attribution, context, mrkdwn_section, plain, quoted
+from bot.slack.views.blocks import (
+    Blocks,
+    attribution,
+    context,
+    date_token,
+    escape,
+    mrkdwn_section,
+    plain,
+    quoted,
+)
 from store.queries.quotes import QuoteView
 
 QUOTE_CHARS = 280
@@ -50,10 +59,17 @@ def digest_blocks(data: DigestData, *, mask: bool = True) -> tuple[str, Blocks]:
                     out += _quote(view, mask)
     if data.used:
         out += [{"type": "divider"},
-                mrkdwn_section("*Pulled into debates this week* (via `/voice` or shared)")]
+                mrkdwn_section("*Pulled into debates this week* (via `/voice`, @mentions or "
+                               "shared; `@voicebot evidence` in a thread lists its quotes)")]
         for view, uses in data.used[:3]:
             out += _quote(view, mask)
-            out.append(context(f"used {uses} time{'s' * (uses != 1)}"))
+            out.append(context(debates(uses)))
+    if data.old_evidence:
+        topics = ", ".join(f"\u201c{escape(t)}\u201d (newest quote {date_token(when)})"
+                           for t, when in data.old_evidence)
+        out.append(mrkdwn_section(
+            f":hourglass: *Argued on old evidence this week:* {topics}. No one has said "
+            f"these in the last {data.stale_months} months \u2014 worth asking again?"))
     lo, hi = HABIT_TARGET
     out += [{"type": "divider"}, mrkdwn_section("*The habit*: each of us hearing from "
                                                 f"{lo}\u2013{hi} users a week")]
@@ -98,8 +114,18 @@ def digest_text(data: DigestData) -> str:
         lines += ["", "Pulled into debates this week"]
         for view, uses in data.used[:3]:
             add(view)
-            lines.append(f"     used {uses} times")
+            lines.append(f"     {debates(uses)}")
+    if data.old_evidence:
+        lines += ["", f"Argued on old evidence (nothing said in the last {data.stale_months} "
+                      "months; worth asking again)"]
+        lines += [f"  \u201c{t}\u201d, newest quote {when:%Y-%m-%d}"
+                  for t, when in data.old_evidence]
     lines += ["", f"The habit ({HABIT_TARGET[0]}-{HABIT_TARGET[1]} users per person per week)"]
     lines += [f"  {h.user_id}: heard from {h.people} users ({h.quotes} quotes)"
               for h in data.habits] or ["  nobody captured a user's words this week"]
     return "\n".join(lines) + "\n"
+
+
+def debates(n: int) -> str:
+    """How many conversations or threads a quote was brought into this week."""
+    return f"brought into {n} conversation{'s' * (n != 1)} or thread{'s' * (n != 1)}"

@@ -2,7 +2,7 @@
 as quotes), who turned it on or off and when, and when the channel was told
 
 Revision ID: listen
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-30 19:00:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = 'listen'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
