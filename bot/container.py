@@ -27,6 +27,7 @@ from bot.core.export import Exporter
 from bot.core.import_log import ImportLog
 from bot.core.imports import Importer
 from bot.core.indexing import IndexLoader, IndexSync, LoadReport
+from bot.core.listening import Listening
 from bot.core.lookup import Lookup
 from bot.core.pending import PendingTexts
 from bot.core.search import SearchService
@@ -71,6 +72,7 @@ class Services:
     digests: DigestService
     pending: PendingTexts  # the message shortcut's text between form and submission
     suggestions: Suggestions  # offers of evidence to people who speak for users
+    listening: Listening  # channels where external members' messages are kept
     clock: Clock = system_clock
 
     def close(self) -> None:
@@ -135,7 +137,8 @@ def build_services(
         search=search,
         workspaces=WorkspaceService(sessions, settings.capture_emoji),
         digests=DigestService(sessions, indexes), pending=PendingTexts(sessions, clock),
-        suggestions=Suggestions(sessions, search, clock), clock=clock)
+        suggestions=Suggestions(sessions, search, clock),
+        listening=Listening(sessions, clock), clock=clock)
     if load_indexes:
         report: LoadReport = indexing.load_indexes(progress=progress,
                                                    on_reembed_start=on_reembed_start,

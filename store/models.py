@@ -29,7 +29,7 @@ from store.vocab import SourceKind
 
 __all__ = ["Base", "Quote", "QuoteRevision", "Workspace", "QuoteUse", "DigestClaim",
            "AuditEntry", "RequestReceipt", "PendingCapture", "ImportRecord", "ImportUpdate",
-           "SourceKind", "utcnow", "MAX_QUOTE_CHARS"]
+           "ListeningChannel", "SourceKind", "utcnow", "MAX_QUOTE_CHARS"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -333,3 +333,18 @@ class ImportUpdate(Base):
                                           index=True)
     previous: Mapped[dict[str, object]] = mapped_column(JSON)
     key_after: Mapped[str] = mapped_column(String(128))
+
+
+class ListeningChannel(Base):
+    """A channel where an admin turned listening on: external organisations' members'
+    messages are kept as quotes while ``enabled``. ``announced_at`` is set once, when the bot
+    told the channel (it is not told again when listening is turned back on)."""
+
+    __tablename__ = "listening_channels"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

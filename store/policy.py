@@ -13,11 +13,16 @@ Rules:
 * **Outside readers.** Nothing is posted where another organisation reads it (a channel
   shared through Slack Connect), except, when the workspace turned it on, quotes whose
   speaker belongs to that same organisation. Ephemeral answers are read only by the member
-  who asked, so they follow the private-origin rule alone.
+  who asked; in such a channel they still leave out words spoken by members of any
+  organisation other than the ones sharing it (:func:`shown_in`): one customer's words,
+  for example kept by listening in their own shared channel, never come up in another's.
 * **Changing a quote** (details, shareable, delete, review) is for its capturer or a
-  workspace admin/owner.
+  workspace admin/owner. Its speaker (by Slack user id) may remove it: their own words.
 * **Workspace settings** are for the role the workspace chose: admins (default), owners, or
   everyone (full members; guests never).
+* **Someone from another organisation** (whose words listening keeps) writes in a channel
+  shared through Slack Connect and belongs to a team other than the workspace's own
+  (:func:`from_outside`); in a channel not shared outside, nobody is.
 * **A person** is their Slack user id when known, else their name compared
   case-, width- and whitespace-insensitively (:func:`person_key`).
 """
@@ -92,6 +97,24 @@ def hidden_clause(channel_id: str) -> ColumnElement[bool]:
             & or_(Quote.channel_id.is_(None), Quote.channel_id != channel_id))
 
 
+def shown_in(quote: Any, where: Conversation) -> bool:
+    """May ``quote`` be shown in ``where``, even only to the member who asked (``/voice``,
+    its buttons)? :func:`visible_in`, and in a conversation shared with other organisations,
+    not words spoken by a member of an organisation that does not share it."""
+    if not visible_in(quote, where.channel_id):
+        return False
+    if not where.external:
+        return True
+    team = _get(quote, "speaker_team_id")
+    return not team or team in where.external_teams
+
+
+def spoken_within_clause(shared_with: frozenset[str]) -> ColumnElement[bool]:
+    """The organisation part of :func:`shown_in` as a SQL condition on ``quotes``: spoken by
+    the workspace's own people (no speaker team) or by one of ``shared_with``."""
+    return or_(Quote.speaker_team_id.is_(None), Quote.speaker_team_id.in_(sorted(shared_with)))
+
+
 def postable_in(quote: Any, where: Conversation, *, share_own_org: bool) -> bool:
     """May ``quote`` be posted publicly (Share, @mention, digest) in ``where``?"""
     if not visible_in(quote, where.channel_id):
@@ -100,6 +123,13 @@ def postable_in(quote: Any, where: Conversation, *, share_own_org: bool) -> bool
         return True
     team = _get(quote, "speaker_team_id")
     return bool(share_own_org and team and team in where.external_teams)
+
+
+def from_outside(own_team: str, speaker_team: str | None, where: Conversation) -> bool:
+    """Is a message's author in ``where`` a member of another organisation? Their team
+    differs from ``own_team`` and ``where`` is shared outside (in a channel shared only
+    within one Enterprise Grid organisation, other workspaces' members are colleagues)."""
+    return bool(speaker_team and speaker_team != own_team and where.external)
 
 
 def refusal_for_external(where: Conversation, *, share_own_org: bool) -> str:
@@ -133,6 +163,13 @@ def may_change_quote(quote: Any, member: Member) -> bool:
     """Edit details, mark shareable, review or delete: the capturer, or an admin/owner."""
     captured_by = _get(quote, "captured_by")
     return bool(captured_by and captured_by == member.user_id) or member.is_admin_or_owner
+
+
+def may_remove_own_words(quote: Any, user_id: str) -> bool:
+    """May ``user_id`` remove ``quote`` as its speaker? Yes when Slack's user id for the
+    speaker is theirs: people may take back their own words (the removal emoji)."""
+    speaker = _get(quote, "speaker_user_id")
+    return bool(speaker and user_id and speaker == user_id)
 
 
 def may_change_settings(role: str, member: Member) -> bool:

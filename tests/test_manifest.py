@@ -18,7 +18,7 @@ METHOD_SCOPES = {
     "chat.postMessage": "chat:write", "chat.postEphemeral": "chat:write",
     "reactions.get": "reactions:read", "users.info": "users:read",
     "conversations.info": "channels:read", "views.open": None, "views.publish": None,
-    "chat.getPermalink": None, "auth.test": None,
+    "chat.getPermalink": None, "auth.test": None, "team.info": "team:read",
 }
 EVENT_SCOPES = {"reaction_added": "reactions:read", "app_mention": "app_mentions:read",
                 "message.channels": "channels:history", "message.groups": "groups:history",

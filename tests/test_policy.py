@@ -14,10 +14,13 @@ from store.models import Quote
 from store.policy import (
     Conversation,
     Member,
+    from_outside,
     may_change_quote,
     may_change_settings,
     person_key,
     postable_in,
+    shown_in,
+    spoken_within_clause,
     visible_clause,
     visible_in,
 )
@@ -103,3 +106,36 @@ def test_posting_in_a_shared_channel() -> None:
     assert postable_in(theirs, shared, share_own_org=True)
     assert not postable_in(other, shared, share_own_org=True)
     assert not postable_in(_Q(is_private=True, channel_id="C9"), inside, share_own_org=True)
+
+
+def test_shown_in_a_shared_channel_leaves_out_other_organisations_words(services) -> None:  # type: ignore[no-untyped-def]
+    """Python and SQL agree; own people's and the sharing organisation's words stay."""
+    for n, (team, private, channel) in enumerate(itertools.product(
+            [None, "TACME", "TGLOB"], [False, True], ["CACME", "C1"])):
+        services.capture.save(NewQuote(team_id="T1", text=f"words {n}", channel_id=channel,
+                                       message_ts=f"{n}.1", speaker_team_id=team,
+                                       is_private=private))
+    acme = Conversation("CACME", external_teams=frozenset({"TACME"}), external=True)
+    glob = Conversation("CGLOB", external_teams=frozenset({"TGLOB"}), external=True)
+    unknown = Conversation("CX", external=True)  # Slack would not describe it
+    internal = Conversation("C2")
+    with services.sessions() as s:
+        rows = s.scalars(select(Quote)).all()
+        for where in (acme, glob, unknown, internal):
+            in_python = {q.id for q in rows if shown_in(q, where)}
+            stmt = select(Quote.id).where(visible_clause(str(where.channel_id)))
+            if where.external:
+                stmt = stmt.where(spoken_within_clause(where.external_teams))
+            assert set(s.scalars(stmt)) == in_python, where
+        teams = {where: {q.speaker_team_id for q in rows if shown_in(q, where)}
+                 for where in (acme, glob, unknown, internal)}
+    assert teams[acme] == {None, "TACME"} and teams[glob] == {None, "TGLOB"}
+    assert teams[unknown] == {None} and teams[internal] == {None, "TACME", "TGLOB"}
+
+
+def test_from_outside() -> None:
+    shared = Conversation("CACME", external_teams=frozenset({"TACME"}), external=True)
+    assert from_outside("T1", "TACME", shared)
+    assert not from_outside("T1", "T1", shared) and not from_outside("T1", None, shared)
+    # a channel shared only within one Enterprise Grid organisation: colleagues
+    assert not from_outside("T1", "T2", Conversation("CORG", frozenset({"T2"})))

@@ -280,10 +280,13 @@ def test_nothing_is_posted_publicly_in_a_channel_shared_with_another_org(connect
     (told,) = bot.slack.wait_for("chat.postEphemeral", count=2)[1:]
     assert told.params["channel"] == "CEXT" and "shared with another organisation" in \
         told.params["text"]
-    # /voice still answers, only to the person who asked
+    # /voice still answers, only to the person who asked; another organisation's words
+    # (TOTHER's, in a channel shared with TPART) are left out even there
+    capture(bot, "C1", "Invoices from our own finance side never reconcile", author="U1")
     _, hook = bot.command("invoices reconcile", channel_id="CEXT")
     (reply,) = bot.responses(hook)
-    assert reply["response_type"] == "ephemeral" and "never reconcile" in json.dumps(reply)
+    assert reply["response_type"] == "ephemeral" and "our own finance" in json.dumps(reply)
+    assert "TOTHER's side" not in json.dumps(reply)
     assert bot.slack.calls_to("chat.postMessage") == []
     # the digest cannot be pointed there
     _, hook = bot.command("digest here", channel_id="CEXT", user_id="UADM")

@@ -22,5 +22,7 @@ query          parsing ``/voice`` topics and filters
 digest         DigestService.build: the weekly digest's content
 workspaces     WorkspaceService: per-workspace settings, cached
 pending        PendingTexts: the message shortcut's text between form and submission
+listening      Listening: channels where external members' messages are kept, announced once
+substance      has_content: the measured rule that skips content-free messages
 =============  ==========================================================================
 """

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import Clock, system_clock
 from store.db import db_errors
+from store.policy import may_remove_own_words
 from store.queries import audit, people, voices
 from store.queries import quotes as q
 from store.retrieval.index import IndexRegistry
@@ -40,6 +41,17 @@ class Deletion:
             quote = q.view_of_message(session, team_id, channel_id, ts)
         return quote is not None and self.delete(team_id, quote.id,
                                                  by="slack:message_deleted")
+
+    @db_errors
+    def remove_own_words(self, team_id: str, channel_id: str, ts: str, user_id: str) -> bool:
+        """The author of a saved Slack message asked for its quote to go (the removal emoji);
+        done only when the policy says the words are theirs."""
+        with self.sessions() as session:
+            quote = q.view_of_message(session, team_id, channel_id, ts)
+        if quote is None or not may_remove_own_words(quote, user_id):
+            return False
+        return self._delete_many(team_id, [quote.id], by=user_id,
+                                 action="speaker_removed") == 1
 
     @db_errors
     def find_person(self, team_id: str, who: str) -> people.PersonReport:

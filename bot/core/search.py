@@ -107,13 +107,16 @@ class SearchService:
     @db_errors
     def search(self, team_id: str, query: Query, *, limit: int = 5, offset: int = 0,
                channel_id: str | None = None,
-               speaker_teams: frozenset[str] | None = None) -> SearchResult:
+               speaker_teams: frozenset[str] | None = None,
+               shared_with: frozenset[str] | None = None) -> SearchResult:
         """Up to ``limit`` quotes after ``offset``, visible in ``channel_id``.
 
         ``channel_id=None`` is an administrator's view (the CLI) that includes private quotes;
         a Slack surface always passes the conversation it answers in. ``speaker_teams``
         narrows to quotes whose speaker belongs to one of those organisations (what may be
-        posted in a channel shared with them; empty: nothing).
+        posted in a channel shared with them; empty: nothing). ``shared_with``: the answer
+        is shown (even only to the asker) in a channel shared with those organisations, so
+        words spoken by any other organisation's members are left out.
         """
         if not (0 <= offset <= MAX_OFFSET and 1 <= limit <= MAX_LIMIT):
             raise InvalidQuote(f"results are shown {MAX_LIMIT} at a time, at most "
@@ -124,7 +127,8 @@ class SearchService:
         index = self.indexes.get(team_id)
         with self.sessions() as session:
             with timer("allowed"):
-                allowed = self._allowed(session, team_id, query, channel_id, speaker_teams)
+                allowed = self._allowed(session, team_id, query, channel_id, speaker_teams,
+                                        shared_with)
             if not query.topic:
                 return self._recent(session, team_id, query, allowed, limit, offset)
         with timer("encode"):
@@ -172,10 +176,12 @@ class SearchService:
 
     def _allowed(self, session: Session, team_id: str, query: Query,
                  channel_id: str | None,
-                 speaker_teams: frozenset[str] | None = None) -> Callable[[int], bool] | None:
-        if speaker_teams is not None:
+                 speaker_teams: frozenset[str] | None = None,
+                 shared_with: frozenset[str] | None = None) -> Callable[[int], bool] | None:
+        if speaker_teams is not None or shared_with is not None:
             return q.allowed_ids(session, team_id, query.filters, channel_id,
-                                 speaker_teams=speaker_teams).__contains__
+                                 speaker_teams=speaker_teams,
+                                 shared_with=shared_with).__contains__
         if query.filters:
             return q.allowed_ids(session, team_id, query.filters, channel_id).__contains__
         if channel_id is None:

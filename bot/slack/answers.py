@@ -40,23 +40,29 @@ class Answers:
                    post: Callable[[Reply], object] | None = None, offset: int = 0,
                    user_id: str | None = None, replace_original: bool = False,
                    posted_in: Conversation | None = None,
-                   public: Callable[[], bool] | None = None) -> None:
+                   public: Callable[[], bool] | None = None,
+                   audience: Callable[[], Conversation] | None = None) -> None:
         """Queue the search on the bounded search pool and return at once: the listener
         thread (and so the next request's ack) is never held by model or database work.
 
         ``posted_in``: the results are posted for everyone in that conversation (an
         @mention), so only quotes the policy lets be posted there are searched.
         ``public`` says (on the search pool, it may ask Slack) whether the whole workspace
-        can read the conversation: topics asked there may be named in the digest."""
+        can read the conversation: topics asked there may be named in the digest.
+        ``audience``: who reads the conversation an ephemeral answer is shown in (asked for
+        on the pool: it may call Slack); in a channel shared with other organisations, words
+        of any other organisation are left out (store.policy.shown_in)."""
         self.search_pool.submit(self._search_and_send, team_id, query, target, respond, post,
-                                offset, user_id, replace_original, posted_in, public)
+                                offset, user_id, replace_original, posted_in, public,
+                                audience)
 
     def _search_and_send(self, team_id: str, query: Query, target: blocks.Target,
                          respond: Callable[..., object] | None,
                          post: Callable[[Reply], object] | None, offset: int,
                          user_id: str | None, replace_original: bool,
                          posted_in: Conversation | None = None,
-                         public: Callable[[], bool] | None = None) -> None:
+                         public: Callable[[], bool] | None = None,
+                         audience: Callable[[], Conversation] | None = None) -> None:
         in_thread = post is not None
 
         def send(reply: Reply) -> None:
@@ -67,13 +73,17 @@ class Answers:
                         replace_original=replace_original)
 
         try:
-            speaker_teams = None
+            speaker_teams = shared_with = None
             if posted_in is not None and posted_in.external:
                 speaker_teams = posted_in.external_teams if self.share_own_org(team_id) \
                     else frozenset()
+            where = posted_in or (audience() if audience is not None else None)
+            if where is not None and where.external:
+                shared_with = where.external_teams
             result = self.services.search.search(team_id, query, limit=PAGE, offset=offset,
                                                  channel_id=target.channel_id,
-                                                 speaker_teams=speaker_teams)
+                                                 speaker_teams=speaker_teams,
+                                                 shared_with=shared_with)
         except DatabaseUnavailable:
             log.warning("search failed: database unavailable", extra={"team": team_id})
             send(blocks.message("I can't reach my database right now, so I can't search. "

@@ -42,7 +42,7 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
 
 BOT_SCOPES = ("app_mentions:read", "channels:history", "channels:read", "chat:write",
               "chat:write.public", "commands", "groups:history", "groups:read", "im:history",
-              "im:read", "mpim:history", "mpim:read", "reactions:read", "users:read")
+              "im:read", "mpim:history", "mpim:read", "reactions:read", "team:read", "users:read")
 
 
 def create_app(settings: Settings, services: Services, *,

@@ -57,6 +57,7 @@ class Directory:
         self._users: dict[tuple[str, str], tuple[float, Speaker]] = {}
         self._channels: dict[tuple[str, str], tuple[float, Channel]] = {}
         self._members: dict[tuple[str, str], tuple[float, Member]] = {}
+        self._orgs: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
     def _put(self, cache: dict, key: tuple[str, str], value: object, ttl: float) -> None:
@@ -74,7 +75,8 @@ class Directory:
     def cached(self) -> int:
         """Entries held in all caches (for tests and diagnostics)."""
         with self._lock:
-            return len(self._users) + len(self._channels) + len(self._members)
+            return (len(self._users) + len(self._channels) + len(self._members)
+                    + len(self._orgs))
 
     def speaker_of(self, client: WebClient, team_id: str, message: dict) -> Speaker:
         """The person (or integration) who wrote ``message``."""
@@ -176,6 +178,24 @@ class Directory:
         with self._lock:
             self._put(self._members, key, member, self.member_ttl)
         return member
+
+    def org_name(self, client: WebClient, team_id: str, other_team: str) -> str | None:
+        """The name of another organisation sharing a channel with us (``team.info``; Slack
+        answers only for organisations the app shares a channel with), or None."""
+        key = (team_id, other_team)
+        with self._lock:
+            hit = self._orgs.get(key)
+            if hit and time.monotonic() - hit[0] < self.ttl:
+                return hit[1]
+        try:
+            name = (client.team_info(team=other_team)["team"] or {}).get("name") or None
+        except SlackApiError as exc:
+            log.info("team.info failed", extra={"team": other_team,
+                                                "error": exc.response.get("error")})
+            return None
+        with self._lock:
+            self._put(self._orgs, key, name, self.ttl)
+        return str(name) if name else None
 
     @staticmethod
     def permalink(client: WebClient, channel_id: str, ts: str) -> str | None:

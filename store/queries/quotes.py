@@ -32,7 +32,13 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from store.errors import InvalidQuote
 from store.models import MAX_QUOTE_CHARS, Quote, QuoteRevision, SourceKind, utcnow
-from store.policy import hidden_clause, normalize_key, person_key, visible_clause
+from store.policy import (
+    hidden_clause,
+    normalize_key,
+    person_key,
+    spoken_within_clause,
+    visible_clause,
+)
 from store.vocab import NEW_USER_TAG
 from store.vocab import SOURCE_ALIASES as SOURCE_ALIASES  # re-exported
 from store.vocab import parse_source_kind as parse_source_kind  # re-exported
@@ -363,14 +369,19 @@ def filter_clauses(filters: Filters) -> list[ColumnElement[bool]]:
 
 def allowed_ids(session: Session, team_id: str, filters: Filters,
                 channel_id: str | None, *,
-                speaker_teams: frozenset[str] | None = None) -> set[int]:
+                speaker_teams: frozenset[str] | None = None,
+                shared_with: frozenset[str] | None = None) -> set[int]:
     """Ids matching ``filters``; ``channel_id=None`` is the admin view (private included).
-    ``speaker_teams`` keeps only quotes whose speaker belongs to one of those teams."""
+    ``speaker_teams`` keeps only quotes whose speaker belongs to one of those teams;
+    ``shared_with`` (the answer is shown in a channel shared with those organisations)
+    leaves out words spoken by any other organisation's members (store.policy.shown_in)."""
     stmt: Select[int] = select(Quote.id).where(Quote.team_id == team_id, *filter_clauses(filters))
     if channel_id is not None:
         stmt = stmt.where(visible_clause(channel_id))
     if speaker_teams is not None:
         stmt = stmt.where(Quote.speaker_team_id.in_(sorted(speaker_teams)))
+    if shared_with is not None:
+        stmt = stmt.where(spoken_within_clause(shared_with))
     return set(session.scalars(stmt))
 
 

@@ -28,6 +28,7 @@ DEFAULT_SCOPES = (
     "chat:write",
     "chat:write.public",
     "reactions:read",
+    "team:read",
     "channels:history",
     "groups:history",
     "users:read",
@@ -68,6 +69,7 @@ class FakeSlack:
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, "A1"
         self.messages: dict[tuple[str, str], Json] = {}
         self.users: dict[str, Json] = {}
+        self.other_teams: dict[str, Json] = {}  # organisations sharing a channel (team.info)
         self.channels: dict[str, Json] = {}
         self.views: dict[str, Json] = {}
         self.home_views: dict[str, Json] = {}
@@ -213,6 +215,13 @@ class FakeSlack:
         with self.lock:
             self.users[user_id] = user
         return user
+
+    def add_team(self, team_id: str, name: str) -> Json:
+        """Another organisation sharing a channel with us, as ``team.info`` describes it."""
+        team = {"id": team_id, "name": name, "domain": name.lower().replace(" ", "-")}
+        with self.lock:
+            self.other_teams[team_id] = team
+        return team
 
     def add_message(
         self,
@@ -519,6 +528,15 @@ def _users_info(fake: FakeSlack, p: Json) -> Json:
     return {"ok": True, "user": copy.deepcopy(user)} if user else _err("user_not_found")
 
 
+def _team_info(fake: FakeSlack, p: Json) -> Json:
+    """The workspace itself, or an organisation it shares a channel with."""
+    team_id = p.get("team") or fake.team["id"]
+    if team_id == fake.team["id"]:
+        return {"ok": True, "team": copy.deepcopy(fake.team)}
+    team = fake.other_teams.get(team_id)
+    return {"ok": True, "team": copy.deepcopy(team)} if team else _err("team_not_found")
+
+
 def _get_permalink(fake: FakeSlack, p: Json) -> Json:
     channel, ts = p.get("channel", ""), p.get("message_ts", "")
     if not channel or not ts:
@@ -681,6 +699,7 @@ METHODS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "oauth.v2.access": _oauth_v2_access,
     "reactions.get": _reactions_get,
     "users.info": _users_info,
+    "team.info": _team_info,
     "chat.getPermalink": _get_permalink,
     "conversations.info": _conversations_info,
     "conversations.join": _conversations_join,

@@ -10,6 +10,7 @@ from bot.slack.listeners import (
     home,
     install,
     message_changes,
+    new_messages,
     quote_actions,
     recall,
     suggest,
@@ -21,7 +22,8 @@ def register(app: App, runtime: Runtime) -> None:
     recall.register(app, runtime)
     quote_actions.register(app, runtime)  # its stale-button check runs before the rest
     capture.register(app, runtime)
-    suggest.register(app, runtime)  # before message_changes' catch-all for messages
+    suggest.register(app, runtime)
+    new_messages.register(app, runtime)  # before message_changes' catch-all for messages
     message_changes.register(app, runtime)
     home.register(app, runtime)
     install.register(app, runtime)

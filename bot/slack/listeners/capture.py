@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SHORTCUT = "save_user_voice"
+#: The author of a saved message reacts with this to have its quote removed (their words).
+REMOVE_EMOJI = "no_entry_sign"
 
 
 def said_at(ts: str) -> datetime | None:
@@ -83,9 +85,15 @@ def register(app: App, rt: Runtime) -> None:
     def on_reaction(event: dict, body: dict, context: BoltContext, client: WebClient) -> None:
         team_id = context.team_id or body.get("team_id", "")
         emoji = rt.emoji(team_id)
-        if event.get("reaction", "").split("::")[0] != emoji:
-            return
+        reaction = event.get("reaction", "").split("::")[0]
         item = event.get("item") or {}
+        if reaction == REMOVE_EMOJI and emoji != REMOVE_EMOJI and item.get("type") == \
+                "message" and item.get("channel") and item.get("ts") and event.get("user"):
+            rt.background(remove_own_words, client, team_id, item["channel"], item["ts"],
+                          event["user"])
+            return
+        if reaction != emoji:
+            return
         if item.get("type") != "message":  # redeliveries are dropped by bot.slack.dedupe
             return
         channel, ts, user = item.get("channel"), item.get("ts"), event.get("user", "")
@@ -93,6 +101,13 @@ def register(app: App, rt: Runtime) -> None:
             log.warning("reaction without channel or ts", extra={"event_id": body.get("event_id")})
             return
         rt.background(capture_reaction, client, team_id, channel, ts, user)
+
+    def remove_own_words(client: WebClient, team_id: str, channel: str, ts: str,
+                         user: str) -> None:
+        """Whoever said a saved message's words may take them back (store.policy)."""
+        if services.deletion.remove_own_words(team_id, channel, ts, user):
+            tell(client, channel, user, blocks.message(
+                "I removed your message from the user voices I keep."))
 
     def capture_reaction(client: WebClient, team_id: str, channel: str, ts: str,
                          user: str) -> None:

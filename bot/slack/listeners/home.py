@@ -15,6 +15,7 @@ from bot.slack.digest_settings import digest_channel_problem
 from bot.slack.listeners.runtime import Runtime
 from bot.slack.payloads import SETTINGS_BUTTON, SETTINGS_FORM
 from bot.slack.views import blocks
+from bot.slack.views import listening as listening_views
 from bot.slack.views.offers import home_lines
 from store.errors import InvalidQuote
 from store.policy import APP_HOME
@@ -32,9 +33,11 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSettings, *,
               mask: bool, can_edit: bool = True,
               who_can: str = "workspace admins and owners",
-              offers_line: str | None = None) -> dict:
+              offers_line: str | None = None,
+              listening: Sequence[str] = ()) -> dict:
     """Pure: the Home tab for one user (only quotes visible outside private conversations).
-    The settings button is there only for those who may change settings."""
+    The settings button is there only for those who may change settings; ``listening``:
+    the channels where listening is on."""
     digest = (f"<#{settings.digest_channel}>, {DAYS[settings.digest_weekday]}s at "
               f"{settings.digest_time} ({settings.digest_timezone})"
               if settings.digest_channel else
@@ -66,6 +69,7 @@ def home_view(stats: Stats, recent: Sequence[QuoteHit], settings: WorkspaceSetti
         blocks.context(f"Workspace id `{settings.team_id}`: pass it to "
                        f"`voicebot import --team {settings.team_id}` to import notes or "
                        "tickets here."),
+        *listening_views.home_section(listening),
         {"type": "divider"},
         blocks.mrkdwn_section("*Recently captured*" if recent else
                               "*Nothing captured yet.* React to a user's message with "
@@ -150,7 +154,8 @@ def register(app: App, rt: Runtime) -> None:
                                  services.suggestions.counts(team_id))
         client.views_publish(user_id=user_id, view=home_view(
             stats, recent, settings, mask=rt.mask, can_edit=allowed, who_can=who,
-            offers_line=offers_line))
+            offers_line=offers_line,
+            listening=services.listening.channels(team_id)))
 
     @app.event("app_home_opened")
     def opened(event: dict, context: BoltContext, client: WebClient) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -15,11 +16,12 @@ from slack_sdk.errors import SlackApiError
 from bot.core.query import Query, parse_query, topic_problem
 from bot.core.usage import SHARED
 from bot.slack.digest_settings import digest_command
+from bot.slack.listeners.listening import listen_command
 from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime, request_channel
 from bot.slack.listeners.suggest import suggest_command
 from bot.slack.payloads import MorePage, QuoteButton
 from bot.slack.views import blocks, evidence
-from store.policy import Conversation, postable_in, refusal_for_external, visible_in
+from store.policy import Conversation, postable_in, refusal_for_external, shown_in, visible_in
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -48,6 +50,12 @@ def register(app: App, rt: Runtime) -> None:
                 command.get("user_id", ""), text[len("digest"):].strip(),
                 command["channel_id"])), response_type="ephemeral"))
             return
+        if text.lower().split(" ", 1)[0] == "listen":
+            ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
+            rt.background(lambda: respond(**_reply(listen_command(
+                rt, client, team_id, command.get("user_id", ""), command["channel_id"],
+                text[len("listen"):])), response_type="ephemeral"))
+            return
         query = parse_query(text, now=rt.services.clock())
         error = _query_error(query)
         if error:
@@ -60,10 +68,16 @@ def register(app: App, rt: Runtime) -> None:
             return not rt.directory.conversation(client, team_id, channel).is_private
 
         rt.answers.run(team_id, query, blocks.Target(channel), respond=respond,
-                       user_id=command.get("user_id"), public=public)
+                       user_id=command.get("user_id"), public=public,
+                       audience=audience(client, team_id, channel))
+
+    def audience(client: WebClient, team_id: str, channel: str) -> Callable[[], Conversation]:
+        """Who reads ``channel``, asked for when the answer is built (after the ack)."""
+        return lambda: rt.directory.conversation(client, team_id, channel).audience()
 
     @app.action("voice_more")
-    def more(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext) -> None:
+    def more(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext,
+             client: WebClient) -> None:
         ack()
         channel = request_channel(body)
         page = MorePage.decode(action.get("value"))
@@ -89,7 +103,8 @@ def register(app: App, rt: Runtime) -> None:
         # Where the results may be shown is the conversation the click came from, never the
         # button's value (a forged value could name a private channel).
         rt.answers.run(team_id, query, blocks.Target(channel), respond=respond, offset=offset,
-                      user_id=_user(body), replace_original=True)
+                      user_id=_user(body), replace_original=True,
+                      audience=audience(client, team_id, channel))
 
     @app.action("voice_share")
     def share(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext,
@@ -143,8 +158,10 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         quote_id = _value_id(action.get("value"))
         channel = request_channel(body)
-        quote = rt.services.lookup.get(context.team_id or "", quote_id) if quote_id else None
-        if quote is None or channel is None or not visible_in(quote, channel):
+        team_id = context.team_id or ""
+        quote = rt.services.lookup.get(team_id, quote_id) if quote_id else None
+        if quote is None or channel is None or not shown_in(
+                quote, rt.directory.conversation(client, team_id, channel).audience()):
             if quote is not None:
                 log.warning("full text of a quote not visible here refused",
                             extra={"quote_id": quote_id, "user": _user(body)})

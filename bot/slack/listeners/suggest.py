@@ -171,10 +171,6 @@ def register(app: App, rt: Runtime) -> None:
         text, reply = offers.thanks()
         respond(text=text, blocks=reply, response_type="ephemeral", replace_original=True)
 
-    @app.event({"type": "message", "subtype": NEW_WORDS_SUBTYPES})
-    def new_message(event: dict, context: BoltContext, client: WebClient) -> None:
-        consider(rt, client, context.team_id or "", event)
-
 
 def _share(rt: Runtime, client: WebClient, respond: Respond, team_id: str, user: str,
            offer: offers.Offer) -> None:

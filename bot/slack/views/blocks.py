@@ -256,7 +256,9 @@ USAGE = (
     "`/voice digest here monday 09:00 Europe/Paris` posts it in this channel; "
     "`/voice digest off` stops it\n"
     "\u2022 Evidence offers: `/voice suggest here` offers users' words to whoever speaks for "
-    "users in this channel (`/voice suggest off` stops it)"
+    "users in this channel (`/voice suggest off` stops it)\n"
+    "\u2022 In a channel shared with customers, admins can `/voice listen here` to keep "
+    "their messages as user voices."
 )
 
 
