@@ -132,3 +132,13 @@ def test_show_more_and_share_with_impossible_values_say_out_of_date(any_bot: Bot
         (reply,) = any_bot.responses(hook)
         assert "out of date" in reply["text"], (action_id, reply)
     assert any_bot.slack.calls_to("chat.postMessage") == []
+
+
+def test_a_flood_of_filters_is_counted_not_checked_one_by_one() -> None:
+    """Past MAX_READ_FILTERS `name:value` words the rest are only counted (the reply comes in
+    the ack, so parsing must stay cheap), and no filter of such a search is applied."""
+    query = query_module.parse_query(" ".join(f"compny{i}:x company:c{i}" for i in range(500))
+                                     + " onboarding")
+    assert query.problems[0].startswith("That search has 1,000 `name:value` words; I read "
+                                        f"the first {query_module.MAX_READ_FILTERS}")
+    assert query.filters.company == () and query.topic == "onboarding"

@@ -25,6 +25,7 @@ MAX_TOPIC_CHARS = 500
 MAX_FILTERS = 20  # filters in one search; more is not a question anyone asks
 MAX_FILTER_CHARS = 200  # characters in one filter value
 MAX_PROBLEMS = 10  # problems listed in a reply; the rest are counted
+MAX_READ_FILTERS = 200  # `name:value` words checked one by one; the rest are only counted
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls (not tab/newline)
 _SPAN = re.compile(r"^(\d{1,4})\s*(d|w|m|y)$")
 _FILTER = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.S)
@@ -66,11 +67,15 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
     values: dict[str, list[str]] = {k: [] for k in FILTER_KEYS}
     topic_words: list[str] = []
     problems: list[str] = []
-    used = 0
+    used = unread = read = 0
     for token in tokens:
         m = _FILTER.match(token)
         if not m or m.group(2).startswith("//"):
             topic_words.append(token)
+            continue
+        read += 1
+        if read > MAX_READ_FILTERS:  # a flood: the ack must not wait for thousands of checks
+            unread += 1
             continue
         key, value = m.group(1).lower(), m.group(2).strip()
         if key not in FILTER_KEYS:
@@ -91,6 +96,11 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
         values[key].append(value)
     if used > MAX_FILTERS:
         problems.insert(0, f"That search has {used:,} filters; use at most {MAX_FILTERS}.")
+        values = {k: [] for k in FILTER_KEYS}
+    if unread:
+        problems.insert(0, f"That search has {read:,} `name:value` words; I read the first "
+                           f"{MAX_READ_FILTERS} and no search needs more than {MAX_FILTERS} "
+                           "filters.")
         values = {k: [] for k in FILTER_KEYS}
 
     emotions = []
