@@ -74,7 +74,7 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
             topic_words.append(token)
             continue
         read += 1
-        if read > MAX_READ_FILTERS:  # a flood: the ack must not wait for thousands of checks
+        if read > max(MAX_READ_FILTERS, MAX_FILTERS):  # a flood: the ack must not wait for thousands of checks
             unread += 1
             continue
         key, value = m.group(1).lower(), m.group(2).strip()
@@ -94,13 +94,10 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
                             f"long; a filter value can have at most {MAX_FILTER_CHARS}.")
             continue
         values[key].append(value)
-    if used > MAX_FILTERS:
-        problems.insert(0, f"That search has {used:,} filters; use at most {MAX_FILTERS}.")
-        values = {k: [] for k in FILTER_KEYS}
-    if unread:
-        problems.insert(0, f"That search has {read:,} `name:value` words; I read the first "
-                           f"{MAX_READ_FILTERS} and no search needs more than {MAX_FILTERS} "
-                           "filters.")
+    if used > MAX_FILTERS or unread:
+        # Past the words read one by one, the rest are counted as filters.
+        problems.insert(0, f"That search has {used + unread:,} filters; use at most "
+                           f"{MAX_FILTERS}.")
         values = {k: [] for k in FILTER_KEYS}
 
     emotions = []
