@@ -74,7 +74,8 @@ def parse_query(text: str, *, now: datetime | None = None) -> Query:
             topic_words.append(token)
             continue
         read += 1
-        if read > max(MAX_READ_FILTERS, MAX_FILTERS):  # a flood: the ack must not wait for thousands of checks
+        # A flood: the ack must not wait for thousands of checks.
+        if read > max(MAX_READ_FILTERS, MAX_FILTERS):
             unread += 1
             continue
         key, value = m.group(1).lower(), m.group(2).strip()
