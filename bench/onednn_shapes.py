@@ -7,6 +7,7 @@ process's anonymous resident memory and the time per encode. With oneDNN
 stays resident; the server runs with it off (store/retrieval/embeddings.py).
 
     python bench/onednn_shapes.py on|off      (run each in a fresh process)
+    python bench/onednn_shapes.py lengths     (distinct token counts in load.py's captures)
 """
 
 from __future__ import annotations
@@ -32,8 +33,38 @@ def anonymous_kib() -> int:
     return 0
 
 
+def load_lengths(total: int = 12000, reactions: float = 0.3) -> str:
+    """How many distinct token counts the captures of ``bench/load.py --soak-minutes 10``
+    bring (its messages, drawn as it draws them), and how many appear after its warm-up."""
+    import random
+
+    from transformers import AutoTokenizer
+
+    from bench.load import DEMO
+    from store.retrieval.embeddings import bundled_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path())
+    texts = [line.split(",")[0] for line in DEMO.read_text().splitlines()[1:] if line]
+    rng = random.Random(7)
+    plan = ["react" if rng.random() < reactions else "voice" for _ in range(total)]
+    messages = [f"{rng.choice(texts)} (load {i})" for i in range(plan.count("react"))]
+    seen: set[int] = set()
+    new_at: list[int] = []
+    for i, message in enumerate(messages):
+        length = len(tokenizer(message, truncation=True, max_length=256)["input_ids"])
+        if length not in seen:
+            seen.add(length)
+            new_at.append(i)
+    late = sum(i >= 0.2 * len(messages) for i in new_at)
+    return (f"{len(messages)} captures bring {len(seen)} distinct token counts, {late} of them "
+            "after the first 20% of the captures")
+
+
 def main() -> int:
     mode = sys.argv[1] if len(sys.argv) > 1 else "off"
+    if mode == "lengths":
+        print(load_lengths())
+        return 0
     embedder = SentenceTransformerEmbedder(threads=1)
     torch.backends.mkldnn.enabled = mode == "on"  # the server sets it off
     encoder = Encoder(embedder, load_reader(embedder))
