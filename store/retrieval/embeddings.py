@@ -85,7 +85,7 @@ class SentenceTransformerEmbedder:
             # resident memory each, so every quote or question of a token count not seen
             # before grew the server (bench/LOAD.md, section 5). Torch's kernels keep no
             # per-shape state and encode as fast at these sizes.
-            torch.backends.mkldnn.enabled = False
+            torch._C._set_mkldnn_enabled(False)  # torch.backends.mkldnn.enabled = False, typed
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(
