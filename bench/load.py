@@ -136,7 +136,13 @@ def flood_request(i: int, port: int) -> int:
     return raw_post(port, {**form, **signing.sign(body, SECRET)}, body.encode())
 
 
-def start_server(tmp: Path, slack: FakeSlack, log_path: Path) -> tuple[subprocess.Popen, str]:
+PROBE_BOOT = ("import runpy; import bench.server_probe as probe; "
+              "probe.start({path!r}, memray_seconds={memray}); "
+              "runpy.run_module('bot', run_name='__main__')")
+
+
+def start_server(tmp: Path, slack: FakeSlack, log_path: Path, probe: Path | None = None,
+                 memray: float = 0.0) -> tuple[subprocess.Popen, str]:
     db = f"sqlite:///{tmp / 'load.db'}"
     env = {**os.environ, "DATABASE_URL": db, "SLACK_BOT_TOKEN": "xoxb-test-token",
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.base_url,
@@ -146,11 +152,12 @@ def start_server(tmp: Path, slack: FakeSlack, log_path: Path) -> tuple[subproces
                    env=env, cwd=tmp, check=True, capture_output=True)
     port = free_port()
     log = open(log_path, "wb")  # noqa: SIM115 - closed when the process ends
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1",
+    boot = ["-c", PROBE_BOOT.format(path=str(probe), memray=memray)] if probe else ["-m", "bot"]
+    proc = subprocess.Popen([sys.executable, *boot, "serve", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, cwd=tmp, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 300
+    deadline = time.time() + 900
     while time.time() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"voicebot serve exited:\n{log_path.read_text()[-3000:]}")
@@ -159,6 +166,7 @@ def start_server(tmp: Path, slack: FakeSlack, log_path: Path) -> tuple[subproces
                 return proc, url
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
+    proc.kill()
     raise SystemExit("voicebot serve never became ready")
 
 
@@ -188,6 +196,17 @@ def main() -> int:
     parser.add_argument("--flood", type=int, default=2000,
                         help="unauthenticated/oversized requests afterwards (0: none)")
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "LOAD.md")
+    parser.add_argument("--max-queued", type=int, default=0,
+                        help="hold the next request while more than this many earlier ones "
+                        "still have work queued in the server (replies not posted, quotes "
+                        "not stored): measures memory per request on a machine too busy "
+                        "for --rate (default 0: send at --rate regardless)")
+    parser.add_argument("--probe", type=Path, default=None,
+                        help="load bench/server_probe.py into the server, writing its memory "
+                        "readings (mallinfo2, SQLite, tracemalloc) to this file")
+    parser.add_argument("--probe-memray", type=float, default=0.0, metavar="SECONDS",
+                        help="with --probe: also record native allocations with memray for "
+                        "this long after the warm-up (to PROBE.memray.bin)")
     args = parser.parse_args()
     rng = random.Random(7)
     total = int(args.soak_minutes * 60 * args.rate) if args.soak_minutes else args.requests
@@ -199,7 +218,7 @@ def main() -> int:
         slack.add_user("UCUST", "Casey Customer")
         slack.add_channel("C1", "general")
         t_start = time.perf_counter()
-        proc, url = start_server(tmp, slack, log_path)
+        proc, url = start_server(tmp, slack, log_path, args.probe, args.probe_memray)
         print(f"server pid {proc.pid} ready in {time.perf_counter() - t_start:.0f} s; "
               f"sending {total} requests at {args.rate:g}/s", flush=True)
         endpoint = url + "/slack/events"
@@ -220,6 +239,8 @@ def main() -> int:
             while not stop.wait(2):
                 with lock:
                     done = len(acks)
+                if args.probe and done >= total * 0.2:  # warm: trace allocations from now
+                    Path(f"{args.probe}.trace").touch()
                 mib = rss_mib(proc.pid)
                 samples.append((done, mib))
                 timeline.append((time.perf_counter() - t0, done, mib))
@@ -244,14 +265,24 @@ def main() -> int:
         sampler = threading.Thread(target=sample_memory, args=(t0,), daemon=True)
         sampler.start()
         react_n = 0
+        queued_at_end = 0
+
+        def queued(sent: int, reacts: int) -> int:
+            """Requests sent whose work (a reply, a stored quote) is not done yet."""
+            done = len(slack.calls_to("response_url")) + count_quotes(tmp) - stored_before
+            return sent - done - max(0, reacts - distinct)  # repeats store nothing
+
         with ThreadPoolExecutor(64) as pool:
             for i, kind in enumerate(plan):
                 due = t0 + i / args.rate
                 if (delay := due - time.perf_counter()) > 0:
                     time.sleep(delay)
+                while args.max_queued and queued(i, react_n) > args.max_queued:
+                    time.sleep(0.02)
                 pool.submit(send, kind, react_n if kind == "react" else 0)
                 react_n += kind == "react"
         sent_in = time.perf_counter() - t0
+        queued_at_end = queued(len(plan), react_n)
         deadline = time.time() + 120
         while time.time() < deadline and count_quotes(tmp) - stored_before < distinct:
             time.sleep(0.5)
@@ -296,6 +327,11 @@ def main() -> int:
          "every one answered", "PASS" if replies == voices else "MISS"),
         ("Captures stored / distinct messages reacted to", f"{captured} / {distinct}",
          "none lost", "PASS" if captured == distinct else "MISS"),
+        ("Work still queued in the server when the last request was sent (replies not "
+         "posted, quotes not stored)", f"{queued_at_end}"
+         + (f" (requests held while more than {args.max_queued} were queued)"
+            if args.max_queued else ""),
+         "0: the server keeps up, so RSS growth is not a backlog", ""),
         ("Server RSS: start -> end of load", f"{first:.0f} -> {last:.0f} MiB", "", ""),
         ("Server RSS slope after warm-up (least squares, samples after the first 20%)",
          f"{slope:+.2f} MiB per 1,000 requests", "< 1 MiB per 1,000",

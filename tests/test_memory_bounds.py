@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import text
 
 from bot.core.vectors import Encoder
 from bot.slack.directory import Directory
 from store import db
-from store.retrieval.embeddings import HashingEmbedder
+from store.retrieval.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from store.retrieval.emotion import load_reader
 
 
 class FakeClient:
@@ -61,3 +65,34 @@ def test_warm_up_pages_in_the_model_weights() -> None:
     Encoder(embedder).warm_up()
     assert embedder.touched == 1
     Encoder(HashingEmbedder()).warm_up()  # embedders without mapped weights are fine
+
+
+def _anonymous_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    raise AssertionError("no RssAnon in /proc/self/status")
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_new_input_lengths_do_not_grow_the_server() -> None:
+    """oneDNN kept a compiled kernel (about 600 KiB resident) per new token count, so each
+    quote or question of a length not seen before grew the server; torch's own kernels
+    keep nothing per shape (bench/LOAD.md, section 5)."""
+    import torch
+
+    embedder = SentenceTransformerEmbedder()
+    assert torch.backends.mkldnn.enabled is False
+    encoder = Encoder(embedder, load_reader(embedder))  # as the server encodes captures
+    encoder.warm_up()
+    words = "the card never arrived and support kept telling me to wait".split()
+    texts = [" ".join(words[i % len(words)] for i in range(n)) for n in range(1, 61)]
+    encoder.encode(texts[-1:])  # the longest first: later lengths fit the heap it grew
+    before = _anonymous_kib()
+    for said in texts[:-1]:  # 59 token counts never encoded alone before
+        encoder.encode([said])
+        embedder.encode([said])  # as /voice encodes questions
+    grown = _anonymous_kib() - before
+    assert grown < 12 * 1024, f"{grown} KiB for 59 new input lengths (about 16 MiB with oneDNN)"

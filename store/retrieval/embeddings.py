@@ -76,10 +76,16 @@ class SentenceTransformerEmbedder:
             if model.startswith(("/", ".", "~")) and not Path(model).expanduser().exists():
                 raise EmbeddingModelError(f"embedding model path {model!r} does not exist")
         try:
-            if threads:
-                import torch
+            import torch
 
+            if threads:
                 torch.set_num_threads(threads)
+            # Torch's own CPU kernels, not oneDNN's: oneDNN compiles a kernel for every new
+            # input shape (GELU here) and keeps up to 1,024 of them, about 600 KiB of
+            # resident memory each, so every quote or question of a token count not seen
+            # before grew the server (bench/LOAD.md, section 5). Torch's kernels keep no
+            # per-shape state and encode as fast at these sizes.
+            torch._C._set_mkldnn_enabled(False)  # torch.backends.mkldnn.enabled = False, typed
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(
