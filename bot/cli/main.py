@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import admin, digest, people, quotes
+from bot.cli import admin, digest, model, people, quotes
 from bot.cli.common import CliError
 from bot.cli.quotes import DEMO_TEAM
 from bot.config import ConfigError, Settings
@@ -56,6 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for verbs in (quotes, people, digest, admin):
+    for verbs in (quotes, people, digest, admin, model):
         verbs.register(sub)
     return parser
