@@ -49,28 +49,36 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.nd
     return result
 
 
+def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x @ w.T + b`` over the last axis, as one 2-D matrix product (BLAS)."""
+    out: np.ndarray = x.reshape(-1, x.shape[-1]) @ w.T + b
+    return out.reshape(*x.shape[:-1], w.shape[0])
+
+
 def logits(head: HeadWeights, states: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Raw class scores: ``states`` (B, T, D) entering the head's layer, ``mask`` (B, T)."""
-    x = np.asarray(states, np.float32)
+    x = np.ascontiguousarray(states, np.float32)
     keep = np.asarray(mask).astype(bool)
     batch, length, dim = x.shape
     heads = head.heads
     head_dim = dim // heads
-    masked = np.where(keep[:, None, None, :], 0.0, -1e4).astype(np.float32)
+    scale = np.float32(1.0 / math.sqrt(head_dim))
+    masked = np.where(keep, 0.0, -1e4).astype(np.float32)[:, None, None, :]
     for w in head.blocks:
-        def split(t: np.ndarray) -> np.ndarray:
-            return t.reshape(batch, length, heads, head_dim).transpose(0, 2, 1, 3)
+        def split(t: np.ndarray) -> np.ndarray:  # (B, T, D) -> (B, heads, T, head_dim)
+            return np.ascontiguousarray(
+                t.reshape(batch, length, heads, head_dim).transpose(0, 2, 1, 3))
 
-        q = split(x @ w["q_w"].T + w["q_b"])
-        k = split(x @ w["k_w"].T + w["k_b"])
-        v = split(x @ w["v_w"].T + w["v_b"])
-        att = (q @ k.transpose(0, 1, 3, 2)) / np.float32(math.sqrt(head_dim))
-        att = np.where(keep[:, None, None, :], att, masked)
+        q = split(_linear(x, w["q_w"], w["q_b"]))
+        k = split(_linear(x, w["k_w"], w["k_b"]))
+        v = split(_linear(x, w["v_w"], w["v_b"]))
+        att = np.matmul(q, np.ascontiguousarray(k.transpose(0, 1, 3, 2))) * scale
+        att = np.where(masked < 0, masked, att)  # masked_fill(-1e4), as the torch head
         att = np.exp(att - att.max(-1, keepdims=True))
         att /= att.sum(-1, keepdims=True)
-        ctx = (att @ v).transpose(0, 2, 1, 3).reshape(batch, length, dim)
-        x = layer_norm(x + ctx @ w["o_w"].T + w["o_b"], w["ln1_w"], w["ln1_b"], head.eps)
-        ffn = gelu(x @ w["i_w"].T + w["i_b"]) @ w["out_w"].T + w["out_b"]
+        ctx = np.matmul(att, v).transpose(0, 2, 1, 3).reshape(batch, length, dim)
+        x = layer_norm(x + _linear(ctx, w["o_w"], w["o_b"]), w["ln1_w"], w["ln1_b"], head.eps)
+        ffn = _linear(gelu(_linear(x, w["i_w"], w["i_b"])), w["out_w"], w["out_b"])
         x = layer_norm(x + ffn, w["ln2_w"], w["ln2_b"], head.eps)
     m = keep[..., None].astype(np.float32)
     pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1.0)

@@ -51,6 +51,9 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         if threads:
             options.intra_op_num_threads = threads
+        # Idle pool threads sleep instead of spinning: between batches the emotion head
+        # (NumPy) and the database need the cores, and the machine is shared.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         data = onnx_model.read_checked(prepared)
         try:
