@@ -32,6 +32,7 @@ from bot.core.transcript_imports import TranscriptImporter
 from bot.core.usage import Usage
 from bot.core.vectors import Encoder, NewVectors
 from bot.core.workspaces import WorkspaceService
+from bot.heap import trim_heap
 from store import db
 from store.clock import Clock, system_clock
 from store.errors import StoreError
@@ -160,4 +161,6 @@ def build_services(
                                                    stored=stored)
         log.info("indexes ready", extra={"quotes": report.loaded, "teams": report.teams,
                                          "reembedded": report.reembedded})
+        del stored
+        trim_heap()  # the stored vectors' rows were read and freed: give the pages back
     return services

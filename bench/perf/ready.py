@@ -76,6 +76,9 @@ def ready_probe(url: str, profile: bool) -> None:
     from store.retrieval.index import QuoteIndex
 
     t_import = now() - t0
+    from bot.heap import limit_arenas
+
+    limit_arenas(2)  # as `voicebot serve` does before any thread starts
     marks = Marks()
     heavy = _time_heavy_imports()
     marks.wrap(sdb, "upgrade", "migrate")
