@@ -21,6 +21,11 @@ def test_shown_quotes_and_their_breadth_come_in_one_round_trip(services) -> None
             speaker_name=f"Dana {n % 7}", company=f"Acme {n % 3}"))
     services.capture.save(NewQuote(team_id="T2", text="The export button is impossible to find",
                                    speaker_name="Other team"))
+    services.capture.save(NewQuote(team_id="T1", text="Export button impossible to find",
+                                   channel_id="C1", message_ts="1.1", speaker_name="Eli"))
+    edited = services.edits.edit_message("T1", "C1", "1.1",
+                                         "Export button impossible to find, truly")
+    assert edited is not None and edited.revisions == 1
     statements: dict[str, list[str]] = {}
     current: list[str] = []
 
@@ -45,5 +50,8 @@ def test_shown_quotes_and_their_breadth_come_in_one_round_trip(services) -> None
     assert len(statements["views"]) == 1, statements["views"]
     assert "breadth" not in statements  # counted from the rows read in "views"
     assert result.hits and all(h.quote.team_id == "T1" for h in result.hits)
-    assert result.breadth.matches >= len(result.hits) and result.breadth.people <= 7
+    shown = {h.quote.id: h.quote.revisions for h in result.hits}
+    assert shown.get(edited.id) == 1  # an edited quote still shows that it was edited
+    assert set(shown.values()) <= {0, 1}
+    assert result.breadth.matches >= 1 and result.breadth.people <= 8
     assert result.breadth.companies <= 3

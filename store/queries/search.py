@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from store.models import Quote, QuoteRevision
@@ -72,11 +72,14 @@ def views_and_evidence(session: Session, team_id: str, shown: Sequence[int],
                        matched: Sequence[int]) -> tuple[dict[int, QuoteView], list[Evidence]]:
     """The quotes a search may show (``quotes.views``) and the evidence of every matching
     one (:func:`evidence`) in one round trip (one per :data:`CHUNK` ids): a single SELECT
-    of both id lists, with each row's revision count as a correlated subquery."""
+    of both id lists, with each shown row's revision count as a correlated subquery."""
     wanted = list(dict.fromkeys([*shown, *matched]))
     shown_set, matched_set = set(shown), set(matched)
-    revisions = (select(func.count()).where(QuoteRevision.quote_id == Quote.id)
-                 .correlate(Quote).scalar_subquery().label("revision_count"))
+    counted = (select(func.count()).where(QuoteRevision.quote_id == Quote.id)
+               .correlate(Quote).scalar_subquery())
+    # revisions are counted for the shown rows only (CASE skips the subquery for the rest)
+    revisions = case((Quote.id.in_(list(shown_set) or [-1]), counted),
+                     else_=0).label("revision_count")
     views: dict[int, QuoteView] = {}
     found: list[Evidence] = []
     for start in range(0, len(wanted), CHUNK):
