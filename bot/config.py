@@ -36,6 +36,14 @@ def database_url_from_env(env: Mapping[str, str] | None = None) -> str:
     return env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
 
 
+def default_model_cache(env: Mapping[str, str] | None = None) -> str:
+    """``$XDG_CACHE_HOME/voicebot`` or ``~/.cache/voicebot``: where the ONNX export lives."""
+    env = os.environ if env is None else env
+    base = (env.get("XDG_CACHE_HOME", "").strip()
+            or str(Path(env.get("HOME", "").strip() or Path.home()) / ".cache"))
+    return str(Path(base) / "voicebot")
+
+
 @dataclass(frozen=True)
 class Settings:
     """voicebot's configuration. Build it with :meth:`from_env`."""
@@ -59,7 +67,9 @@ class Settings:
     mask_personal_data: bool = True
     digest_scheduler: bool = True
     sync_seconds: float = 2.0
-    torch_threads: int | None = None
+    torch_threads: int | None = None  # also ONNX Runtime's intra-op threads
+    #: where the bundled model's ONNX export is kept (store.retrieval.onnx_model)
+    model_cache: str = field(default_factory=lambda: default_model_cache())
     digest_interval: float = 60.0
     on_uninstall: str = "keep"
 
@@ -92,6 +102,7 @@ class Settings:
             digest_scheduler=_bool(env, "VOICEBOT_DIGEST_SCHEDULER", True),
             sync_seconds=float(_int(env, "VOICEBOT_SYNC_SECONDS", 2, lo=1, hi=3600)),
             torch_threads=_int(env, "VOICEBOT_TORCH_THREADS", 0, lo=0, hi=64) or None,
+            model_cache=get("VOICEBOT_MODEL_CACHE") or default_model_cache(env),
             digest_interval=float(_int(env, "VOICEBOT_DIGEST_INTERVAL", 60, lo=1, hi=86400)),
             on_uninstall=(get("VOICEBOT_ON_UNINSTALL") or "keep").lower(),
         )

@@ -36,12 +36,15 @@ from bot.core.transcript_imports import TranscriptImporter
 from bot.core.usage import Usage
 from bot.core.vectors import Encoder, NewVectors
 from bot.core.workspaces import WorkspaceService
+from bot.heap import trim_heap
 from store import db
 from store.clock import Clock, system_clock
 from store.errors import StoreError
-from store.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
-from store.retrieval.emotion import load_reader
+from store.retrieval import onnx_model
+from store.retrieval.embeddings import Embedder, SentenceTransformerEmbedder, bundled_model_path
+from store.retrieval.emotion import EmotionHead, load_reader
 from store.retrieval.index import IndexRegistry
+from store.retrieval.onnx_embedder import OnnxEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,32 @@ def _read_stored_vectors(
         return list(q.stored_vectors(session))
 
 
+def _emotion_layer() -> int | None:
+    """The layer whose input the packaged emotion head reads (None: no usable head)."""
+    try:
+        return EmotionHead.load().layer
+    except (OSError, ValueError):
+        return None
+
+
+def prepare_model(settings: Settings, *, force: bool = False,
+                  say: Callable[[str], None] | None = None) -> onnx_model.Prepared:
+    """Export the bundled model to ONNX into ``settings.model_cache`` (or find it there)."""
+    return onnx_model.prepare(settings.model_cache, bundled_model_path(), _emotion_layer(),
+                              force=force, say=say)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The bundled model through ONNX Runtime (exported into ``settings.model_cache`` on
+    first use, in a child process: torch is never imported here); a custom model through
+    sentence-transformers."""
+    if settings.embedding_model is not None:
+        return SentenceTransformerEmbedder(settings.embedding_model,
+                                           threads=settings.torch_threads)
+    return OnnxEmbedder(prepare_model(settings), bundled_model_path(),
+                        threads=settings.torch_threads)
+
+
 def build_services(
     settings: Settings,
     *,
@@ -111,8 +140,7 @@ def build_services(
 
         with ThreadPoolExecutor(1, thread_name_prefix="voicebot-prefetch") as pool:
             future = pool.submit(_read_stored_vectors, sessions) if load_indexes else None
-            embedder = SentenceTransformerEmbedder(settings.embedding_model,
-                                                   threads=settings.torch_threads)
+            embedder = make_embedder(settings)
             stored = future.result() if future else None
     indexes = IndexRegistry(embedder.dim)
     encoder = Encoder(embedder, load_reader(embedder))
@@ -145,4 +173,6 @@ def build_services(
                                                    stored=stored)
         log.info("indexes ready", extra={"quotes": report.loaded, "teams": report.teams,
                                          "reembedded": report.reembedded})
+        del stored
+        trim_heap()  # the stored vectors' rows were read and freed: give the pages back
     return services

@@ -76,10 +76,13 @@ def ready_probe(url: str, profile: bool) -> None:
     from store.retrieval.index import QuoteIndex
 
     t_import = now() - t0
+    from bot.heap import limit_arenas
+
+    limit_arenas(2)  # as `voicebot serve` does before any thread starts
     marks = Marks()
     heavy = _time_heavy_imports()
     marks.wrap(sdb, "upgrade", "migrate")
-    marks.wrap(container, "SentenceTransformerEmbedder", "model_load")
+    marks.wrap(container, "make_embedder", "model_load")
     marks.wrap(IndexLoader, "load_indexes", "index_load")
     marks.wrap(squotes, "stored_vectors", "db_read", generator=True)
     marks.wrap(QuoteIndex, "upsert", "faiss_add")
@@ -108,6 +111,8 @@ def ready_probe(url: str, profile: bool) -> None:
     print("READY " + json.dumps(dict(
         imports_s=t_import, build_s=t_build, warmup_s=t_warm, total_s=total, quotes=quotes,
         maxrss_mb=peak_rss_mb(), rss_ready_mb=rss_ready, st_import_s=heavy["st_import"],
+        torch_imported=any(m.split(".")[0] in {"torch", "sentence_transformers"}
+                           for m in sys.modules),
         **{f"{k}_s": v for k, v in marks.spent.items()})), flush=True)
 
 

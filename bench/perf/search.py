@@ -1,5 +1,6 @@
 """Search latency at one stored size: FAISS beside brute-force NumPy, index upserts, and
-SearchService.search end to end (torch as `voicebot serve` runs it, and at its default)."""
+SearchService.search end to end with the embedder `voicebot serve` runs (the bundled model
+on ONNX Runtime at one thread)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import statistics
 
 from bench.perf.common import (
     K_RAW,
-    SERVE_TORCH_THREADS,
     TEAM,
     Latency,
     cprofile_text,
@@ -56,7 +56,6 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
             numpy_search(mat, q, K_RAW)
 
         import faiss
-        import torch
 
         threads = faiss.omp_get_max_threads()
         app_threads = f"FAISS {threads} thread{'s' if threads > 1 else ''}"
@@ -98,21 +97,13 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
         queries = [parse_query(topics[i % len(topics)]) for i in range(n_queries)]
         for qq in queries[:5]:
             services.search.search(TEAM, qq, limit=5)
-        torch_threads = torch.get_num_threads()
-        s_times, d_times = [], []
-        for n, qq in enumerate(queries):
-            # Alternate the server's torch threads and torch's default, query by query.
-            for serve in ((False, True) if n % 2 else (True, False)):
-                if serve:
-                    torch.set_num_threads(SERVE_TORCH_THREADS)
-                try:
-                    t = now()
-                    result = services.search.search(TEAM, qq, limit=5)
-                    (s_times if serve else d_times).append(now() - t)
-                finally:
-                    torch.set_num_threads(torch_threads)
-                if not result.hits:
-                    raise RuntimeError(f"no hits for {qq.topic!r}")
+        s_times = []
+        for qq in queries:
+            t = now()
+            result = services.search.search(TEAM, qq, limit=5)
+            s_times.append(now() - t)
+            if not result.hits:
+                raise RuntimeError(f"no hits for {qq.topic!r}")
         stages: dict[str, dict[str, float]] = {}
         nested: dict[str, str] = {}
         if breakdown:
@@ -121,7 +112,7 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
             res.profile += profile_search(services, queries[: min(50, len(queries))], size)
         res.sizes.append(SizeResult(
             size, Latency.of(f_times), Latency.of(f1_times), Latency.of(n_times),
-            Latency.of(s_times), Latency.of(d_times), index_load, stages, nested,
+            Latency.of(s_times), index_load, stages, nested,
             agree / len(qs), upsert_batch * 1000, statistics.median(ones) * 1000, app_threads))
     finally:
         services.close()

@@ -49,43 +49,33 @@ class StageClock:
 
 
 def stage_breakdown(services, queries) -> tuple[dict[str, dict[str, float]], dict[str, str]]:  # type: ignore[no-untyped-def]
-    """Median ms per SearchService.search stage, server torch threads vs torch's default.
+    """Median ms per SearchService.search stage, with the services' embedder as the server
+    runs it (the ONNX model at one thread).
 
     Returns ``({mode: {stage: ms, ..., "total": ms, "other": ms}}, {nested stage: parent})``;
     ``other`` is the total minus the top-level stages (sessions, glue). Raises when a stage
     the service declares (``bot.core.search.TOPIC_STAGES``) never ran, except a nested one
     (``said_at`` runs only on near-ties).
     """
-    import torch
-
     from bot.core.search import NESTED, TOPIC_STAGES, SearchService
 
     clock = StageClock()
     search = SearchService(services.sessions, services.embedder, services.indexes, timer=clock)
-    torch_threads = torch.get_num_threads()
-    serve_mode = f"as serve (torch {SERVE_TORCH_THREADS})"
-    default_mode = f"torch default ({torch_threads})"
-    rows: dict[str, list[dict[str, float]]] = {serve_mode: [], default_mode: []}
-    for n, qq in enumerate(queries):
-        for serve in ((False, True) if n % 2 else (True, False)):
-            if serve:
-                torch.set_num_threads(SERVE_TORCH_THREADS)
-            try:
-                clock.clear()
-                t = now()
-                search.search(TEAM, qq, limit=5)
-                total = now() - t
-            finally:
-                torch.set_num_threads(torch_threads)
-            row = dict(clock.spent, total=total)
-            row["other"] = total - sum(v for k, v in clock.spent.items()
-                                       if clock.parent.get(k) is None)
-            rows[serve_mode if serve else default_mode].append(row)
+    mode = f"as serve ({type(services.embedder).__name__}, {SERVE_TORCH_THREADS} thread)"
+    rows: list[dict[str, float]] = []
+    for qq in queries:
+        clock.clear()
+        t = now()
+        search.search(TEAM, qq, limit=5)
+        total = now() - t
+        row = dict(clock.spent, total=total)
+        row["other"] = total - sum(v for k, v in clock.spent.items()
+                                   if clock.parent.get(k) is None)
+        rows.append(row)
     missing = [s for s in TOPIC_STAGES if s not in clock.parent and s not in NESTED]
     if missing:
         raise RuntimeError(f"SearchService never timed {missing}: the stage timer lost them")
     order = [*TOPIC_STAGES, *(k for k in clock.parent if k not in TOPIC_STAGES)]
     keys = [k for k in order if k in clock.parent] + ["total", "other"]
-    medians = {mode: {k: statistics.median(r.get(k, 0.0) for r in got) * 1000 for k in keys}
-               for mode, got in rows.items() if got}
+    medians = {mode: {k: statistics.median(r.get(k, 0.0) for r in rows) * 1000 for k in keys}}
     return medians, {k: p for k, p in clock.parent.items() if p is not None}

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.cli import admin, digest, imports, people, quotes, workspaces
+from bot.cli import admin, digest, imports, model, people, quotes, workspaces
 from bot.cli.common import CliError
 from bot.cli.quotes import DEMO_TEAM
 from bot.config import ConfigError, Settings
@@ -76,6 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"voicebot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for verbs in (quotes, imports, people, digest, workspaces, admin):
+    for verbs in (quotes, imports, people, digest, workspaces, admin, model):
         verbs.register(sub)
     return parser

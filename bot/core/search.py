@@ -34,8 +34,10 @@ Timer = Callable[[str], AbstractContextManager[object]]
 
 #: The stages of a search with a topic, in the order they run. ``said_at`` runs inside
 #: ``rank`` (once per quote in a near-tie, only when there are ties), all others one after
-#: another; ``rank`` is the index scan, ranking and match count, ``diversify`` includes
-#: dropping repeated voices and reading their vectors.
+#: another; ``rank`` is the index scan, ranking and match count; ``views`` is one database
+#: round trip that reads the ranked quotes and the evidence of every match, ``breadth``
+#: counts that evidence; ``diversify`` includes dropping repeated voices and reading their
+#: vectors.
 TOPIC_STAGES = ("allowed", "encode", "rank", "said_at", "views", "breadth", "diversify",
                 "other_captures")
 #: The stages of a search without a topic (filters only, newest first).
@@ -138,13 +140,11 @@ class SearchService:
             ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
                                                      allowed=allowed,
                                                      said_at=self._said_at(team_id))
-        ids = [i for i, _ in ranked]
-        with self.sessions() as session:
-            with timer("views"):
-                found = q.views(session, team_id, ids)
-            with timer("breadth"):
-                breadth = _breadth(sq.evidence(session, team_id, [i for i, _ in matched]),
-                                   approximate=True)
+        with self.sessions() as session, timer("views"):  # one round trip for both
+            found, evidence = sq.views_and_evidence(session, team_id, [i for i, _ in ranked],
+                                                    [i for i, _ in matched])
+        with timer("breadth"):
+            breadth = _breadth(evidence, approximate=True)
         with timer("diversify"):
             voices: set[int] = set()
             present = []

@@ -178,7 +178,8 @@ class QuoteView:
         return normalize_key(self.company) if self.company else None
 
 
-def view(q: Quote, revisions: int = 0) -> QuoteView:
+def view(q: Quote | Any, revisions: int = 0) -> QuoteView:
+    """The frozen view of a quote (an ORM object, or a Row of the same columns)."""
     return QuoteView(
         id=q.id, team_id=q.team_id, text=q.text, speaker_name=q.speaker_name,
         speaker_user_id=q.speaker_user_id, speaker_team_id=q.speaker_team_id,

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from store.models import Quote
+from store.models import Quote, QuoteRevision
 from store.policy import normalize_key, person_key
-from store.queries.quotes import Filters, _aware, filter_clauses
+from store.queries.quotes import Filters, QuoteView, _aware, filter_clauses, view
 
 CHUNK = 1000  # ids per IN (...) list
 
@@ -43,6 +44,13 @@ def recent_ids(session: Session, team_id: str, filters: Filters) -> list[int]:
     return list(session.scalars(stmt))
 
 
+def _evidence(r: Any) -> Evidence:  # a Row with the evidence columns
+    return Evidence(id=r.id, voice=r.voice_id or r.id,
+                    person=person_key(r.speaker_user_id, r.speaker_name) or None,
+                    company=normalize_key(r.company) if r.company else None,
+                    when=_aware(r.said_at or r.captured_at))
+
+
 def evidence(session: Session, team_id: str, ids: Sequence[int]) -> list[Evidence]:
     """One :class:`Evidence` per id of ``team_id`` among ``ids`` (others are absent)."""
     out: list[Evidence] = []
@@ -51,11 +59,37 @@ def evidence(session: Session, team_id: str, ids: Sequence[int]) -> list[Evidenc
             select(Quote.id, Quote.voice_id, Quote.speaker_user_id, Quote.speaker_name,
                    Quote.company, Quote.said_at, Quote.captured_at)
             .where(Quote.team_id == team_id, Quote.id.in_(ids[start : start + CHUNK]))).all()
-        out += [Evidence(id=r.id, voice=r.voice_id or r.id,
-                         person=person_key(r.speaker_user_id, r.speaker_name) or None,
-                         company=normalize_key(r.company) if r.company else None,
-                         when=_aware(r.said_at or r.captured_at)) for r in rows]
+        out += [_evidence(r) for r in rows]
     return out
+
+
+#: What a QuoteView shows (not the vector, which is large and read from the index).
+_VIEW_COLUMNS = tuple(c for c in Quote.__table__.columns
+                      if c.name not in ("embedding", "dedupe_key", "emotion_by", "updated_at"))
+
+
+def views_and_evidence(session: Session, team_id: str, shown: Sequence[int],
+                       matched: Sequence[int]) -> tuple[dict[int, QuoteView], list[Evidence]]:
+    """The quotes a search may show (``quotes.views``) and the evidence of every matching
+    one (:func:`evidence`) in one round trip (one per :data:`CHUNK` ids): a single SELECT
+    of both id lists, with each shown row's revision count as a correlated subquery."""
+    wanted = list(dict.fromkeys([*shown, *matched]))
+    shown_set, matched_set = set(shown), set(matched)
+    counted = (select(func.count()).where(QuoteRevision.quote_id == Quote.id)
+               .correlate(Quote).scalar_subquery())
+    # revisions are counted for the shown rows only (CASE skips the subquery for the rest)
+    revisions = case((Quote.id.in_(list(shown_set) or [-1]), counted),
+                     else_=0).label("revision_count")
+    views: dict[int, QuoteView] = {}
+    found: list[Evidence] = []
+    for start in range(0, len(wanted), CHUNK):
+        for r in session.execute(select(*_VIEW_COLUMNS, revisions).where(
+                Quote.team_id == team_id, Quote.id.in_(wanted[start : start + CHUNK]))):
+            if r.id in shown_set:
+                views[r.id] = view(r, r.revision_count)
+            if r.id in matched_set:
+                found.append(_evidence(r))
+    return views, found
 
 
 def captures_of(session: Session, team_id: str, voices: Sequence[int]) -> dict[int, int]:

@@ -123,9 +123,18 @@ class EmotionHead:
                            for blk in self.blocks]
         return self._torch
 
-    def logits(self, states: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+    def logits(self, states: torch.Tensor | np.ndarray,
+               mask: torch.Tensor | np.ndarray) -> np.ndarray:
         """Raw class scores for a batch: ``states`` (B, T, D) entering ``layer``, ``mask``
-        (B, T) with 1 for real tokens."""
+        (B, T) with 1 for real tokens. NumPy arrays (the ONNX embedder's) are scored
+        without torch (:func:`store.retrieval.emotion_numpy.logits`, the same math)."""
+        if isinstance(states, np.ndarray):
+            from store.retrieval.emotion_numpy import logits as numpy_logits
+
+            return numpy_logits(self, states, np.asarray(mask))
+        return self._torch_logits(states, mask)  # type: ignore[arg-type]  # torch tensors here
+
+    def _torch_logits(self, states: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
         import torch
         import torch.nn.functional as F
 

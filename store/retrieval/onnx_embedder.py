@@ -1,0 +1,114 @@
+"""The bundled all-MiniLM-L6-v2 through ONNX Runtime and ``tokenizers``: no torch.
+
+:class:`OnnxEmbedder` makes the same vectors as
+:class:`store.retrieval.embeddings.SentenceTransformerEmbedder` on the bundled model (cosine
+>= 0.9999, tests/test_onnx.py), so it carries the same model name and stored vectors stay
+valid. Its graph (made by :mod:`store.retrieval.onnx_export`) also outputs the hidden states
+entering the emotion head's layer, so :class:`~store.retrieval.embeddings.Tap` works as with
+torch: one forward pass for a quote's vector and its emotion.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from store.errors import EmbeddingModelError
+from store.retrieval import onnx_model
+from store.retrieval.embeddings import BUNDLED_MODEL_NAME, Progress, Tap
+
+
+class OnnxEmbedder:
+    """Sentence vectors (and a tapped layer's input) from the exported bundled model."""
+
+    def __init__(self, prepared: onnx_model.Prepared, model_path: str | Path, *,
+                 threads: int | None = None) -> None:
+        """``threads``: ONNX Runtime intra-op threads (None: one per core)."""
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name = BUNDLED_MODEL_NAME
+        manifest = prepared.manifest
+        self.dim = int(manifest["dim"])
+        self.tap_layer: int | None = manifest.get("tap_layer")
+        self._fingerprints: dict[str, str | None] = dict(manifest.get("fingerprints", {}))
+        root = Path(model_path)
+        max_len = int(manifest.get("max_seq_length") or json.loads(
+            (root / "sentence_bert_config.json").read_text())["max_seq_length"])
+        try:
+            self._tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
+        except Exception as exc:
+            raise EmbeddingModelError(f"cannot read the tokenizer in {root}: {exc}") from exc
+        self._tokenizer.enable_truncation(max_length=max_len)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.inter_op_num_threads = 1
+        if threads:
+            options.intra_op_num_threads = threads
+        # Idle pool threads sleep instead of spinning: between batches the emotion head
+        # (NumPy) and the database need the cores, and the machine is shared.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        data = onnx_model.read_checked(prepared)
+        try:
+            self._session = ort.InferenceSession(data, options,
+                                                 providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise EmbeddingModelError(f"cannot load {prepared.model_file}: {exc}") from exc
+        del data
+        self._outputs = [o.name for o in self._session.get_outputs()]
+        self._lock = threading.Lock()
+
+    def fingerprint(self, layer: int) -> str | None:
+        """As ``SentenceTransformerEmbedder.fingerprint``, recorded at export; None for a
+        layer whose input this graph does not output."""
+        if layer != self.tap_layer:
+            return None
+        return self._fingerprints.get(str(layer))
+
+    def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self._tokenizer.encode_batch(list(texts),
+                                                            add_special_tokens=True)]
+
+    def _run(self, ids: list[list[int]], tapped: bool) -> tuple[np.ndarray, Any, np.ndarray]:
+        width = max(len(x) for x in ids)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for row, x in enumerate(ids):
+            input_ids[row, : len(x)] = x
+            mask[row, : len(x)] = 1
+        wanted = self._outputs if tapped else self._outputs[:1]
+        with self._lock:
+            result = self._session.run(wanted, {"input_ids": input_ids, "attention_mask": mask})
+        return result[0], (result[1] if tapped else None), mask
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None,
+        tap: Tap | None = None,
+    ) -> np.ndarray:
+        """Unit vectors for ``texts``; batches are made of texts of similar token counts
+        (longest first), each run holds the lock so a query waits for one batch at most."""
+        if tap is not None and tap.layer != self.tap_layer:
+            raise ValueError(f"this ONNX export outputs the input of layer {self.tap_layer}, "
+                             f"not {tap.layer}")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not len(texts):
+            return out
+        ids = self._tokenize(texts)
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        step = max(batch_size, 1)
+        for start in range(0, len(texts), step):
+            rows = order[start : start + step]
+            vecs, states, mask = self._run([ids[i] for i in rows], tap is not None)
+            out[rows] = vecs
+            if tap is not None:
+                tap.consume(rows, states, mask)
+            if progress:
+                progress(len(rows))
+        return out
