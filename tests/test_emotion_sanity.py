@@ -92,10 +92,21 @@ def shown() -> dict[str, str | None]:
 
 
 @pytest.mark.model
+@pytest.mark.xfail(strict=True, reason="the shipped head inverts one line, 'I wish I could say "
+                   "I love the new version, but I don't.' (bench/EMOTION.md, 'Why two targets "
+                   "are missed'); strict: a head that fixes it fails this mark")
 def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     flipped = [(label, shown[text], text) for label, _, _, text in plain(load(SANITY))
                if inverted(label, shown[text])]
     assert flipped == []
+
+
+@pytest.mark.model
+def test_at_most_the_known_inversion(shown: dict[str, str | None]) -> None:
+    """Until the miss above is fixed: no inversion other than the one named there."""
+    flipped = [text for label, _, _, text in plain(load(SANITY))
+               if inverted(label, shown[text])]
+    assert set(flipped) <= {"I wish I could say I love the new version, but I don't."}
 
 
 @pytest.mark.model
