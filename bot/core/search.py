@@ -15,8 +15,8 @@ from bot.core.query import Query
 from store.db import db_errors
 from store.errors import InvalidQuote
 from store.queries import quotes as q
-from store.queries.quotes import Filters
 from store.queries import search as sq
+from store.queries.quotes import Filters
 from store.retrieval import ranking
 from store.retrieval.embeddings import Embedder
 from store.retrieval.index import IndexRegistry
