@@ -85,6 +85,9 @@ class Quote(Base):
     emotion: Mapped[str | None] = mapped_column(String(16))
     emotion_confidence: Mapped[float | None] = mapped_column(Float)
     emotion_by: Mapped[str | None] = mapped_column(String(64))
+    #: The emotion head that guessed ``emotion`` (its version; None when a person chose
+    #: it): a different head guesses again (bot/core/indexing.py).
+    emotion_model: Mapped[str | None] = mapped_column(String(32))
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(255))
     dedupe_key: Mapped[str] = mapped_column(String(128))

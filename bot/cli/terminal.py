@@ -67,6 +67,8 @@ def render(result: SearchResult, *, width: int = 88, title: str | None = None,
     if filters:
         lines.append(safe("Filters: " + "; ".join(filters)))
     lines.append("")
+    if not result.hits and result.query.topic and result.unfiltered:
+        lines.append(safe("  " + result.query.filtered_out(result.unfiltered)))
     for n, hit in enumerate(result.hits, start=result.offset + 1):
         body = textwrap.fill(safe(hit.quote.text), width=width - 6,
                              initial_indent=f"{n:>2}. \u201c", subsequent_indent="     ",

@@ -70,6 +70,14 @@ class IndexLoader:
         for team_id, (ids, blobs) in by_team.items():  # one copy per team, no per-row arrays
             matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)
             self.indexes.get(team_id).upsert(ids, matrix.reshape(len(ids), embedder.dim))
+        version = self.encoder.emotion_version
+        if version:  # emotions guessed by another emotion head: encode them again too
+            with self.sessions() as session:
+                again = set(vectors.stale_emotions(session, version)) - set(stale)
+            if again:
+                log.info("guessing emotions again with a new emotion head",
+                         extra={"count": len(again)})
+                stale += sorted(again)
         if stale:
             log.info("re-embedding quotes made by another model", extra={"count": len(stale)})
             if on_reembed_start:
@@ -83,7 +91,8 @@ class IndexLoader:
     def reembed(self, ids: Sequence[int] | None = None, *, batch_size: int = 256,
                 progress: Progress | None = None) -> int:
         """Encode quotes again with the configured model (all when ``ids`` is None); quotes
-        saved without an emotion (under a model the emotion head does not fit) get one."""
+        saved without an emotion (under a model the emotion head does not fit) get one, and
+        emotions another head guessed are guessed again (a person's choice is kept)."""
         if ids is None:
             with self.sessions() as session:
                 ids = q.ids(session)
@@ -96,7 +105,8 @@ class IndexLoader:
             with self.sessions.begin() as session:
                 for n, (row, vec) in enumerate(zip(rows, vecs)):
                     extra: dict[str, Any] = {}
-                    if guesses is not None and row.emotion is None:  # saved under another model
+                    version = self.encoder.emotion_version
+                    if guesses is not None and version and row.needs_guess(version):
                         extra = emotion_fields(guesses[n])
                     vectors.set_vector(session, row.id, to_blob(vec), self.encoder.model, extra)
             for row, vec in zip(rows, vecs):

@@ -52,6 +52,20 @@ class Query:
             out.append("new users only" if f.new_user else "not new users")
         return out
 
+    def filtered_out(self, unfiltered: int) -> str:
+        """Why a topic search with filters found nothing, when ``unfiltered`` quotes are about
+        the topic without them: "No quotes tagged frustrated about “export”; 12 quotes about
+        it without that emotion." (plain text: the caller escapes it for its surface)."""
+        f = self.filters
+        quotes = f"{unfiltered} quote{'s' if unfiltered != 1 else ''}"
+        topic = f"\u201c{self.topic}\u201d"
+        if f.emotion and f == Filters(emotion=f.emotion):
+            that = "that emotion" if len(f.emotion) == 1 else "those emotions"
+            return (f"No quotes tagged {' or '.join(f.emotion)} about {topic}; {quotes} about "
+                    f"it without {that}.")
+        return (f"No quotes about {topic} match {'; '.join(self.describe_filters())}; "
+                f"{quotes} about it without those filters.")
+
 
 def parse_query(text: str, *, now: datetime | None = None) -> Query:
     """Parse a search. Control characters (NUL included) are dropped; more than

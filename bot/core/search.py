@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from store.db import db_errors
 from store.errors import InvalidQuote
 from store.queries import quotes as q
 from store.queries import search as sq
+from store.queries.quotes import Filters
 from store.retrieval import ranking
 from store.retrieval.embeddings import Embedder
 from store.retrieval.index import IndexRegistry
@@ -79,6 +80,9 @@ class SearchResult:
     breadth: Breadth = field(default_factory=Breadth)
     offset: int = 0
     has_more: bool = False
+    #: No quote matched the topic with the filters: how many match it without them (shown
+    #: so that the filter, not the topic, is seen as the reason). None when not asked.
+    unfiltered: int | None = None
 
 
 class SearchService:
@@ -163,8 +167,13 @@ class SearchService:
         with self.sessions() as session, timer("other_captures"):
             also = _other_captures(session, team_id, [found[c.id] for c in page], allowed)
         hits = tuple(QuoteHit(found[c.id], c.score, also.get(c.id, 0)) for c in page)
+        unfiltered = None
+        if not hits and query.filters and offset == 0:  # say whether the filters are why
+            unfiltered = self.search(team_id, replace(query, filters=Filters()), limit=1,
+                                     channel_id=channel_id,
+                                     speaker_teams=speaker_teams).breadth.matches
         return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
-                            has_more=len(chosen) > want)
+                            has_more=len(chosen) > want, unfiltered=unfiltered)
 
     def _said_at(self, team_id: str) -> Callable[[int], float | None]:
         """When a quote was said (epoch seconds), looked up only for near-ties."""

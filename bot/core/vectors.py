@@ -31,8 +31,11 @@ class EmotionEncoder(Protocol):
 
 
 def emotion_fields(guess: Any) -> dict[str, Any]:
-    """The stored columns for a guessed emotion (an ``EmotionGuess``)."""
-    return {"emotion": guess.label, "emotion_confidence": round(float(guess.confidence), 4)}
+    """The stored columns for a guessed emotion (an ``EmotionGuess``): no emotion when the
+    head was unsure, and always the head's version, so that another head guesses again."""
+    return {"emotion": guess.label,
+            "emotion_confidence": round(float(guess.confidence), 4) if guess.label else None,
+            "emotion_model": guess.version or None}
 
 
 class Encoder:
@@ -47,6 +50,13 @@ class Encoder:
     @property
     def model(self) -> str:
         return self.embedder.name
+
+    @property
+    def emotion_version(self) -> str | None:
+        """The wired emotion head's version (None without one)."""
+        head = getattr(self.emotions, "head", None)
+        version = getattr(head, "version", None)
+        return str(version) if version else None
 
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, Sequence[Any] | None]:
         """Vectors, and emotion guesses when an emotion head is wired (same pass)."""

@@ -101,7 +101,9 @@ class Answers:
                                 "Please try again."))
             return
         if not result.hits:
-            if query.topic:
+            if query.topic and result.unfiltered:  # the filters, not the topic, are why
+                send(blocks.message(blocks.escape(query.filtered_out(result.unfiltered))))
+            elif query.topic:
                 send(blocks.no_match(query.topic, self.emoji(team_id)))
             else:
                 send(blocks.message("No quotes match those filters yet."))

@@ -40,6 +40,12 @@ def _record_edit(session: Session, quote: Quote, new_text: str, now: datetime) -
     return True
 
 
+def _chosen(quote: Quote) -> bool:
+    """A person chose this quote's emotion (an edit, or at capture: no head recorded)."""
+    return quote.emotion_by is not None or (quote.emotion is not None
+                                            and quote.emotion_model is None)
+
+
 def replace_words(session: Session, team_id: str, channel_id: str, ts: str, new_text: str,
                   *, now: datetime, embedding: bytes, model: str,
                   emotion: dict[str, Any] | None) -> QuoteView | None:
@@ -53,7 +59,7 @@ def replace_words(session: Session, team_id: str, channel_id: str, ts: str, new_
     if not _record_edit(session, quote, new_text, now):
         return None
     quote.embedding, quote.embedding_model = embedding, model
-    if emotion and quote.emotion_by is None:
+    if emotion and not _chosen(quote):
         for column, value in emotion.items():
             setattr(quote, column, value)
     return _view(session, quote)
@@ -92,7 +98,7 @@ def replace_passage(session: Session, team_id: str, passage_key: str, new_text: 
         setattr(quote, column, value)
     if embedding is not None:
         quote.embedding, quote.embedding_model = embedding, model
-    if emotion and quote.emotion_by is None:
+    if emotion and not _chosen(quote):
         for column, value in emotion.items():
             setattr(quote, column, value)
     return _view(session, quote)
@@ -127,8 +133,9 @@ def set_details(session: Session, team_id: str, quote_id: int,
         return None
     for key, value in changes.items():
         setattr(quote, key, value)
-    if "emotion" in changes:
+    if "emotion" in changes:  # a person's choice: no head guessed it
         quote.emotion_confidence = 1.0
+        quote.emotion_model = None
     session.flush()
     return view(quote)
 

@@ -82,6 +82,7 @@ class NewQuote:
     tags: tuple[str, ...] = ()
     emotion: str | None = None
     emotion_confidence: float | None = None
+    emotion_model: str | None = None  # the head that guessed it; None: a person chose it
     is_excerpt: bool = False  # the capturer kept only part of the Slack message
     #: A passage of an interview transcript: its stable key (transcript, speaker, start),
     #: which transcript, where it starts (seconds) and its offsets in the spoken text.
@@ -212,7 +213,8 @@ def to_row(nq: NewQuote, *, embedding: bytes | None, model: str | None,
         first_hand=nq.first_hand, relayed_by=nq.relayed_by, captured_by=nq.captured_by,
         captured_at=nq.captured_at or now, said_at=nq.said_at, tags=list(nq.tags),
         emotion=nq.emotion, emotion_confidence=nq.emotion_confidence, emotion_by=None,
-        embedding=embedding, embedding_model=model, dedupe_key=nq.dedupe_key, updated_at=utcnow(),
+        emotion_model=nq.emotion_model, embedding=embedding, embedding_model=model,
+        dedupe_key=nq.dedupe_key, updated_at=utcnow(),
         is_excerpt=nq.is_excerpt, source_changed=False, transcript_key=nq.transcript_key,
         start_seconds=nq.start_seconds, char_start=nq.char_start, char_end=nq.char_end,
         source_html=nq.source_html,

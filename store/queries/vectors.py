@@ -18,18 +18,36 @@ from store.models import Quote
 
 @dataclass(frozen=True)
 class ToEncode:
-    """A quote to encode again, and whether it already has an emotion."""
+    """A quote to encode again, its emotion and which head guessed it."""
 
     id: int
     team_id: str
     text: str
     emotion: str | None
+    emotion_model: str | None = None
+    emotion_by: str | None = None
+
+    def needs_guess(self, version: str) -> bool:
+        """Whether head ``version`` should (re)guess this quote's emotion: never over a
+        person's choice (an emotion with no head recorded, or set by someone)."""
+        chosen = self.emotion_by is not None or (self.emotion is not None
+                                                 and self.emotion_model is None)
+        return not chosen and self.emotion_model != version
 
 
 def to_encode(session: Session, ids: Sequence[int]) -> list[ToEncode]:
-    rows = session.execute(select(Quote.id, Quote.team_id, Quote.text, Quote.emotion)
+    rows = session.execute(select(Quote.id, Quote.team_id, Quote.text, Quote.emotion,
+                                  Quote.emotion_model, Quote.emotion_by)
                            .where(Quote.id.in_(ids))).all()
-    return [ToEncode(r.id, r.team_id, r.text, r.emotion) for r in rows]
+    return [ToEncode(r.id, r.team_id, r.text, r.emotion, r.emotion_model, r.emotion_by)
+            for r in rows]
+
+
+def stale_emotions(session: Session, version: str) -> list[int]:
+    """Quotes whose emotion another head guessed (not a person): to guess again."""
+    return list(session.scalars(select(Quote.id).where(
+        Quote.emotion_model.is_not(None), Quote.emotion_model != version,
+        Quote.emotion_by.is_(None)).order_by(Quote.id)))
 
 
 def set_vector(session: Session, quote_id: int, embedding: bytes, model: str,

@@ -1,15 +1,21 @@
 """Emotion of a quote, read from the same forward pass that makes its sentence vector.
 
 The head is a fine-tuned copy of all-MiniLM-L6-v2's top transformer layer plus a linear
-classifier over its mean-pooled tokens, trained by ``bench/train_emotion.py`` on GoEmotions
-mapped to five classes (see ``bench/EMOTION.md``). At run time the embedder hands over the
-hidden states entering that layer (:class:`store.retrieval.embeddings.Tap`); the head runs its own
-copy of the layer on them, so a quote is encoded once for both its vector and its emotion.
-Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, a few MB).
+classifier over its mean-pooled tokens, plus learned weights on emoji and negation cues read
+from the raw text (:mod:`store.retrieval.cues`), trained by ``bench/train_emotion.py`` on
+GoEmotions mapped to five classes and on product-feedback lines (see ``bench/EMOTION.md``).
+At run time the embedder hands over the hidden states entering that layer
+(:class:`store.retrieval.embeddings.Tap`); the head runs its own copy of the layer on them, so
+a quote is encoded once for both its vector and its emotion. Below the confidence threshold
+measured on dev the head shows no emotion rather than a wrong one (label None).
+Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, a few MB); ``version``
+(a hash of that file) is stored with each guessed emotion so that a new head re-reads them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import math
 from collections.abc import Sequence
@@ -20,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from store.retrieval import cues as text_cues
 from store.retrieval.embeddings import Progress, Tap
 from store.vocab import EMOTIONS  # noqa: F401 - the head's classes, in output order
 
@@ -35,15 +42,19 @@ _RESOURCE = "data/emotion_head.npz"
 BLOCK_ARRAYS = ("q_w", "q_b", "k_w", "k_b", "v_w", "v_b", "o_w", "o_b", "ln1_w", "ln1_b",
                 "i_w", "i_b", "out_w", "out_b", "ln2_w", "ln2_b")
 _META = ("labels", "layer", "blocks", "heads", "eps", "fingerprint", "model", "head_w",
-         "head_b", "temperature", "bias")
+         "head_b", "temperature", "bias", "cue_w", "cues", "threshold")
 
 
 @dataclass(frozen=True)
 class EmotionGuess:
-    """One predicted emotion and the calibrated softmax probability of that class."""
+    """One predicted emotion and the calibrated softmax probability of that class.
 
-    label: str
+    ``label`` is None when the head is unsure (``confidence`` below its threshold): show no
+    emotion rather than a wrong one. ``version`` identifies the head that guessed."""
+
+    label: str | None
     confidence: float
+    version: str = ""
 
 
 class EmotionHead:
@@ -54,7 +65,8 @@ class EmotionHead:
     produce those states (``SentenceTransformerEmbedder.fingerprint``).
     """
 
-    def __init__(self, arrays: dict[str, np.ndarray], *, where: str = "emotion head") -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], *, where: str = "emotion head",
+                 version: str = "") -> None:
         missing = [k for k in _META if k not in arrays]
         if missing:
             raise ValueError(f"{where}: emotion head is missing arrays {missing}")
@@ -77,10 +89,22 @@ class EmotionHead:
         self.head_w = np.asarray(arrays["head_w"], np.float32)
         self.head_b = np.asarray(arrays["head_b"], np.float32).reshape(-1)
         self.bias = np.asarray(arrays["bias"], np.float32).reshape(-1)
+        self.cue_w = np.asarray(arrays["cue_w"], np.float32)
+        self.threshold = float(np.asarray(arrays["threshold"]).reshape(-1)[0])
+        if str(arrays["cues"]) != text_cues.VERSION:
+            raise ValueError(f"{where}: emotion head was trained on cues {str(arrays['cues'])!r}, "
+                             f"this code makes {text_cues.VERSION!r}")
+        if not 0 <= self.threshold < 1:
+            raise ValueError(f"{where}: threshold must be in [0, 1), got {self.threshold}")
+        #: identifies these weights: stored with each guessed emotion (``emotion_model``)
+        self.version = version or hashlib.sha256(
+            b"".join(np.ascontiguousarray(arrays[k]).tobytes() for k in sorted(arrays))
+        ).hexdigest()[:12]
         n_out = len(self.labels)
         dim = self.head_w.shape[1] if self.head_w.ndim == 2 else -1
         if (n_blocks < 1 or self.head_w.shape != (n_out, dim) or self.head_b.shape != (n_out,)
                 or self.bias.shape != (n_out,) or dim % self.heads
+                or self.cue_w.shape != (n_out, len(text_cues.CUES))
                 or any(blk["q_w"].shape != (dim, dim) or blk["i_w"].shape[1:] != (dim,)
                        or blk["out_w"].shape != (dim, blk["i_w"].shape[0])
                        for blk in self.blocks)):
@@ -100,14 +124,16 @@ class EmotionHead:
         if path is None:
             ref = resources.files(_PACKAGE).joinpath(_RESOURCE)
             with ref.open("rb") as fh:
-                return cls(cls._read(fh), where=str(ref))
+                return cls._from(fh, str(ref))
         with open(path, "rb") as fh:
-            return cls(cls._read(fh), where=str(path))
+            return cls._from(fh, str(path))
 
-    @staticmethod
-    def _read(fh: IO[bytes]) -> dict[str, np.ndarray]:
-        with np.load(fh, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+    @classmethod
+    def _from(cls, fh: IO[bytes], where: str) -> EmotionHead:
+        raw = fh.read()
+        version = hashlib.sha256(raw).hexdigest()[:12]
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            return cls({k: data[k] for k in data.files}, where=where, version=version)
 
     def fits(self, embedder: object) -> bool:
         """Whether ``embedder`` makes the hidden states this head was trained on."""
@@ -123,16 +149,20 @@ class EmotionHead:
                            for blk in self.blocks]
         return self._torch
 
-    def logits(self, states: torch.Tensor | np.ndarray,
-               mask: torch.Tensor | np.ndarray) -> np.ndarray:
+    def logits(self, states: torch.Tensor | np.ndarray, mask: torch.Tensor | np.ndarray,
+               texts: Sequence[str]) -> np.ndarray:
         """Raw class scores for a batch: ``states`` (B, T, D) entering ``layer``, ``mask``
-        (B, T) with 1 for real tokens. NumPy arrays (the ONNX embedder's) are scored
+        (B, T) with 1 for real tokens, and the batch's ``texts`` (for the emoji and negation
+        cues, :mod:`store.retrieval.cues`). NumPy arrays (the ONNX embedder's) are scored
         without torch (:func:`store.retrieval.emotion_numpy.logits`, the same math)."""
         if isinstance(states, np.ndarray):
             from store.retrieval.emotion_numpy import logits as numpy_logits
 
-            return numpy_logits(self, states, np.asarray(mask))
-        return self._torch_logits(states, mask)  # type: ignore[arg-type]  # torch tensors here
+            base = numpy_logits(self, states, np.asarray(mask))
+        else:
+            base = self._torch_logits(states, mask)  # type: ignore[arg-type]  # torch here
+        scores: np.ndarray = base + text_cues.cues(texts) @ self.cue_w.T
+        return scores
 
     def _torch_logits(self, states: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
         import torch
@@ -159,7 +189,8 @@ class EmotionHead:
                 x = F.layer_norm(x + ffn, (dim,), w["ln2_w"], w["ln2_b"], self.eps)
             m = keep[..., None].to(torch.float32)
             pooled = (x * m).sum(1) / m.sum(1).clamp(min=1.0)
-        return pooled.numpy() @ self.head_w.T + self.head_b
+        base: np.ndarray = pooled.numpy() @ self.head_w.T + self.head_b
+        return base
 
     def probabilities_from_logits(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: ``softmax(logits / temperature + bias)``."""
@@ -170,9 +201,14 @@ class EmotionHead:
         return probabilities
 
     def guesses(self, probabilities: np.ndarray) -> list[EmotionGuess]:
+        """The most probable class per row, or no label below ``threshold``."""
         best = probabilities.argmax(axis=1)
-        return [EmotionGuess(self.labels[int(k)], float(probabilities[i, k]))
-                for i, k in enumerate(best)]
+        out = []
+        for i, k in enumerate(best):
+            confidence = float(probabilities[i, k])
+            label = self.labels[int(k)] if confidence >= self.threshold else None
+            out.append(EmotionGuess(label, confidence, self.version))
+        return out
 
 
 class EmotionReader:
@@ -191,7 +227,9 @@ class EmotionReader:
         probs = np.zeros((len(texts), len(self.head.labels)), np.float32)
 
         def consume(rows: np.ndarray, states: Any, mask: Any) -> None:
-            probs[rows] = self.head.probabilities_from_logits(self.head.logits(states, mask))
+            batch = [texts[int(i)] for i in rows]
+            probs[rows] = self.head.probabilities_from_logits(
+                self.head.logits(states, mask, batch))
 
         vectors = self.embedder.encode(texts, batch_size=batch_size, progress=progress,
                                        tap=Tap(self.head.layer, consume))
@@ -221,3 +259,14 @@ def load_reader(embedder: Any, path: str | Path | None = None) -> EmotionReader 
                     head.model, getattr(embedder, "name", "?"))
         return None
     return EmotionReader(embedder, head)
+
+
+#: The emotions on the unhappy side: labelling one of these delighted (or a delighted line
+#: one of these) is a polarity inversion, the error that destroys trust in every label.
+NEGATIVE_EMOTIONS = ("frustrated", "disappointed")
+
+
+def inverted(true: str, shown: str | None) -> bool:
+    """Whether showing ``shown`` for a line whose emotion is ``true`` flips its polarity."""
+    return ((true in NEGATIVE_EMOTIONS and shown == "delighted")
+            or (true == "delighted" and shown in NEGATIVE_EMOTIONS))

@@ -1,0 +1,124 @@
+"""The emotion head on product feedback people would try first (tests/data/emotion_sanity.tsv).
+
+The sanity set is test-only: training uses GoEmotions and bench/emotion_augment.py's
+synthetic lines, tuning uses bench/data/emotion_product_dev.tsv (checked apart here)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from store.retrieval.emotion import EMOTIONS, NEGATIVE_EMOTIONS, inverted, load_reader
+
+ROOT = Path(__file__).resolve().parent.parent
+SANITY = ROOT / "tests" / "data" / "emotion_sanity.tsv"
+DEV = ROOT / "bench" / "data" / "emotion_product_dev.tsv"
+TAGS = {"emoji", "negation", "typo", "sarcasm", "ambiguous"}
+KNOWN = {  # issue 13: what the previous head got wrong
+    "Export again! 😡😡 It times out.": "frustrated",
+    "Third time this week the app logged me out in the middle of a form 😤": "frustrated",
+    "I am not happy with your company. Please delete my account asap.": "frustrated",
+}
+
+
+def load(path: Path) -> list[tuple[str, str, set[str], str]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, voice, tags, text = line.split("\t")
+            rows.append((label, voice, set(tags.split(",")) - {"-"}, text))
+    return rows
+
+
+def plain(rows: list[tuple[str, str, set[str], str]]) -> list[tuple[str, str, set[str], str]]:
+    return [r for r in rows if not r[2] & {"sarcasm", "ambiguous"}]
+
+
+def macro_f1(truth: list[str], shown: list[str]) -> float:
+    scores = []
+    for label in EMOTIONS:
+        tp = sum(t == s == label for t, s in zip(truth, shown))
+        fp = sum(s == label != t for t, s in zip(truth, shown))
+        fn = sum(t == label != s for t, s in zip(truth, shown))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores)
+
+
+def normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_the_sets_are_well_formed_and_apart() -> None:
+    sanity, dev = load(SANITY), load(DEV)
+    for rows in (sanity, dev):
+        assert all(label in EMOTIONS and voice in {"app", "admin", "ticket"} and tags <= TAGS
+                   for label, voice, tags, _ in rows)
+    per_class = Counter(label for label, *_ in plain(sanity))
+    assert min(per_class[e] for e in EMOTIONS) >= 40, per_class
+    for tag in ("emoji", "negation", "typo", "sarcasm"):
+        assert sum(tag in tags for _, _, tags, _ in sanity) >= 5, tag
+    for label in EMOTIONS:  # every class is heard in all three voices
+        assert {v for lab, v, _, _ in sanity if lab == label} == {"app", "admin", "ticket"}
+    texts = [normal(r[3]) for r in sanity]
+    assert len(set(texts)) == len(texts)  # no line twice
+    assert not set(texts) & {normal(r[3]) for r in dev}  # tuning never sees a test line
+    spec = importlib.util.spec_from_file_location("emotion_augment",
+                                                  ROOT / "bench" / "emotion_augment.py")
+    assert spec is not None and spec.loader is not None
+    augment = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(augment)
+    synthetic = {normal(t) for t, _ in augment.product_lines()}
+    assert len(synthetic) > 1000 and not set(texts) & synthetic  # nor does training
+
+
+def test_polarity_inversion_is_defined_on_labels() -> None:
+    assert inverted("frustrated", "delighted") and inverted("delighted", "disappointed")
+    assert not inverted("frustrated", None) and not inverted("delighted", "neutral")
+    assert not inverted("confused", "delighted") and set(NEGATIVE_EMOTIONS) < set(EMOTIONS)
+
+
+@pytest.fixture(scope="module")
+def shown() -> dict[str, str | None]:
+    from store.retrieval.embeddings import SentenceTransformerEmbedder
+
+    reader = load_reader(SentenceTransformerEmbedder())
+    assert reader is not None
+    texts = [r[3] for r in load(SANITY)]
+    _, guesses = reader.encode(texts)
+    return {t: g.label for t, g in zip(texts, guesses)}
+
+
+@pytest.mark.model
+@pytest.mark.xfail(strict=True, reason="the shipped head inverts one line, 'I wish I could say "
+                   "I love the new version, but I don't.' (bench/EMOTION.md, 'Why two targets "
+                   "are missed'); strict: a head that fixes it fails this mark")
+def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
+    flipped = [(label, shown[text], text) for label, _, _, text in plain(load(SANITY))
+               if inverted(label, shown[text])]
+    assert flipped == []
+
+
+@pytest.mark.model
+def test_at_most_the_known_inversion(shown: dict[str, str | None]) -> None:
+    """Until the miss above is fixed: no inversion other than the one named there."""
+    flipped = [text for label, _, _, text in plain(load(SANITY))
+               if inverted(label, shown[text])]
+    assert set(flipped) <= {"I wish I could say I love the new version, but I don't."}
+
+
+@pytest.mark.model
+def test_macro_f1_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
+    rows = plain(load(SANITY))
+    truth = [label for label, *_ in rows]
+    guessed = [shown[text] or "neutral" for *_, text in rows]  # no emotion reads as neutral
+    wrong = [(t, g, r[3]) for t, g, r in zip(truth, guessed, rows) if t != g]
+    assert macro_f1(truth, guessed) >= 0.90, wrong
+
+
+@pytest.mark.model
+def test_the_failures_of_issue_13_are_fixed(shown: dict[str, str | None]) -> None:
+    for text, label in KNOWN.items():
+        assert shown[text] in (label, *NEGATIVE_EMOTIONS) and shown[text] is not None, text
