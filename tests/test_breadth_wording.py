@@ -74,5 +74,11 @@ def test_search_header_adds_up_when_one_quote_was_said_by_two_people(services) -
     b = services.search.search("T1", parse_query("export button impossible to find")).breadth
     assert (b.matches, b.people, b.approximate) == (1, 2, True)
     text = plain(b)
-    assert text.startswith("about 2 people, in about 1 distinct quote")
+    assert text.startswith("2 people, in 1 distinct quote")  # too few for "about"
     assert "from" not in text
+
+
+def test_too_few_for_about() -> None:
+    """"about 1 person" means nothing: small estimated counts are said plainly."""
+    assert plain(Breadth(matches=1, people=1, approximate=True)) == \
+        "1 matching quote from 1 person"

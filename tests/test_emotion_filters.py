@@ -74,7 +74,7 @@ def test_cli_search_says_the_emotion_filter_is_why(monkeypatch: pytest.MonkeyPat
     embedder = HashingEmbedder()
     assert main(["search", "emotion:frustrated", "csv", "export", "--team", "T1"],
                 embedder=embedder) == 0  # nothing stored yet: no count to give
-    assert "(no quotes found)" in capsys.readouterr().out
+    assert "No quotes found with these filters." in capsys.readouterr().out
     assert main(["import", str(path), "--team", "T1"], embedder=embedder) == 0
     capsys.readouterr()
     assert main(["search", "emotion:frustrated", "csv", "export", "times", "out"],

@@ -148,7 +148,8 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
     """
     if not b.matches:
         return "No stored quote matches closely; these are the nearest."
-    about = "about " if b.approximate else ""
+    # An estimate says so, except for counts too small for "about" to mean anything.
+    about = "about " if b.approximate and b.matches >= 3 else ""
 
     def n(count: int, one: str, many: str) -> str:  # the number in bold
         return f"{bold}{count}{bold} {one if count == 1 else many}"
