@@ -25,7 +25,17 @@ from bot.core.desk.comments import (
     is_new,
     speaker_name,
 )
-from bot.core.desk.reading import Doc, Where, ident, items, obj, records, text, when
+from bot.core.desk.reading import (
+    Doc,
+    Where,
+    first_by_id,
+    ident,
+    items,
+    obj,
+    records,
+    text,
+    when,
+)
 
 SKIPPED = {"message": "agents' replies", "note": "internal notes"}
 
@@ -41,13 +51,9 @@ def read(path: str | Path, docs: list[Doc]) -> DeskExport:
     for where, record in records(path, docs):
         _collect(record, where, bag)
     export = DeskExport(format="helpscout")
-    seen: set[str] = set()
-    for where, conversation in bag.conversations:
-        conversation_id = ident(conversation, "id", where)
-        if conversation_id not in seen:
-            seen.add(conversation_id)
-            _conversation(conversation_id, conversation, where, bag, export)
-    export.tickets = len(seen)
+    for conversation_id, where, conversation in first_by_id(bag.conversations):
+        _conversation(conversation_id, conversation, where, bag, export)
+        export.tickets += 1
     return export
 
 

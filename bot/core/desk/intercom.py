@@ -26,7 +26,17 @@ from bot.core.desk.comments import (
     is_new,
     speaker_name,
 )
-from bot.core.desk.reading import Doc, Where, ident, items, obj, records, text, when
+from bot.core.desk.reading import (
+    Doc,
+    Where,
+    first_by_id,
+    ident,
+    items,
+    obj,
+    records,
+    text,
+    when,
+)
 
 CUSTOMERS = frozenset({"user", "lead", "contact"})
 
@@ -43,13 +53,9 @@ def read(path: str | Path, docs: list[Doc]) -> DeskExport:
     for where, record in records(path, docs):
         _collect(record, where, bag)
     export = DeskExport(format="intercom")
-    seen: set[str] = set()
-    for where, conversation in bag.conversations:
-        conversation_id = ident(conversation, "id", where)
-        if conversation_id not in seen:
-            seen.add(conversation_id)
-            _conversation(conversation_id, conversation, where, bag, export)
-    export.tickets = len(seen)
+    for conversation_id, where, conversation in first_by_id(bag.conversations):
+        _conversation(conversation_id, conversation, where, bag, export)
+        export.tickets += 1
     return export
 
 

@@ -11,7 +11,7 @@ nothing and loses nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,6 +144,18 @@ def ident(parent: dict[str, object], key: str, where: Where) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
         raise where.key(key).fail(f"expected an id, found {_kind(value)}")
     return str(value)
+
+
+def first_by_id(entries: Iterable[tuple[Where, dict[str, object]]],
+                ) -> Iterator[tuple[str, Where, dict[str, object]]]:
+    """Each record once by its required ``id``, in file order (an export repeats a record
+    that changed, and two overlapping files repeat many): ``(id, where, record)``."""
+    seen: set[str] = set()
+    for where, record in entries:
+        record_id = ident(record, "id", where)
+        if record_id not in seen:
+            seen.add(record_id)
+            yield record_id, where, record
 
 
 def text(parent: dict[str, object], key: str, where: Where) -> str | None:

@@ -27,7 +27,17 @@ from bot.core.desk.comments import (
     is_new,
     speaker_name,
 )
-from bot.core.desk.reading import Doc, Where, ident, items, obj, records, text, when
+from bot.core.desk.reading import (
+    Doc,
+    Where,
+    first_by_id,
+    ident,
+    items,
+    obj,
+    records,
+    text,
+    when,
+)
 
 
 @dataclass
@@ -47,12 +57,8 @@ def read(path: str | Path, docs: list[Doc]) -> DeskExport:
     if bag.side_conversations:
         export.skipped["side conversations"] += bag.side_conversations
     for ticket_id, comments in bag.comments.items():
-        seen: set[str] = set()
-        for where, comment in comments:
-            cid = ident(comment, "id", where)
-            if cid not in seen:
-                seen.add(cid)
-                _comment(ticket_id, cid, comment, where, bag, export)
+        for cid, where, comment in first_by_id(comments):
+            _comment(ticket_id, cid, comment, where, bag, export)
     return export
 
 
