@@ -5,6 +5,7 @@ only where the viewer can see."""
 from __future__ import annotations
 
 import json
+import time
 
 from sqlalchemy import update
 
@@ -26,6 +27,15 @@ def mention(bot: Bot, text: str, ts: str, thread: str = THREAD, channel: str = "
     bot.event(signing.app_mention(f"<@UBOT> {text}", user, channel, ts, thread_ts=thread))
 
 
+def cited(bot: Bot, count: int, thread: str = THREAD, channel: str = "C1") -> None:
+    """Wait until ``count`` quotes are on the thread's trail: the bot records a use right
+    after its post reaches Slack, so the fake seeing the post does not mean it is recorded."""
+    deadline = time.monotonic() + 10
+    while len(bot.services.usage.thread_evidence("T0001", channel, thread)) < count:
+        assert time.monotonic() < deadline, f"{count} quotes never reached the trail"
+        time.sleep(0.02)
+
+
 def share_in_thread(bot: Bot, topic: str, thread: str, channel: str = "C1",
                     user: str = "U2") -> None:
     _, hook = bot.command(topic, channel_id=channel, user_id=user)
@@ -43,8 +53,10 @@ def test_evidence_lists_every_quote_brought_into_the_thread(bot: Bot) -> None:
     seed(bot, "I love the new calendar view", "Cy")
     mention(bot, "speaker:Ana noisy notifications", "1700000900.000200")
     bot.slack.wait_for("chat.postMessage")
+    cited(bot, 1)
     share_in_thread(bot, "speaker:Bo invoice search", THREAD)
     bot.slack.wait_for("chat.postMessage", count=2)
+    cited(bot, 2)
 
     mention(bot, "evidence", "1700001000.000300")
     posts = bot.slack.wait_for("chat.postMessage", count=3)
@@ -68,6 +80,7 @@ def test_evidence_leaves_out_deleted_and_since_private_quotes(bot: Bot) -> None:
     mention(bot, "export", "1700000900.000200")
     (first,) = bot.slack.wait_for("chat.postMessage")
     assert "Exports time out" in json.dumps(first.params) and "CSV" in json.dumps(first.params)
+    cited(bot, 2)
     assert bot.services.deletion.delete("T0001", gone, by="U1")
     with bot.services.sessions.begin() as s:  # its capturer took it back to its channel
         s.execute(update(Quote).where(Quote.id == hidden).values(
@@ -82,6 +95,7 @@ def test_markup_in_an_evidence_quote_is_escaped(bot: Bot) -> None:
     seed(bot, "Pricing <!channel> is *confusing* <https://evil.test|click>", "Ana")
     mention(bot, "pricing confusing", "1700000900.000200")
     bot.slack.wait_for("chat.postMessage")
+    cited(bot, 1)
     mention(bot, "evidence", "1700001000.000300")
     answer = bot.slack.wait_for("chat.postMessage", count=2)[-1].params
     raw = json.dumps(answer)
@@ -96,6 +110,8 @@ def test_full_quote_says_where_it_was_cited_only_where_the_viewer_can_see(bot: B
     mention(bot, "bulk edit tags", "1700000910.000200", thread="1700000905.000100",
             channel="CPRIV")
     bot.slack.wait_for("chat.postMessage", count=2)
+    cited(bot, 1)
+    cited(bot, 1, thread="1700000905.000100", channel="CPRIV")
 
     def full_view(channel: str) -> dict:
         _, hook = bot.command("bulk edit tags", channel_id=channel)
