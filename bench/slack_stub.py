@@ -243,6 +243,8 @@ class StubSlack:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps connections alive, as Slack's servers do
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
 

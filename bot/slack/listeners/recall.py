@@ -67,7 +67,8 @@ def register(app: App, rt: Runtime) -> None:
         def public() -> bool:
             return not rt.directory.conversation(client, team_id, channel).is_private
 
-        rt.answers.run(team_id, query, blocks.Target(channel), respond=respond,
+        rt.answers.run(team_id, query, blocks.Target(channel),
+                       respond=rt.respond_via(command.get("response_url"), respond),
                        user_id=command.get("user_id"), public=public,
                        audience=audience(client, team_id, channel))
 
@@ -102,7 +103,8 @@ def register(app: App, rt: Runtime) -> None:
         team_id = context.team_id or ""
         # Where the results may be shown is the conversation the click came from, never the
         # button's value (a forged value could name a private channel).
-        rt.answers.run(team_id, query, blocks.Target(channel), respond=respond, offset=offset,
+        rt.answers.run(team_id, query, blocks.Target(channel),
+                       respond=rt.respond_via(body.get("response_url"), respond), offset=offset,
                       user_id=_user(body), replace_original=True,
                       audience=audience(client, team_id, channel))
 

@@ -16,6 +16,7 @@ from bot.container import Services
 from bot.slack.answers import MAX_DEPTH, PAGE, Answers
 from bot.slack.directory import Directory
 from bot.slack.permissions import Permissions
+from bot.slack.responses import ResponsePoster
 from store.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Runtime:
     work_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         4, thread_name_prefix="voicebot-work"))
     installation_store: InstallationStore | None = None
+    responses: ResponsePoster = field(default_factory=ResponsePoster)
     retry_delays: tuple[float, ...] = (2, 5, 15, 30, 60, 120, 300)
     permissions: Permissions = field(init=False)
     answers: Answers = field(init=False)
@@ -60,6 +62,14 @@ class Runtime:
             log.error("gave up retrying after %d attempts", len(self.retry_delays))
 
         threading.Thread(target=loop, name="voicebot-retry", daemon=True).start()
+
+    def respond_via(self, response_url: object,
+                    fallback: Callable[..., object]) -> Callable[..., object]:
+        """``respond`` for an answer sent after the ack: a kept-alive connection to the
+        request's response_url (:mod:`bot.slack.responses`), else Bolt's ``fallback``."""
+        if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
+            return self.responses.respond_to(response_url)
+        return fallback
 
     def background(self, work: Callable[..., object], *args: object) -> None:
         """Run capture work after the ack, off the listener pool; failures are logged."""
