@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.core.capture_backlog import CaptureBacklog, Deferred
 from bot.slack import answers
 from bot.slack.listeners import runtime
 from store.models import DeferredCapture, Quote
@@ -119,3 +120,17 @@ def test_captures_past_the_work_limit_wait_in_the_database_and_none_is_lost(
     assert count(bot, DeferredCapture) == 0
     saved = bot.slack.wait_for("chat.postEphemeral", count=flood, timeout=30)
     assert len(saved) == flood
+
+
+def test_captures_deferred_before_a_restart_are_run_when_the_server_starts(tmp_path) -> None:
+    with FakeSlack() as slack:
+        slack.add_user("U1", "Ana Teammate")
+        slack.add_user("UCUST", "Casey Customer", team_id="T0001")
+        slack.add_channel("C1", "general")
+        ts = slack.add_message("C1", "The export lost my data again", user="UCUST")
+        with serve_bot(tmp_path, slack) as first:  # deferred, then the server stops
+            CaptureBacklog(first.services.sessions).defer(Deferred("T0001", "C1", ts, "U1"))
+            assert count(first, Quote) == 0
+        with serve_bot(tmp_path, slack) as second:
+            wait_until(lambda: count(second, Quote) == 1)
+            assert count(second, Quote) == 1 and count(second, DeferredCapture) == 0

@@ -94,7 +94,8 @@ class Runtime:
 
     def capture(self, capture: Deferred) -> None:
         """Run a capture reaction now if the work pool has room, else keep it in the
-        database until it has (:meth:`drain`): never lost, never held in memory."""
+        database until it has (:meth:`drain_in_background`): never lost, never held in
+        memory."""
         if self.run_deferred is None:
             raise RuntimeError("no capture runner registered")
         if self.backlog_empty_hint() and self.background(self.run_deferred, capture):
