@@ -4,8 +4,9 @@
 Every ``interval`` seconds it appends one JSON line to ``<path>``: resident memory split
 into anonymous and file-backed (/proc/self/status), glibc's ``mallinfo2`` (bytes in use
 from the heap arenas, in ``mmap``-ed chunks, and free but kept), SQLite's
-``sqlite3_memory_used``, the Python objects ``tracemalloc`` traces, the blocks Python's
-allocator holds, threads, open files and stored quotes. Once ``<path>.trace`` exists
+``sqlite3_memory_used`` (and how much of it is page cache), the Python objects
+``tracemalloc`` traces, the blocks Python's allocator holds, threads, open files and
+stored quotes. With ``python`` (``load.py --probe-python``), once ``<path>.trace`` exists
 (``load.py`` makes it after the warm-up) it also writes ``<path>.tracemalloc.txt``: the
 Python allocation sites holding the most memory allocated since then. Reading the two
 together tells Python objects, SQLite, live native allocations and allocator retention
@@ -55,7 +56,18 @@ def _sqlite() -> Any | None:
         return None
     lib = ctypes.CDLL(sorted(paths)[0])
     lib.sqlite3_memory_used.restype = ctypes.c_int64
+    lib.sqlite3_status64.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_int64),
+                                     ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
     return lib
+
+
+SQLITE_STATUS_PAGECACHE_OVERFLOW = 2  # page-cache bytes taken from malloc (all of them here)
+
+
+def _sqlite_status(sqlite: Any, op: int) -> int:
+    current, highest = ctypes.c_int64(), ctypes.c_int64()
+    sqlite.sqlite3_status64(op, ctypes.byref(current), ctypes.byref(highest), 0)
+    return current.value
 
 
 def _status() -> dict[str, int]:
@@ -78,6 +90,8 @@ def reading(libc: Any | None, sqlite: Any | None) -> dict[str, Any]:
         row["m_hblks"] = info.hblks
     if sqlite is not None:
         row["sqlite"] = sqlite.sqlite3_memory_used() // 1024
+        # the rest of sqlite3_memory_used: prepared statements, schemas, connections
+        row["sqlite_pages"] = _sqlite_status(sqlite, SQLITE_STATUS_PAGECACHE_OVERFLOW) // 1024
     row["py_traced"] = tracemalloc.get_traced_memory()[0] // 1024
     row["tracemalloc_own"] = tracemalloc.get_tracemalloc_memory() // 1024
     row["py_blocks"] = sys.getallocatedblocks()  # not gc.get_objects(): unsafe from a thread
@@ -113,11 +127,13 @@ def _memray(path: str, seconds: float) -> None:
 
 
 def start(path: str, *, interval: float = 10.0, snapshot_every: int = 6,
-          memray_seconds: float = 0.0) -> None:
-    """Start the probe thread. ``tracemalloc`` starts (one frame per allocation) once the
-    file ``<path>.trace`` exists, so that start-up is not slowed and only allocations made
-    after the warm-up are traced; every ``snapshot_every`` readings after that, the sites
-    holding the most of them go to ``<path>.tracemalloc.txt``."""
+          memray_seconds: float = 0.0, python: bool = True) -> None:
+    """Start the probe thread. With ``python``, ``tracemalloc`` starts (one frame per
+    allocation) once the file ``<path>.trace`` exists, so that start-up is not slowed and
+    only allocations made after the warm-up are traced; every ``snapshot_every`` readings
+    after that, the sites holding the most of them go to ``<path>.tracemalloc.txt`` (by
+    line, then by file). Without it the probe costs next to nothing (mallinfo2, SQLite,
+    /proc), so its readings are the server's own."""
     libc, sqlite = _libc(), _sqlite()
 
     def run() -> None:
@@ -126,6 +142,8 @@ def start(path: str, *, interval: float = 10.0, snapshot_every: int = 6,
             time.sleep(interval)
             with open(path, "a") as out:
                 out.write(json.dumps(reading(libc, sqlite)) + "\n")
+            if not python:
+                continue
             if not tracemalloc.is_tracing():
                 if os.path.exists(path + ".trace"):
                     tracemalloc.start(1)
@@ -135,9 +153,11 @@ def start(path: str, *, interval: float = 10.0, snapshot_every: int = 6,
             ticks += 1
             if ticks % snapshot_every:
                 continue
-            top = tracemalloc.take_snapshot().statistics("lineno")[:30]
+            snapshot = tracemalloc.take_snapshot()
             with open(path + ".tracemalloc.txt", "w") as out:
-                out.write(f"{ticks * interval:.0f} s of tracing\n")
-                out.write("\n".join(str(stat) for stat in top) + "\n")
+                out.write(f"{ticks * interval:.0f} s of tracing, quotes {_quotes()}\n")
+                for kind in ("lineno", "filename"):
+                    top = snapshot.statistics(kind)[:30]
+                    out.write("\n".join(str(stat) for stat in top) + "\n\n")
 
     threading.Thread(target=run, name="memory-probe", daemon=True).start()

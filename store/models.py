@@ -300,6 +300,21 @@ class PendingCapture(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DeferredCapture(Base):
+    """A capture reaction that came while every capture worker was busy: kept here, not in
+    memory, until a worker (on any replica) has room, so that a flood neither grows the
+    server nor loses a capture (bot/core/capture_backlog.py)."""
+
+    __tablename__ = "deferred_captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ImportRecord(Base):
     """One run of an import (a CSV/JSONL file, a transcript, a support-desk export): who ran
     it, when, and what it did; ``voicebot imports`` lists them and can undo one."""

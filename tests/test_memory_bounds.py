@@ -96,3 +96,41 @@ def test_new_input_lengths_do_not_grow_the_server() -> None:
         embedder.encode([said])  # as /voice encodes questions
     grown = _anonymous_kib() - before
     assert grown < 12 * 1024, f"{grown} KiB for 59 new input lengths (about 16 MiB with oneDNN)"
+
+
+def test_evidence_lists_of_any_length_share_a_few_statements(tmp_path) -> None:
+    """A search reads every match's evidence in one IN (...) list whose length grows with the
+    stored quotes; each new length was a new SQL text, and Python's sqlite3 kept a prepared
+    statement for each (up to 128 per pooled connection, ~20 MiB at 1,000 ids): the server
+    grew with every stored quote (bench/LOAD.md, section 7). Padded lists take a few shapes."""
+    from sqlalchemy import event
+
+    from store.models import Base
+    from store.queries import search
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    Base.metadata.create_all(engine)
+    seen: set[str] = set()
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: seen.add(statement))
+    try:
+        with db.make_session_factory(engine)() as session:
+            for n in range(1, 301):
+                ids = list(range(1, n + 1))
+                search.views_and_evidence(session, "T1", ids[:5], ids)
+                search.evidence(session, "T1", ids)
+                search.captures_of(session, "T1", ids)
+    finally:
+        engine.dispose()
+    assert len(seen) <= 40, f"{len(seen)} distinct statements for 300 list lengths"
+
+
+def test_padded_lists_keep_their_values() -> None:
+    from store.queries.id_lists import padded, padded_chunks
+
+    assert padded([]) == []
+    assert padded([3, 1]) == [3, 1, 1, 1, 1, 1, 1, 1]
+    assert len(padded(range(9))) == 16 and set(padded(range(9))) == set(range(9))
+    chunks = padded_chunks(list(range(10)), 4)
+    assert [len(c) for c in chunks] == [8, 8, 8]
+    assert sorted(set().union(*chunks)) == list(range(10))

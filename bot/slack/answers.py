@@ -1,16 +1,18 @@
 """Answering a search in Slack: run it on the bounded search pool after the ack, render
-it, send it (``respond`` for ``/voice``, a thread post for an @mention), record the use."""
+it, send it (``respond`` for ``/voice``, a thread post for an @mention), record the use.
+When the pool already holds its limit of searches, the person is told to try again in a
+moment instead (a backlog must not grow the server without bound)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from bot.container import Services
 from bot.core.query import Query
 from bot.core.search import SearchResult
 from bot.core.usage import POSTED, SHOWN
+from bot.slack.bounded import BoundedPool
 from bot.slack.views import blocks
 from bot.slack.views.recency import recency_line
 from store.errors import DatabaseUnavailable, QueryFailed
@@ -21,10 +23,15 @@ log = logging.getLogger(__name__)
 Reply = tuple[str, list[dict]]
 PAGE = 5  # quotes per answer
 MAX_DEPTH = 50  # results a person can page through ("Show more" stops there)
+#: Searches queued or running before new ones are answered "busy" (about 1.5 KiB each
+#: while queued; at 50-200 ms a search on two workers, a few seconds' wait at most).
+MAX_QUEUED_SEARCHES = 100
+#: What a person is told when the server has more work queued than it takes.
+BUSY = "I'm busy with a lot of requests right now. Please try again in a moment."
 
 
 class Answers:
-    def __init__(self, services: Services, search_pool: ThreadPoolExecutor, *,
+    def __init__(self, services: Services, search_pool: BoundedPool, *,
                  emoji: Callable[[str], str], share_own_org: Callable[[str], bool]) -> None:
         self.services = services
         self.search_pool = search_pool
@@ -41,9 +48,11 @@ class Answers:
                    user_id: str | None = None, replace_original: bool = False,
                    posted_in: Conversation | None = None,
                    public: Callable[[], bool] | None = None,
-                   audience: Callable[[], Conversation] | None = None) -> None:
+                   audience: Callable[[], Conversation] | None = None) -> bool:
         """Queue the search on the bounded search pool and return at once: the listener
         thread (and so the next request's ack) is never held by model or database work.
+        When the pool is full, the person is told to try again (:data:`BUSY`) and False is
+        returned.
 
         ``posted_in``: the results are posted for everyone in that conversation (an
         @mention), so only quotes the policy lets be posted there are searched.
@@ -52,9 +61,21 @@ class Answers:
         ``audience``: who reads the conversation an ephemeral answer is shown in (asked for
         on the pool: it may call Slack); in a channel shared with other organisations, words
         of any other organisation are left out (store.policy.shown_in)."""
-        self.search_pool.submit(self._search_and_send, team_id, query, target, respond, post,
-                                offset, user_id, replace_original, posted_in, public,
-                                audience)
+        if self.search_pool.submit(self._search_and_send, team_id, query, target, respond,
+                                   post, offset, user_id, replace_original, posted_in, public,
+                                   audience):
+            return True
+        busy = blocks.message(BUSY)
+        if respond is not None:  # never a public post: only the asker needs to know
+            respond(text=busy[0], blocks=busy[1], response_type="ephemeral",
+                    replace_original=False)
+        elif post is not None:
+            post(busy)
+        return False
+
+    def busy(self) -> bool:
+        """Whether a new search would be refused now."""
+        return self.search_pool.full()
 
     def _search_and_send(self, team_id: str, query: Query, target: blocks.Target,
                          respond: Callable[..., object] | None,

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.container import Services
+from bot.slack.bounded import BoundedPool
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
     from slack_bolt import App, BoltRequest, BoltResponse
     from slack_sdk import WebClient
 
@@ -46,7 +45,7 @@ BOT_SCOPES = ("app_mentions:read", "channels:history", "channels:read", "chat:wr
 
 
 def create_app(settings: Settings, services: Services, *,
-               search_pool: ThreadPoolExecutor | None = None,
+               search_pool: BoundedPool | None = None,
                team_id: str | None = None, enterprise_id: str | None = None) -> App:
     """The Bolt app, wired to ``services``. No globals: call it once per process (or test).
 
@@ -119,11 +118,31 @@ def create_app(settings: Settings, services: Services, *,
             return BoltResponse(status=400, body="malformed payload")
         log.error("listener failed", exc_info=error)
         return None
-    pool = search_pool or ThreadPoolExecutor(settings.search_workers,
-                                             thread_name_prefix="voicebot-search")
-    listeners.register(app, Runtime(services=services, search_pool=pool,
-                                    installation_store=store))
+    from bot.slack.answers import MAX_QUEUED_SEARCHES
+
+    pool = search_pool or BoundedPool(settings.search_workers, MAX_QUEUED_SEARCHES,
+                                      "voicebot-search")
+    runtime = Runtime(services=services, search_pool=pool, installation_store=store,
+                      client_for=_team_clients(settings, client, store))
+    listeners.register(app, runtime)
+    runtime.drain_in_background()  # captures deferred before a restart
     return app
+
+
+def _team_clients(settings: Settings, client: WebClient,
+                  store: Any | None) -> Callable[[str], WebClient]:
+    """The Web API client for a workspace: the single bot token's, or the team's installed
+    bot token (OAuth)."""
+    if store is None:
+        return lambda _team: client
+
+    def client_for(team_id: str) -> WebClient:
+        bot = store.find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None:
+            raise LookupError(f"voicebot is not installed in {team_id}")
+        return make_client(settings, bot.bot_token)
+
+    return client_for
 
 
 def _guard_workspace(app: App, team_id: str, enterprise_id: str | None = None) -> None:

@@ -39,6 +39,7 @@ from store.policy import (
     spoken_within_clause,
     visible_clause,
 )
+from store.queries.id_lists import padded, padded_chunks
 from store.vocab import NEW_USER_TAG
 from store.vocab import SOURCE_ALIASES as SOURCE_ALIASES  # re-exported
 from store.vocab import parse_source_kind as parse_source_kind  # re-exported
@@ -250,7 +251,7 @@ def ids(session: Session, team_id: str | None = None) -> list[int]:
 def present(session: Session, team_id: str, wanted: Sequence[int]) -> list[int]:
     """Those of ``wanted`` that are stored in ``team_id``."""
     return list(session.scalars(select(Quote.id).where(
-        Quote.team_id == team_id, Quote.id.in_(wanted))))
+        Quote.team_id == team_id, Quote.id.in_(padded(dict.fromkeys(wanted))))))
 
 
 def captured_between(session: Session, team_id: str, start: datetime, end: datetime,
@@ -266,10 +267,8 @@ def captured_between(session: Session, team_id: str, start: datetime, end: datet
 
 def views(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, QuoteView]:
     """QuoteViews by id, for ids in ``team_id`` (others are silently absent)."""
-    wanted = list(ids)
     out: dict[int, QuoteView] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in padded_chunks(list(dict.fromkeys(ids)), 500):
         counts = dict(session.execute(
             select(QuoteRevision.quote_id, func.count()).where(QuoteRevision.quote_id.in_(chunk))
             .group_by(QuoteRevision.quote_id)).all())

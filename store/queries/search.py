@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Quote, QuoteRevision
 from store.policy import normalize_key, person_key
+from store.queries.id_lists import padded, padded_chunks
 from store.queries.quotes import Filters, QuoteView, _aware, filter_clauses, view
 
 CHUNK = 1000  # ids per IN (...) list
@@ -54,11 +55,11 @@ def _evidence(r: Any) -> Evidence:  # a Row with the evidence columns
 def evidence(session: Session, team_id: str, ids: Sequence[int]) -> list[Evidence]:
     """One :class:`Evidence` per id of ``team_id`` among ``ids`` (others are absent)."""
     out: list[Evidence] = []
-    for start in range(0, len(ids), CHUNK):
+    for chunk in padded_chunks(list(dict.fromkeys(ids)), CHUNK):
         rows = session.execute(
             select(Quote.id, Quote.voice_id, Quote.speaker_user_id, Quote.speaker_name,
                    Quote.company, Quote.said_at, Quote.captured_at)
-            .where(Quote.team_id == team_id, Quote.id.in_(ids[start : start + CHUNK]))).all()
+            .where(Quote.team_id == team_id, Quote.id.in_(chunk))).all()
         out += [_evidence(r) for r in rows]
     return out
 
@@ -78,13 +79,13 @@ def views_and_evidence(session: Session, team_id: str, shown: Sequence[int],
     counted = (select(func.count()).where(QuoteRevision.quote_id == Quote.id)
                .correlate(Quote).scalar_subquery())
     # revisions are counted for the shown rows only (CASE skips the subquery for the rest)
-    revisions = case((Quote.id.in_(list(shown_set) or [-1]), counted),
+    revisions = case((Quote.id.in_(padded(shown_set) or [-1]), counted),
                      else_=0).label("revision_count")
     views: dict[int, QuoteView] = {}
     found: list[Evidence] = []
-    for start in range(0, len(wanted), CHUNK):
+    for chunk in padded_chunks(wanted, CHUNK):
         for r in session.execute(select(*_VIEW_COLUMNS, revisions).where(
-                Quote.team_id == team_id, Quote.id.in_(wanted[start : start + CHUNK]))):
+                Quote.team_id == team_id, Quote.id.in_(chunk))):
             if r.id in shown_set:
                 views[r.id] = view(r, r.revision_count)
             if r.id in matched_set:
@@ -100,7 +101,8 @@ def captures_of(session: Session, team_id: str, voices: Sequence[int]) -> dict[i
     # Two index look-ups (primary key, then voice_id) rather than one OR, which SQLite
     # plans as a walk over the whole team (bench/PERF.md); the team is checked per row.
     cols = (Quote.id, Quote.voice_id, Quote.team_id)
-    rows = {r.id: r for r in session.execute(select(*cols).where(Quote.id.in_(voices)))}
+    wanted = padded(dict.fromkeys(voices))
+    rows = {r.id: r for r in session.execute(select(*cols).where(Quote.id.in_(wanted)))}
     rows.update({r.id: r for r in session.execute(
-        select(*cols).where(Quote.voice_id.in_(voices)))})
+        select(*cols).where(Quote.voice_id.in_(wanted)))})
     return {r.id: r.voice_id or r.id for r in rows.values() if r.team_id == team_id}

@@ -13,19 +13,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.models import Quote
+from store.queries.id_lists import padded
 
 
 def texts(session: Session, ids: Iterable[int]) -> dict[int, str]:
     """The words of the quotes in ``ids`` that exist."""
     return dict(session.execute(select(Quote.id, Quote.text).where(
-        Quote.id.in_(set(ids)))).all())
+        Quote.id.in_(padded(set(ids))))).all())
 
 
 def link(session: Session, earlier: Mapping[int, int]) -> dict[int, int]:
     """Point each new quote at the first capture of the earlier quote it repeats
     (``{new id: earlier id}``); returns ``{new id: first capture id}``."""
     roots = dict(session.execute(select(Quote.id, Quote.voice_id).where(
-        Quote.id.in_(set(earlier.values())))).all())
+        Quote.id.in_(padded(set(earlier.values()))))).all())
     links = {}
     for quote_id, other in earlier.items():
         links[quote_id] = roots.get(other) or other

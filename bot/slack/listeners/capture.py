@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core.capture_backlog import Deferred
 from bot.slack.listeners.runtime import NOT_IN_CHANNEL, Runtime
 from bot.slack.payloads import CaptureForm
 from bot.slack.views import blocks, modals
@@ -89,8 +90,8 @@ def register(app: App, rt: Runtime) -> None:
         item = event.get("item") or {}
         if reaction == REMOVE_EMOJI and emoji != REMOVE_EMOJI and item.get("type") == \
                 "message" and item.get("channel") and item.get("ts") and event.get("user"):
-            rt.background(remove_own_words, client, team_id, item["channel"], item["ts"],
-                          event["user"])
+            rt.must_run(remove_own_words, client, team_id, item["channel"], item["ts"],
+                        event["user"])
             return
         if reaction != emoji:
             return
@@ -100,7 +101,15 @@ def register(app: App, rt: Runtime) -> None:
         if not channel or not ts:
             log.warning("reaction without channel or ts", extra={"event_id": body.get("event_id")})
             return
-        rt.background(capture_reaction, client, team_id, channel, ts, user)
+        # on the work pool, or kept in the database while it is full: never lost
+        rt.capture(Deferred(team_id, channel, ts, user))
+
+    def run_capture(capture: Deferred) -> None:
+        client = rt.client_for(capture.team_id) if rt.client_for else app.client
+        capture_reaction(client, capture.team_id, capture.channel_id, capture.message_ts,
+                         capture.user_id)
+
+    rt.run_deferred = run_capture
 
     def remove_own_words(client: WebClient, team_id: str, channel: str, ts: str,
                          user: str) -> None:
@@ -200,7 +209,7 @@ def register(app: App, rt: Runtime) -> None:
                 "exactly from the message (same words, spelling and punctuation)."})
             return
         ack()
-        rt.background(save_shortcut, client, team_id, user, text, form, details)
+        rt.must_run(save_shortcut, client, team_id, user, text, form, details)
 
     def save_shortcut(client: WebClient, team_id: str, user: str, text: str, form: CaptureForm,
                       details: modals.Details) -> None:

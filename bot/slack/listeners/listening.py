@@ -115,7 +115,7 @@ def hear(rt: Runtime, client: WebClient, team_id: str, event: dict) -> None:
     if not has_content(str(event.get("text") or "")):
         log.info("listening: content-free message skipped", extra={"channel": channel})
         return
-    rt.background(_keep, rt, client, team_id, dict(event))
+    rt.must_run(_keep, rt, client, team_id, dict(event))
 
 
 def _keep(rt: Runtime, client: WebClient, team_id: str, event: dict) -> None:

@@ -30,7 +30,7 @@ def register(app: App, rt: Runtime) -> None:
         if is_placeholder(msg):  # e.g. a deleted thread parent that still has replies
             services.deletion.delete_message(team_id, channel, ts)
         elif isinstance(msg.get("text"), str):
-            rt.background(follow_edit, client, team_id, channel, ts, msg["text"])
+            rt.must_run(follow_edit, client, team_id, channel, ts, msg["text"])
 
     def follow_edit(client: WebClient, team_id: str, channel: str, ts: str,
                     text: str) -> None:

@@ -17,7 +17,7 @@ from bot.core.query import Query, parse_query, topic_problem
 from bot.core.usage import SHARED
 from bot.slack.digest_settings import digest_command
 from bot.slack.listeners.listening import listen_command
-from bot.slack.listeners.runtime import MAX_DEPTH, PAGE, Runtime, request_channel
+from bot.slack.listeners.runtime import BUSY, MAX_DEPTH, PAGE, Runtime, request_channel
 from bot.slack.listeners.suggest import suggest_command
 from bot.slack.payloads import MorePage, QuoteButton
 from bot.slack.views import blocks, evidence
@@ -39,27 +39,33 @@ def register(app: App, rt: Runtime) -> None:
             return
         if text.lower().split(" ", 1)[0] == "suggest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
-            rt.background(lambda: respond(**_reply(suggest_command(
-                rt, client, team_id, command.get("user_id", ""),
-                command["channel_id"], text[len("suggest"):])), response_type="ephemeral"))
+            if not rt.background(lambda: respond(**_reply(suggest_command(
+                    rt, client, team_id, command.get("user_id", ""),
+                    command["channel_id"], text[len("suggest"):])), response_type="ephemeral")):
+                _busy(respond)
             return
         if text.lower().split(" ", 1)[0] == "digest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
-            rt.background(lambda: respond(**_reply(digest_command(
-                rt.permissions, rt.services.workspaces, client, team_id,
-                command.get("user_id", ""), text[len("digest"):].strip(),
-                command["channel_id"])), response_type="ephemeral"))
+            if not rt.background(lambda: respond(**_reply(digest_command(
+                    rt.permissions, rt.services.workspaces, client, team_id,
+                    command.get("user_id", ""), text[len("digest"):].strip(),
+                    command["channel_id"])), response_type="ephemeral")):
+                _busy(respond)
             return
         if text.lower().split(" ", 1)[0] == "listen":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack
-            rt.background(lambda: respond(**_reply(listen_command(
-                rt, client, team_id, command.get("user_id", ""), command["channel_id"],
-                text[len("listen"):])), response_type="ephemeral"))
+            if not rt.background(lambda: respond(**_reply(listen_command(
+                    rt, client, team_id, command.get("user_id", ""), command["channel_id"],
+                    text[len("listen"):])), response_type="ephemeral")):
+                _busy(respond)
             return
         query = parse_query(text, now=rt.services.clock())
         error = _query_error(query)
         if error:
             ack(**_reply(error))
+            return
+        if rt.answers.busy():  # told in the ack: no queue grows while the server is behind
+            ack(**_reply(blocks.message(BUSY)))
             return
         ack()
         channel = command["channel_id"]
@@ -192,7 +198,9 @@ def register(app: App, rt: Runtime) -> None:
         conversation = rt.directory.conversation(client, team_id, channel)
         where = conversation.audience()
         if text.lower() == "evidence":
-            rt.background(lambda: post(_thread_evidence(rt, team_id, where, thread)))
+            if not rt.background(lambda: post(_thread_evidence(rt, team_id, where, thread))):
+                client.chat_postEphemeral(channel=channel, user=event.get("user", ""),
+                                          thread_ts=thread, text=BUSY)
             return
         own = rt.share_own_org(team_id)
         if where.external and not own:
@@ -257,3 +265,7 @@ def _query_error(query: Query) -> tuple[str, list[dict]] | None:
 
 def _reply(reply: tuple[str, list[dict]]) -> dict:
     return {"text": reply[0], "blocks": reply[1]}
+
+
+def _busy(respond: Respond) -> None:
+    respond(**_reply(blocks.message(BUSY)), response_type="ephemeral", replace_original=False)

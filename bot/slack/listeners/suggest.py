@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.core.claims import find_claim
 from bot.core.usage import SHARED
 from bot.slack.listeners.capture import is_placeholder
-from bot.slack.listeners.runtime import Runtime, request_channel
+from bot.slack.listeners.runtime import BUSY, Runtime, request_channel
 from bot.slack.payloads import OfferButton
 from bot.slack.views import blocks, offers
 from store.errors import DatabaseUnavailable
@@ -157,7 +157,8 @@ def register(app: App, rt: Runtime) -> None:
         if found is None:
             return
         team_id, user, offer = found
-        rt.background(_share, rt, client, respond, team_id, user, offer)
+        if not rt.background(_share, rt, client, respond, team_id, user, offer):
+            respond(text=BUSY, response_type="ephemeral", replace_original=False)
 
     @app.action(offers.NOT_HELPFUL)
     def not_helpful(ack: Ack, action: dict, body: dict, context: BoltContext,
