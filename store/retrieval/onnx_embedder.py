@@ -5,12 +5,15 @@
 >= 0.9999, tests/test_onnx.py), so it carries the same model name and stored vectors stay
 valid. Its graph (made by :mod:`store.retrieval.onnx_export`) also outputs the hidden states
 entering the emotion head's layer, so :class:`~store.retrieval.embeddings.Tap` works as with
-torch: one forward pass for a quote's vector and its emotion.
+torch: one forward pass for a quote's vector and its emotion. The head itself runs in ONNX
+Runtime too (:meth:`OnnxEmbedder.head_runner`, :mod:`store.retrieval.emotion_onnx`), on a
+graph built from its weights file when it is loaded.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +24,9 @@ import numpy as np
 from store.errors import EmbeddingModelError
 from store.retrieval import onnx_model
 from store.retrieval.embeddings import BUNDLED_MODEL_NAME, Progress, Tap
+from store.retrieval.emotion_numpy import HeadWeights
+
+log = logging.getLogger(__name__)
 
 
 class OnnxEmbedder:
@@ -36,6 +42,7 @@ class OnnxEmbedder:
         manifest = prepared.manifest
         self.dim = int(manifest["dim"])
         self.tap_layer: int | None = manifest.get("tap_layer")
+        self.threads = threads
         self._fingerprints: dict[str, str | None] = dict(manifest.get("fingerprints", {}))
         root = Path(model_path)
         max_len = int(manifest.get("max_seq_length") or json.loads(
@@ -71,6 +78,19 @@ class OnnxEmbedder:
         if layer != self.tap_layer:
             return None
         return self._fingerprints.get(str(layer))
+
+    def head_runner(self, head: HeadWeights) -> Any:
+        """The emotion head's layer as an ONNX Runtime session with this one's threads
+        (:class:`~store.retrieval.emotion_onnx.OnnxHead`), or None when its graph cannot be
+        written (the head then runs in NumPy: the same results, slower)."""
+        from store.retrieval.emotion_onnx import OnnxHead
+
+        try:
+            return OnnxHead(head, threads=self.threads)
+        except (TypeError, ValueError) as exc:  # e.g. weights of a type the writer lacks
+            log.warning("the emotion head runs in NumPy (slower): cannot write its ONNX "
+                        "graph: %s", exc)
+            return None
 
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self._tokenizer.encode_batch(list(texts),
