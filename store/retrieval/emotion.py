@@ -232,7 +232,7 @@ class EmotionReader:
         runner = getattr(embedder, "head_runner", None)
         self.run: BaseLogits | None = runner(head) if callable(runner) else None
 
-    def probabilities(self, texts: Sequence[str], *, batch_size: int = 64,
+    def probabilities(self, texts: Sequence[str], *, batch_size: int | None = None,
                       progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(vectors, probabilities)`` for ``texts``: columns in ``head.labels`` order."""
         probs = np.zeros((len(texts), len(self.head.labels)), np.float32)
@@ -242,11 +242,12 @@ class EmotionReader:
             probs[rows] = self.head.probabilities_from_logits(
                 self.head.logits(states, mask, batch, run=self.run))
 
-        vectors = self.embedder.encode(texts, batch_size=batch_size, progress=progress,
+        sizes = {} if batch_size is None else {"batch_size": batch_size}  # None: the embedder's
+        vectors = self.embedder.encode(texts, **sizes, progress=progress,
                                        tap=Tap(self.head.layer, consume))
         return vectors, probs
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
                progress: Progress | None = None) -> tuple[np.ndarray, list[EmotionGuess]]:
         """``(vectors, guesses)`` for ``texts``, in order."""
         vectors, probs = self.probabilities(texts, batch_size=batch_size, progress=progress)

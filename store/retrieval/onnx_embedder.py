@@ -28,6 +28,11 @@ from store.retrieval.emotion_numpy import HeadWeights
 
 log = logging.getLogger(__name__)
 
+#: Texts per ONNX Runtime run in bulk encodes (batches are cut from texts sorted by token
+#: count). On the 2-core benchmark machine 8-16 encoded ~1.4x as many quotes per second as 64
+#: and 256 half as many (`python bench/onnx_batch.py`, a shared machine; see its output).
+BATCH_SIZE = 16
+
 
 class OnnxEmbedder:
     """Sentence vectors (and a tapped layer's input) from the exported bundled model."""
@@ -80,13 +85,17 @@ class OnnxEmbedder:
         return self._fingerprints.get(str(layer))
 
     def head_runner(self, head: HeadWeights) -> Any:
-        """The emotion head's layer as an ONNX Runtime session with this one's threads
+        """The emotion head's layer as an ONNX Runtime session at one thread
         (:class:`~store.retrieval.emotion_onnx.OnnxHead`), or None when its graph cannot be
-        written (the head then runs in NumPy: the same results, slower)."""
+        written (the head then runs in NumPy: the same results, slower). One thread: a
+        batch's head is a twelfth of its encoder's work, in ops too small to be worth waking
+        a second thread for (under load, the encoder plus the head encoded 57 quotes/s with
+        the head at one thread, 52/s at two, the encoder alone 59/s:
+        `python bench/onnx_batch.py --head`)."""
         from store.retrieval.emotion_onnx import OnnxHead
 
         try:
-            return OnnxHead(head, threads=self.threads)
+            return OnnxHead(head, threads=1)
         except (TypeError, ValueError) as exc:  # e.g. weights of a type the writer lacks
             log.warning("the emotion head runs in NumPy (slower): cannot write its ONNX "
                         "graph: %s", exc)
@@ -109,7 +118,8 @@ class OnnxEmbedder:
         return result[0], (result[1] if tapped else None), mask
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None,
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
         tap: Tap | None = None,
     ) -> np.ndarray:
         """Unit vectors for ``texts``; batches are made of texts of similar token counts
