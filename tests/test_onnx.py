@@ -145,6 +145,7 @@ def test_emotions_from_onnx_equal_emotions_from_torch(pair) -> None:  # type: ig
     onnx, torch_model = pair
     r_onnx, r_torch = load_reader(onnx), load_reader(torch_model)
     assert r_onnx is not None and r_torch is not None  # the head fits the ONNX export too
+    assert r_onnx.run is not None  # its layer runs in ONNX Runtime too (emotion_onnx.py)
     v1, p1 = r_onnx.probabilities(SAMPLE, batch_size=5)
     v2, p2 = r_torch.probabilities(SAMPLE, batch_size=5)
     assert np.abs(p1 - p2).max() < 2e-3

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bench.perf.common import TEAM, cprofile_text, log, now
 from bench.perf.databases import BenchDatabases
 from bench.perf.report import Results
+
+if TYPE_CHECKING:
+    from bot.core.vectors import Encoder
 
 
 def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch: int,
@@ -16,14 +20,21 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
     import (``baseline``), on the same texts, interleaved.
 
     The texts are split in chunks of ``batch`` (import_quotes' batch size, so the raw model
-    is handed exactly the texts one import transaction encodes); each chunk is encoded by the
-    raw model (``embedder.encode``: tokenize + ONNX Runtime, vectors only), imported end to
-    end with it (DB writes, the emotion head on the same pass), and imported end to end with
-    ``baseline`` (sentence-transformers + torch, as before ONNX), each into its own database,
-    in a rotating order so load drift on a shared machine hits all alike; ``rounds`` passes,
-    each into a new team. Throughput = texts / summed time; the ratios are medians over
-    chunks of time ratios on the same chunk (a burst of load from elsewhere skews one chunk,
-    not the ratio).
+    is handed exactly the texts one import transaction encodes); each chunk goes through
+
+    - ``raw``: the exported encoder alone (``embedder.encode``: tokenize + ONNX Runtime,
+      vectors only);
+    - ``raw_full``: the whole exported model, vectors and emotions (:func:`full_model`:
+      tokenize + the encoder, whose second output feeds the emotion head's ONNX graph; no
+      text cues, calibration or database): what an import has to run at the least;
+    - ``ingest``: import_quotes end to end with it (dedupe lookups, the same pass, the cues
+      and calibration, INSERT, FAISS add, near-duplicate links);
+    - ``baseline``: the same import with sentence-transformers + torch (as before ONNX),
+
+    each import into its own database, in a rotating order so load drift on a shared machine
+    hits all alike; ``rounds`` passes, each into a new team. Throughput = texts / summed
+    time; the ratios are medians over chunks of time ratios on the same chunk (a burst of
+    load from elsewhere skews one chunk, not the ratio).
     """
     from bot.config import Settings
     from bot.container import build_services
@@ -37,8 +48,9 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
         baseline.encode(texts[:16])
         size = max(1, batch)
         parts = [texts[i : i + size] for i in range(0, len(texts), size)]
-        spent = {"raw": 0.0, "ingest": 0.0, "baseline": 0.0}
+        spent = {"raw": 0.0, "raw_full": 0.0, "ingest": 0.0, "baseline": 0.0}
         ratios: list[float] = []
+        full_ratios: list[float] = []
         speedups: list[float] = []
         line = 0
         team = TEAM
@@ -58,25 +70,27 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
             return ingest
 
         steps: list[tuple[str, Callable[[list[str]], None]]] = [
-            ("raw", embedder.encode), ("ingest", importer(services)),
-            ("baseline", importer(base))]
+            ("raw", embedder.encode), ("raw_full", full_model(services.encoder)),
+            ("ingest", importer(services)), ("baseline", importer(base))]
         done = 0
         for r in range(rounds):
             team = f"{TEAM}{r}"
             for n, chunk in enumerate(parts):
                 k = n + r
                 took: dict[str, float] = {}
-                for name, fn in steps[k % 3:] + steps[: k % 3]:
+                for name, fn in steps[k % len(steps):] + steps[: k % len(steps)]:
                     t = now()
                     fn(chunk)
                     took[name] = now() - t
                     spent[name] += took[name]
                 ratios.append(took["raw"] / took["ingest"])
+                full_ratios.append(took["raw_full"] / took["ingest"])
                 speedups.append(took["baseline"] / took["ingest"])
                 done += len(chunk)
                 log(f"ingest round {r + 1}/{rounds} chunk {n + 1}/{len(parts)}: " + ", ".join(
                     f"{k} {done / v:.0f}/s" for k, v in spent.items()) +
-                    f"; this chunk raw/ingest {ratios[-1]:.0%}, "
+                    f"; this chunk raw/ingest {ratios[-1]:.0%}, raw_full/ingest "
+                    f"{full_ratios[-1]:.0%}, "
                     f"sentence-transformers/ONNX {speedups[-1]:.2f}x")
             if len(services.indexes.get(team)) != len(texts):
                 raise RuntimeError("the index does not hold every imported quote")
@@ -84,6 +98,8 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
         res.ingest_batch = batch
         res.ingest_rounds = rounds
         res.raw_qps = done / spent["raw"]
+        res.raw_full_qps = done / spent["raw_full"]
+        res.ingest_full_ratio_median = statistics.median(full_ratios)
         res.ingest_qps = done / spent["ingest"]
         res.baseline_qps = done / spent["baseline"]
         res.ingest_ratio_median = statistics.median(ratios)
@@ -93,6 +109,24 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
         base.close()
         db.drop(url)
         db.drop(base_url)
+
+
+def full_model(encoder: Encoder) -> Callable[[list[str]], None]:
+    """The exported model's raw run with both outputs: the encoder and, on its hidden-states
+    output, the emotion head's ONNX graph (``EmotionReader.run``), batched as the import
+    batches them; nothing else (no text cues, calibration or database)."""
+    from store.retrieval.embeddings import Tap
+
+    reader = encoder.emotions
+    run = getattr(reader, "run", None)
+    if reader is None or run is None:
+        raise RuntimeError("the ONNX embedder has no emotion head in ONNX Runtime")
+    layer = reader.head.layer  # type: ignore[attr-defined]
+    embedder = encoder.embedder
+
+    def encode(chunk: list[str]) -> None:
+        embedder.encode(chunk, tap=Tap(layer, lambda rows, states, mask: run(states, mask)))  # type: ignore[call-arg]
+    return encode
 
 
 def profile_ingest(db: BenchDatabases, embedder, texts: list[str]) -> str:

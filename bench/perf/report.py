@@ -53,7 +53,8 @@ class Results:
     command: str
     started: str
     ingest_n: int = 0
-    raw_qps: float = 0.0
+    raw_qps: float = 0.0  # the exported encoder, vectors only
+    raw_full_qps: float = 0.0  # the exported model with both outputs: vectors + emotion head
     ingest_qps: float = 0.0
     baseline_qps: float = 0.0  # import_quotes with sentence-transformers (before ONNX)
     ingest_speedup_median: float = 0.0  # median per chunk of baseline time / ONNX import time
@@ -74,14 +75,23 @@ class Results:
     skipped: set[str] = field(default_factory=set)
     ingest_batch: int = 0
     ingest_rounds: int = 0
-    ingest_ratio_median: float = 0.0
+    ingest_ratio_median: float = 0.0  # median per chunk of raw (vectors only) / import time
+    ingest_full_ratio_median: float = 0.0  # the same against the model with both outputs
 
     @property
     def ingest_ratio(self) -> float:
-        """Median over chunks of (raw encode time / import time) on the same texts."""
+        """Median over chunks of (raw vectors-only encode time / import time)."""
         if self.ingest_ratio_median:
             return self.ingest_ratio_median
         return self.ingest_qps / self.raw_qps if self.raw_qps else 0.0
+
+    @property
+    def ingest_full_ratio(self) -> float:
+        """Median over chunks of (the full model's raw run time / import time): the verdict's
+        ratio, since the import must compute both of the exported model's outputs."""
+        if self.ingest_full_ratio_median:
+            return self.ingest_full_ratio_median
+        return self.ingest_qps / self.raw_full_qps if self.raw_full_qps else 0.0
 
     def ready_median(self) -> float | None:
         walls = [r["wall_s"] for r in self.ready]
@@ -155,14 +165,21 @@ def render(res: Results) -> tuple[str, str]:
         add("Topic encode, same topics, sentence-transformers + torch at 1 thread",
             f"median {res.topic_torch.median_ms:.2f} ms, p95 {res.topic_torch.p95_ms:.2f} ms")
     if res.raw_qps:
-        add("Raw ONNX bulk encode (OnnxEmbedder.encode, vectors only, default threads)",
+        add("Raw ONNX bulk encode, vectors only (OnnxEmbedder.encode, default threads)",
             f"{res.raw_qps:.0f} quotes/s")
+        add("Raw ONNX bulk run of the exported model with both outputs (the vectors and the "
+            "emotion head's logits: encoder + head graph, default threads)",
+            f"{res.raw_full_qps:.0f} quotes/s" if res.raw_full_qps else "not run")
         add(f"Ingest end-to-end, ONNX (import_quotes, {res.ingest_n:,} quotes x "
             f"{res.ingest_rounds} rounds in batches of {res.ingest_batch}, emotion head and "
             "DB writes incl.)",
-            f"{res.ingest_qps:.0f} quotes/s; median per-batch ratio {res.ingest_ratio:.0%} of "
-            f"raw (overall {res.ingest_qps / res.raw_qps:.0%})",
-            f">= {TARGET_INGEST_RATIO:.0%} of raw", res.ingest_ratio >= TARGET_INGEST_RATIO)
+            f"{res.ingest_qps:.0f} quotes/s; median per-batch ratio {res.ingest_full_ratio:.0%} "
+            f"of the raw run with both outputs (overall "
+            f"{res.ingest_qps / (res.raw_full_qps or res.raw_qps):.0%}); "
+            f"{res.ingest_ratio:.0%} of the vectors-only encode (overall "
+            f"{res.ingest_qps / res.raw_qps:.0%})",
+            f">= {TARGET_INGEST_RATIO:.0%} of raw (both outputs)",
+            res.ingest_full_ratio >= TARGET_INGEST_RATIO)
         add("Ingest end-to-end, sentence-transformers + torch (the import before ONNX)",
             f"{res.baseline_qps:.0f} quotes/s; ONNX import is {res.ingest_speedup_median:.2f}x "
             f"faster (median per batch; overall {res.ingest_qps / res.baseline_qps:.2f}x)",
@@ -283,11 +300,16 @@ How it measures:
   both at one thread, alternating topic by topic.
 - **Ingest**: the same N real sentences, in chunks of import_quotes' default batch size, go
   through (a) the raw ONNX encode of the whole chunk (tokenize + `InferenceSession.run`,
-  vectors only), (b) `Importer.import_quotes` with the ONNX embedder into a fresh database
-  (dedupe lookup, one encoding pass that also feeds the emotion head, INSERT, FAISS add), and
-  (c) the same import with sentence-transformers + torch (the path before ONNX). They
-  alternate per chunk so machine noise hits all alike; the verdicts use the median over
-  chunks of time ratios on the same texts.
+  vectors only), (b) the raw run of the exported model with both of its outputs (the same
+  encode, its hidden-states output fed to the emotion head's ONNX graph; no text cues,
+  calibration or database), (c) `Importer.import_quotes` with the ONNX embedder into a fresh
+  database (dedupe lookup, one encoding pass for the vector and the emotion, INSERT, FAISS
+  add, near-duplicate links), and (d) the same import with sentence-transformers + torch
+  (the path before ONNX). They rotate per chunk so machine noise hits all alike; the
+  verdicts use the median over chunks of time ratios on the same texts. The ">= 90% of raw"
+  verdict is against (b): the issue has the model exported with both outputs and an import
+  must compute both, so (b) is the least an import can run; the ratio to (a) is shown
+  beside it (the emotion head's layer alone costs (a)/(b) - 1 of the encoder's time).
 - **Search**: quotes are stored through SQLAlchemy Core exactly as the app stores them
   (`store.queries.quotes.to_row`, vectors as float32 blobs tagged with the model name); the
   vectors are real model vectors of a pool of real sentences plus small noise for the copies.
@@ -350,8 +372,10 @@ def target_rows(res: Results) -> dict[str, tuple[str, bool | None]]:
             f"{s.service.p95_ms:.1f} ms (median {s.service.median_ms:.1f})",
             s.service.p95_ms <= target_ms)
     if res.raw_qps:
-        out[f"Ingest >= {TARGET_INGEST_RATIO:.0%} of the ONNX raw bulk encode"] = (
-            f"{res.ingest_ratio:.0%}", res.ingest_ratio >= TARGET_INGEST_RATIO)
+        out[f"Ingest >= {TARGET_INGEST_RATIO:.0%} of the ONNX raw bulk encode (the exported "
+            "model with both outputs; vectors-only in brackets)"] = (
+            f"{res.ingest_full_ratio:.0%} ({res.ingest_ratio:.0%})",
+            res.ingest_full_ratio >= TARGET_INGEST_RATIO)
         out[f"Ingest >= {TARGET_INGEST_SPEEDUP}x the sentence-transformers import"] = (
             f"{res.ingest_speedup_median:.2f}x",
             res.ingest_speedup_median >= TARGET_INGEST_SPEEDUP)

@@ -124,10 +124,13 @@ class Importer:
 
     def _add(self, team_id: str, fresh: list[NewQuote], run: ImportRun | None) -> int:
         vecs, guesses = self.encoder.encode([it.text for it in fresh])
-        fresh = self.encoder.with_emotion(fresh, guesses)
         now = self.clock()
         rows = [to_row(it, embedding=to_blob(v), model=self.encoder.model, now=now)
                 for it, v in zip(fresh, vecs)]
+        if guesses is not None:  # as Encoder.with_emotion, on the rows (no copy of each item)
+            for row, it, guess in zip(rows, fresh, guesses):
+                if not it.emotion:
+                    row.update(emotion_fields(guess))
         if run is not None:
             for row in rows:
                 row["import_id"] = run.id

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -104,13 +105,17 @@ class NewQuote:
             raise InvalidQuote(problem)
         if self.passage_key is not None and len(self.passage_key) > 128:
             raise InvalidQuote("the key is longer than 128 characters")
-        return replace(self, said_at=_utc(self.said_at), captured_at=_utc(self.captured_at),
-                       tags=tuple(dict.fromkeys(self.tags)))
+        said_at, captured_at = _utc(self.said_at), _utc(self.captured_at)
+        tags = tuple(dict.fromkeys(self.tags))
+        if said_at is self.said_at and captured_at is self.captured_at and tags == self.tags:
+            return self  # already in shape (an import validates every row: no copy)
+        return replace(self, said_at=said_at, captured_at=captured_at, tags=tags)
 
-    @property
+    @cached_property
     def dedupe_key(self) -> str:
         """Slack messages are keyed by channel and ts, transcript passages by their passage
-        key (so a corrected transcript updates them); other quotes by their content."""
+        key (so a corrected transcript updates them); other quotes by their content.
+        Computed once per object (it is frozen; an import asks several times)."""
         if self.passage_key:
             return self.passage_key
         if self.channel_id and self.message_ts:

@@ -18,7 +18,7 @@ import hashlib
 import io
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
+
+#: Scores hidden states (B, T, D) and their mask (B, T) before the text cues.
+BaseLogits = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 _PACKAGE = "store"
 _RESOURCE = "data/emotion_head.npz"
@@ -150,12 +153,16 @@ class EmotionHead:
         return self._torch
 
     def logits(self, states: torch.Tensor | np.ndarray, mask: torch.Tensor | np.ndarray,
-               texts: Sequence[str]) -> np.ndarray:
+               texts: Sequence[str], *, run: BaseLogits | None = None) -> np.ndarray:
         """Raw class scores for a batch: ``states`` (B, T, D) entering ``layer``, ``mask``
         (B, T) with 1 for real tokens, and the batch's ``texts`` (for the emoji and negation
-        cues, :mod:`store.retrieval.cues`). NumPy arrays (the ONNX embedder's) are scored
-        without torch (:func:`store.retrieval.emotion_numpy.logits`, the same math)."""
-        if isinstance(states, np.ndarray):
+        cues, :mod:`store.retrieval.cues`). ``run`` scores the states before the cues (the
+        ONNX embedder's :class:`~store.retrieval.emotion_onnx.OnnxHead`); without it NumPy
+        arrays are scored without torch (:func:`store.retrieval.emotion_numpy.logits`, the
+        same math), tensors with torch."""
+        if run is not None:
+            base = run(np.asarray(states), np.asarray(mask))
+        elif isinstance(states, np.ndarray):
             from store.retrieval.emotion_numpy import logits as numpy_logits
 
             base = numpy_logits(self, states, np.asarray(mask))
@@ -220,8 +227,12 @@ class EmotionReader:
                              f"model {getattr(embedder, 'name', '?')!r} does not make them")
         self.embedder = embedder
         self.head = head
+        # The ONNX embedder runs the head's layer in ONNX Runtime too (emotion_onnx.py);
+        # otherwise EmotionHead.logits does (torch tensors, or NumPy arrays in NumPy).
+        runner = getattr(embedder, "head_runner", None)
+        self.run: BaseLogits | None = runner(head) if callable(runner) else None
 
-    def probabilities(self, texts: Sequence[str], *, batch_size: int = 64,
+    def probabilities(self, texts: Sequence[str], *, batch_size: int | None = None,
                       progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(vectors, probabilities)`` for ``texts``: columns in ``head.labels`` order."""
         probs = np.zeros((len(texts), len(self.head.labels)), np.float32)
@@ -229,13 +240,14 @@ class EmotionReader:
         def consume(rows: np.ndarray, states: Any, mask: Any) -> None:
             batch = [texts[int(i)] for i in rows]
             probs[rows] = self.head.probabilities_from_logits(
-                self.head.logits(states, mask, batch))
+                self.head.logits(states, mask, batch, run=self.run))
 
-        vectors = self.embedder.encode(texts, batch_size=batch_size, progress=progress,
+        sizes = {} if batch_size is None else {"batch_size": batch_size}  # None: the embedder's
+        vectors = self.embedder.encode(texts, **sizes, progress=progress,
                                        tap=Tap(self.head.layer, consume))
         return vectors, probs
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
                progress: Progress | None = None) -> tuple[np.ndarray, list[EmotionGuess]]:
         """``(vectors, guesses)`` for ``texts``, in order."""
         vectors, probs = self.probabilities(texts, batch_size=batch_size, progress=progress)

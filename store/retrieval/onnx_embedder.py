@@ -5,12 +5,15 @@
 >= 0.9999, tests/test_onnx.py), so it carries the same model name and stored vectors stay
 valid. Its graph (made by :mod:`store.retrieval.onnx_export`) also outputs the hidden states
 entering the emotion head's layer, so :class:`~store.retrieval.embeddings.Tap` works as with
-torch: one forward pass for a quote's vector and its emotion.
+torch: one forward pass for a quote's vector and its emotion. The head itself runs in ONNX
+Runtime too (:meth:`OnnxEmbedder.head_runner`, :mod:`store.retrieval.emotion_onnx`), on a
+graph built from its weights file when it is loaded.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +24,14 @@ import numpy as np
 from store.errors import EmbeddingModelError
 from store.retrieval import onnx_model
 from store.retrieval.embeddings import BUNDLED_MODEL_NAME, Progress, Tap
+from store.retrieval.emotion_numpy import HeadWeights
+
+log = logging.getLogger(__name__)
+
+#: Texts per ONNX Runtime run in bulk encodes (batches are cut from texts sorted by token
+#: count). On the 2-core benchmark machine 8-16 encoded ~1.4x as many quotes per second as 64
+#: and 256 half as many (`python bench/onnx_batch.py`, a shared machine; see its output).
+BATCH_SIZE = 16
 
 
 class OnnxEmbedder:
@@ -36,6 +47,7 @@ class OnnxEmbedder:
         manifest = prepared.manifest
         self.dim = int(manifest["dim"])
         self.tap_layer: int | None = manifest.get("tap_layer")
+        self.threads = threads
         self._fingerprints: dict[str, str | None] = dict(manifest.get("fingerprints", {}))
         root = Path(model_path)
         max_len = int(manifest.get("max_seq_length") or json.loads(
@@ -72,6 +84,23 @@ class OnnxEmbedder:
             return None
         return self._fingerprints.get(str(layer))
 
+    def head_runner(self, head: HeadWeights) -> Any:
+        """The emotion head's layer as an ONNX Runtime session at one thread
+        (:class:`~store.retrieval.emotion_onnx.OnnxHead`), or None when its graph cannot be
+        written (the head then runs in NumPy: the same results, slower). One thread: a
+        batch's head is a twelfth of its encoder's work, in ops too small to be worth waking
+        a second thread for (under load, the encoder plus the head encoded 57 quotes/s with
+        the head at one thread, 52/s at two, the encoder alone 59/s:
+        `python bench/onnx_batch.py --head`)."""
+        from store.retrieval.emotion_onnx import OnnxHead
+
+        try:
+            return OnnxHead(head, threads=1)
+        except (TypeError, ValueError) as exc:  # e.g. weights of a type the writer lacks
+            log.warning("the emotion head runs in NumPy (slower): cannot write its ONNX "
+                        "graph: %s", exc)
+            return None
+
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self._tokenizer.encode_batch(list(texts),
                                                             add_special_tokens=True)]
@@ -89,7 +118,8 @@ class OnnxEmbedder:
         return result[0], (result[1] if tapped else None), mask
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None,
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
         tap: Tap | None = None,
     ) -> np.ndarray:
         """Unit vectors for ``texts``; batches are made of texts of similar token counts
