@@ -47,6 +47,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Nobody answers about {a} and it's driving me nuts.",
         "I can't stand {a} anymore.", "{A} won't load and I'm losing my mind.",
         "Not happy. {A} broke our whole workflow.", "What a mess, {a} is down AGAIN.",
+        # a later clause takes back what was said of it
+        "Support says {a} is fixed. It isn't!", "You told us {a} works now. It doesn't.",
+        "{A} is supposed to just work, but it doesn't and I'm sick of it.",
     ),
     "confused": (
         "How do I use {a}?", "I don't understand {a}.", "Where do I find {a}?",
@@ -69,6 +72,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "{A} is excellent, well done.", "Impressed with {a}, nice job.",
         "Not a single problem with {a} since the update. Love it.",
         "I can't praise {a} enough.", "Thank you so much, {a} is exactly what we needed.",
+        # a fear that did not come true; a wish that holds it up as the standard
+        "I was afraid {a} would be a pain, but it wasn't. Great job.",
+        "Thought {a} would be hard to set up. It wasn't!", "Wish I had switched to {b} sooner!",
+        "I wish every vendor made {b} like you do.",
     ),
     "disappointed": (
         "I expected more from {a}.", "{A} is a letdown.", "Sadly {a} got worse after the update.",
@@ -80,6 +87,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Honestly a bit sad about {a}.", "Too bad {a} is so limited.",
         "{A} isn't what I hoped for.", "We were promised {a} this quarter. Still nothing, sadly.",
         "It's a pity {a} is only in the premium plan.",
+        # praise taken back or only wished for
+        "I'd love to say {a} is great now, but it isn't.", "I tried to like {a}. I don't.",
+        "We hoped {a} would help our team. It didn't.", "Wish I could recommend {a} to others.",
     ),
     "neutral": (
         "We use {a} every week.", "{A} is used by our finance team.",

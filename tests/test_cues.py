@@ -36,7 +36,38 @@ def test_negated_positive_and_negated_negative() -> None:
     assert on("I am happy with it") == {} and on("There is a problem") == {}
 
 
+def test_a_clause_that_takes_back_the_one_before() -> None:
+    """An elliptical negation denies the last evaluative word of the clause before it."""
+    assert on("The new version? I love it, but my team doesn't.") == {}
+    assert on("The new version is great, but it isn't.") == {"negated_positive": 0.5}
+    assert on("We hoped the reports would be useful. They aren't.") == {"negated_positive": 0.5}
+    assert on("I used to recommend it to everyone. Not anymore, sadly.") == \
+        {"negated_positive": 0.5}
+    assert on("I was worried the migration would be a nightmare, but it wasn't!") == \
+        {"negated_negative": 0.5}
+    # a negation followed by its own verb, or one that takes back a clause with no
+    # evaluative word, is not this cue
+    assert on("I love the new version, but I don't use the calendar.") == {}
+    assert on("The data was wrong for a week and you keep saying it's on our side. It isn't.") \
+        == {}
+    assert on("Do you support SSO? We don't.") == {}
+
+
+def test_praise_only_wished_for_and_a_wish_that_praises() -> None:
+    assert on("I wish I could recommend you to other teams.") == {"negated_positive": 0.5}
+    assert on("I really wanted to like the new editor.") == {"negated_positive": 0.5}
+    assert on("I wish I could say I love the new version, but I don't.") == \
+        {"negated_positive": 1.0}  # the wish and the elliptical negation
+    assert on("I wish I had switched to you years ago!") == {"negated_negative": 0.5}
+    assert on("Fantastic onboarding, I wish every vendor worked like you.") == \
+        {"negated_negative": 0.5}
+    assert on("I wish the export had a PDF option.") == {}  # a plain wish is not a cue
+    assert on("I wish I could thank the support team in person.") == {}
+
+
 def test_hostile_and_empty_text_gives_zero_cues() -> None:
     out = cues(["", "\x00\u202e<script>", "ǹ̸̛o̶t̷ h̵a̸p̷p̶y̵" * 200])
     assert out.shape == (3, len(CUES)) and out.dtype == np.float32
     assert not out[:2].any() and ((out >= 0) & (out <= 1)).all()
+    many = cues(["It is good, but it isn't. " * 1000])  # a bounded look back, a few times
+    assert many[0, CUES.index("negated_positive")] == 1.0

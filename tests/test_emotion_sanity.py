@@ -16,7 +16,7 @@ from store.retrieval.emotion import EMOTIONS, NEGATIVE_EMOTIONS, inverted, load_
 ROOT = Path(__file__).resolve().parent.parent
 SANITY = ROOT / "tests" / "data" / "emotion_sanity.tsv"
 DEV = ROOT / "bench" / "data" / "emotion_product_dev.tsv"
-TAGS = {"emoji", "negation", "typo", "sarcasm", "ambiguous"}
+TAGS = {"emoji", "negation", "typo", "sarcasm", "ambiguous", "contrast"}
 KNOWN = {  # issue 13: what the previous head got wrong
     "Export again! 😡😡 It times out.": "frustrated",
     "Third time this week the app logged me out in the middle of a form 😤": "frustrated",
@@ -91,10 +91,13 @@ def shown() -> dict[str, str | None]:
     return {t: g.label for t, g in zip(texts, guesses)}
 
 
+KNOWN_INVERSION = "Such a shame they removed the widget, it was the best part."
+
+
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason="the shipped head inverts one line, 'I wish I could say "
-                   "I love the new version, but I don't.' (bench/EMOTION.md, 'Why two targets "
-                   "are missed'); strict: a head that fixes it fails this mark")
+@pytest.mark.xfail(strict=True, reason=f"the shipped head inverts one line, {KNOWN_INVERSION!r} "
+                   "(bench/EMOTION.md, 'Why two targets are missed'); strict: a head that fixes "
+                   "it fails this mark")
 def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     flipped = [(label, shown[text], text) for label, _, _, text in plain(load(SANITY))
                if inverted(label, shown[text])]
@@ -106,7 +109,19 @@ def test_at_most_the_known_inversion(shown: dict[str, str | None]) -> None:
     """Until the miss above is fixed: no inversion other than the one named there."""
     flipped = [text for label, _, _, text in plain(load(SANITY))
                if inverted(label, shown[text])]
-    assert set(flipped) <= {"I wish I could say I love the new version, but I don't."}
+    assert set(flipped) <= {KNOWN_INVERSION}
+
+
+@pytest.mark.model
+def test_praise_taken_back_is_not_praise(shown: dict[str, str | None]) -> None:
+    """Lines whose praise a later clause takes back ("I wish I could say I love the new
+    version, but I don't.") and their mirror image (a fear that did not come true): none
+    flips polarity, most are right (bench/EMOTION.md reports them by tag)."""
+    rows = [r for r in plain(load(SANITY)) if "contrast" in r[2]]
+    assert len(rows) >= 10 and {r[0] for r in rows} >= {"delighted", *NEGATIVE_EMOTIONS}
+    assert [r[3] for r in rows if inverted(r[0], shown[r[3]])] == []
+    right = [r[3] for r in rows if shown[r[3]] == r[0]]
+    assert len(right) >= 0.8 * len(rows), set(r[3] for r in rows) - set(right)
 
 
 @pytest.mark.model

@@ -8,7 +8,16 @@ through learned weights (``cue_w`` in the head's file, bench/train_emotion.py):
 
 * per emotion, how many of the text's emoji (and ASCII emoticons) express it;
 * a positive word under a negation ("not happy", "never works", "doesn't work") and a
-  negative word under one ("no complaints", "not a single problem").
+  negative word under one ("no complaints", "not a single problem");
+* a clause that takes back what came before it: an elliptical negation ("..., but I
+  don't.", "They aren't.", "Not anymore.") negates the last evaluative word before it,
+  in its own or the previous sentence. "I wish I could say I love the new version, but I
+  don't." counts as a negated positive, "I was worried it would be a nightmare, but it
+  wasn't." as a negated negative;
+* praise only wished for ("I wish I could recommend it", "I wanted to love the redesign")
+  counts as a negated positive; a wish that holds the product up as the standard ("I wish I
+  had found this app sooner", "I wish every vendor worked like you") as a negated negative
+  (GoEmotions reads "wish" as disappointment).
 
 :data:`CUES` names the columns; changing them changes :data:`VERSION`, which the head's file
 records so that a head trained on other cues is refused.
@@ -16,6 +25,7 @@ records so that a head trained on other cues is refused.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -40,6 +50,34 @@ _POSITIVE = (r"happy|glad|pleased|satisfied|impressed|good|great|worth|works?|wo
 _NEGATIVE = (r"bad|problems?|issues?|complaints?|complain|worries|worry|trouble|hassle|"
              r"wrong|bugs?|regrets?|disappoint\w*|hiccups?|glitch(?:es)?")
 _WORDS = r"(?:\s+[\w'’]+){0,%d}?\s+"
+# What an elliptical negation looks back at: the lists above and a few more evaluative words
+# (kept out of the two patterns above: "couldn't be better" is praise).
+_TAKEN_BACK = re.compile(rf"\b(?:({_POSITIVE}|better|improved?)|({_NEGATIVE}|hate|hated|"
+                         r"nightmare|pain|painful|worried|afraid|scared|hard|difficult))\b")
+# A negated auxiliary with nothing after it ("but I don't.", "It isn't.", "Not anymore."):
+# it denies the clause before it rather than a word after it.
+_ELLIPTICAL = re.compile(
+    r"(?:\b(?:i|it|we|they|you|he|she|this|that|these|those)\s+"
+    r"(?:(?:just|really|simply|honestly|still|actually|sadly|unfortunately)\s+)?"
+    r"(?:(?:do|does|did|is|are|was|were|ca|could|wo|would|has|have|had)n'?t|cannot|"
+    r"(?:do|does|did|is|are|was|were|can|could|will|would|has|have|had)\s+not)"
+    r"|\b(?:it's|it is|that's|that is|they're|they are|i'm|we're|you're)\s+not"
+    r"|(?:^|[.!?;,]\s*)not)"
+    r"(?:\s+(?:at\s+all|anymore|any\s+more|really|yet|though|sadly))?"
+    r"(?=\s*(?:[.,;:!?)]|$))")
+# Praise only wished for: "I wish I could recommend it", "I wanted to love the redesign".
+_WISHED_PRAISE = re.compile(
+    rf"\bwish(?:ed)?\s+(?:i|we)\s+could\b(?:\s+[\w']+){{0,5}}?\s+(?:{_POSITIVE})\b"
+    r"|\b(?:wanted|want|tried|hoped|was\s+hoping|were\s+hoping)\s+(?:(?:so|really)\s+)?"
+    r"(?:hard\s+|badly\s+)?to\s+(?:love|like|enjoy)\b")
+# A wish that holds the product up as the standard: praise.
+_PRAISING_WISH = re.compile(
+    r"\bwish(?:ed)?\s+(?:i|we)(?:'d|\s+had|\s+would\s+have)(?:\s+[\w']+){0,6}?\s+"
+    r"(?:sooner|earlier|before|years\s+ago|ages\s+ago|long\s+ago)\b"
+    r"|\bwish(?:ed)?\s+(?:every|all|more|other|everyone|everybody|everything)\b"
+    r"(?:\s+[\w']+){0,8}?\s+(?:like\s+(?:you|yours|this|it)\b|as\s+\w+\s+as\s+(?:you|yours|"
+    r"this|it)\b|this\s+(?:easy|good|simple|fast|smooth|clear|helpful|nice|great|reliable|"
+    r"intuitive|quick|friendly|responsive)\b)")
 _NEG_POS = re.compile(rf"\b(?:{_NEGATION})\b{_WORDS % 2}(?:{_POSITIVE})\b")
 # "didn't solve our problem" is not praise: only plain negators open a negated negative.
 _NEG_NEG = re.compile(rf"\b(?:not|never|no|nothing|without|zero)\b{_WORDS % 2}(?:{_NEGATIVE})\b")
@@ -48,7 +86,13 @@ _NEG_NEG = re.compile(rf"\b(?:not|never|no|nothing|without|zero)\b{_WORDS % 2}(?
 CUES: tuple[str, ...] = (*(f"emoji_{e}" for e in EMOJI), "negated_positive",
                          "negated_negative")
 #: Identifies the cue definitions above (stored in the head's file).
-VERSION = "cues-1"
+VERSION = "cues-2"
+_LOOK_BACK = 300  # characters an elliptical negation looks back over
+_MAX_TAKEN_BACK = 16  # elliptical negations read per text (a quote has a few at most)
+_SENTENCE = re.compile(r"[.!?]+")
+# Clause breaks; "and" only before a new subject ("... for a week and you keep saying ...").
+_CLAUSE = re.compile(r"[,;:]|\b(?:but|yet|though|although|honestly|sadly)\b|"
+                     r"\band\s+(?=(?:i|you|we|they|it|he|she)\b)")
 _CAP = 2.0  # a count of 2 or more is as strong a cue as it gets
 
 
@@ -67,12 +111,34 @@ def _pattern(marks: tuple[str, ...]) -> re.Pattern[str]:
 _EMOJI = tuple(_pattern(marks) for marks in EMOJI.values())
 
 
+def _taken_back(text: str) -> tuple[int, int]:
+    """Elliptical negations taking back a positive and a negative word: the last evaluative
+    word of the clause just before the negation (of the previous sentence when the
+    negation starts one)."""
+    positive = negative = 0
+    for m in itertools.islice(_ELLIPTICAL.finditer(text), _MAX_TAKEN_BACK):
+        sentences = _SENTENCE.split(text[max(0, m.start() - _LOOK_BACK) : m.start()])
+        clauses = [c for c in _CLAUSE.split(sentences[-1]) if c and c.strip()]
+        if not clauses and len(sentences) > 1:
+            clauses = [c for c in _CLAUSE.split(sentences[-2]) if c and c.strip()]
+        words = list(_TAKEN_BACK.finditer(clauses[-1])) if clauses else []
+        if words:
+            if words[-1].group(1):
+                positive += 1
+            else:
+                negative += 1
+    return positive, negative
+
+
 def cues(texts: Sequence[str]) -> np.ndarray:
     """``(len(texts), len(CUES))`` float32 cue values in [0, 1]."""
     out = np.zeros((len(texts), len(CUES)), np.float32)
     for i, raw in enumerate(texts):
         text = _normalize(raw)
         row = [len(p.findall(text)) for p in _EMOJI]
-        row += [len(_NEG_POS.findall(text)), len(_NEG_NEG.findall(text))]
+        positive, negative = _taken_back(text)
+        positive += len(_NEG_POS.findall(text)) + len(_WISHED_PRAISE.findall(text))
+        negative += len(_NEG_NEG.findall(text)) + len(_PRAISING_WISH.findall(text))
+        row += [positive, negative]
         out[i] = np.minimum(np.asarray(row, np.float32), _CAP) / _CAP
     return out
