@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +38,83 @@ class LoadReport:
     teams: int
 
 
+class _TeamVectors:
+    """One team's stored vectors as start-up reads them: the rows of the first (model,
+    size) seen go straight into one matrix (sized by the team's quote count, so no copy
+    follows); rows of any other model are kept aside, usually none."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.key: tuple[str | None, int] | None = None
+        self.matrix = np.empty((0, 0), dtype=np.float32)
+        self.ids: list[int] = []
+        self.other: list[tuple[int, bytes, str | None]] = []
+
+    def add(self, rows: list[tuple[int, bytes, str | None]]) -> None:
+        if self.key is None:
+            _, blob, model = rows[0]
+            self.key = (model, len(blob))
+            self.matrix = np.empty((max(self.capacity, len(rows)), len(blob) // 4),
+                                   dtype=np.float32)
+        key = self.key
+        ids, blobs = [], []
+        for quote_id, blob, model in rows:
+            if (model, len(blob)) == key:
+                ids.append(quote_id)
+                blobs.append(blob)
+            else:
+                self.other.append((quote_id, blob, model))
+        start = len(self.ids)
+        if start + len(ids) > len(self.matrix):  # quotes added since the count was read
+            grown = np.empty((int((start + len(ids)) * 1.25), self.matrix.shape[1]),
+                             dtype=np.float32)
+            grown[:start] = self.matrix[:start]
+            self.matrix = grown
+        self.matrix[start : start + len(ids)] = np.frombuffer(
+            b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        self.ids += ids
+
+    def take(self, model: str, size: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(ids, matrix) of the vectors ``model`` made (``size`` bytes each), and the ids of
+        the others (to encode again)."""
+        if self.key == (model, size):
+            stale = [i for i, _, _ in self.other]
+            return np.asarray(self.ids, dtype=np.int64), self.matrix[: len(self.ids)], stale
+        current = [(i, b) for i, b, m in self.other if (m, len(b)) == (model, size)]
+        stale = self.ids + [i for i, b, m in self.other if (m, len(b)) != (model, size)]
+        matrix = np.frombuffer(bytearray(b"".join(b for _, b in current)), dtype=np.float32)
+        return (np.asarray([i for i, _ in current], dtype=np.int64),
+                matrix.reshape(len(current), size // 4), stale)
+
+
+class StoredVectors:
+    """Every stored vector, read once into one matrix per team: the only copy the indexes
+    then keep. Read before the model that decides which vectors are current has loaded
+    (start-up reads them while it loads)."""
+
+    def __init__(self) -> None:
+        self.teams: dict[str, _TeamVectors] = {}
+        self.missing: list[int] = []  # quotes with no vector stored
+
+    @classmethod
+    def read(cls, session: Session) -> StoredVectors:
+        out = cls()
+        sizes = q.team_sizes(session)
+        for rows in q.stored_vectors(session):
+            by_team: dict[str, list[tuple[int, bytes, str | None]]] = {}
+            for team_id, quote_id, blob, model in rows:
+                if blob is None:
+                    out.missing.append(quote_id)
+                else:
+                    by_team.setdefault(team_id, []).append((quote_id, blob, model))
+            for team_id, team_rows in by_team.items():
+                team = out.teams.get(team_id)
+                if team is None:
+                    team = out.teams[team_id] = _TeamVectors(sizes.get(team_id, 0))
+                team.add(team_rows)
+        return out
+
+
 class IndexLoader:
     def __init__(self, sessions: sessionmaker[Session], encoder: Encoder,
                  indexes: IndexRegistry) -> None:
@@ -45,31 +122,35 @@ class IndexLoader:
         self.encoder = encoder
         self.indexes = indexes
 
+    def read_stored(self) -> StoredVectors:
+        """Every stored vector (:class:`StoredVectors`)."""
+        with self.sessions() as session:
+            return StoredVectors.read(session)
+
     @db_errors
     def load_indexes(self, progress: Progress | None = None,
                      on_reembed_start: Callable[[int], None] | None = None,
-                     stored: Iterable[tuple[str, int, bytes | None, str | None]] | None = None,
-                     ) -> LoadReport:
+                     stored: StoredVectors | None = None) -> LoadReport:
         """Fill the indexes from stored vectors; re-embed those made by another model.
 
-        ``stored`` is the database's (team, id, vector, model) rows when already read (start-up
-        reads them while the model loads)."""
-        by_team: dict[str, tuple[list[int], list[bytes]]] = {}
-        stale: list[int] = []
+        ``stored`` is what :meth:`read_stored` read, when already read (start-up reads it
+        while the model loads); it is consumed."""
+        if stored is None:
+            stored = self.read_stored()
         embedder = self.encoder.embedder
-        name, size = embedder.name, 4 * embedder.dim
-        with self.sessions() as session:
-            rows = stored if stored is not None else q.stored_vectors(session)
-            for team_id, quote_id, blob, model in rows:
-                if blob is None or model != name or len(blob) != size:
-                    stale.append(quote_id)
-                    continue
-                ids, blobs = by_team.setdefault(team_id, ([], []))
-                ids.append(quote_id)
-                blobs.append(blob)
-        for team_id, (ids, blobs) in by_team.items():  # one copy per team, no per-row arrays
-            matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)
-            self.indexes.get(team_id).upsert(ids, matrix.reshape(len(ids), embedder.dim))
+        stale = list(stored.missing)
+        loaded, teams = 0, set(stored.teams)
+        while stored.teams:  # one team at a time, each matrix handed over, not copied
+            team_id, team = stored.teams.popitem()
+            ids, matrix, old = team.take(embedder.name, 4 * embedder.dim)
+            del team
+            stale += old
+            index = self.indexes.get(team_id)
+            if len(ids) and not len(index):
+                index.load(ids, matrix)
+            elif len(ids):
+                index.upsert(ids.tolist(), matrix)
+            loaded += len(ids)
         version = self.encoder.emotion_version
         if version:  # emotions guessed by another emotion head: encode them again too
             with self.sessions() as session:
@@ -83,9 +164,8 @@ class IndexLoader:
             if on_reembed_start:
                 on_reembed_start(len(stale))
             self.reembed(stale, progress=progress)
-        loaded = sum(len(v[0]) for v in by_team.values())
         return LoadReport(loaded=loaded, reembedded=len(stale),
-                          teams=len(set(by_team) | set(self.indexes.teams())))
+                          teams=len(teams | set(self.indexes.teams())))
 
     @db_errors
     def reembed(self, ids: Sequence[int] | None = None, *, batch_size: int = 256,

@@ -298,18 +298,28 @@ def count(session: Session, team_id: str | None = None) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def stored_vectors(
-    session: Session, *, batch: int = 5000
-) -> Iterator[tuple[str, int, bytes | None, str | None]]:
-    """(team_id, id, embedding, model) for every quote, streamed in id order."""
+#: (team_id, id, embedding, model) of one stored quote, as start-up reads them
+StoredRow = tuple[str, int, bytes | None, str | None]
+
+
+def team_sizes(session: Session) -> dict[str, int]:
+    """How many quotes each team has (read from the team index, not the rows)."""
+    return {t: int(n) for t, n in session.execute(
+        select(Quote.team_id, func.count()).group_by(Quote.team_id))}
+
+
+def stored_vectors(session: Session, *, batch: int = 10_000) -> Iterator[list[StoredRow]]:
+    """Every quote's (team_id, id, embedding, model), in id order, ``batch`` rows at a time
+    (keyset pages: each a short statement; plain tuples, no ORM objects)."""
     last = 0
+    stmt = (select(Quote.team_id, Quote.id, Quote.embedding, Quote.embedding_model)
+            .order_by(Quote.id).limit(batch))
     while True:
-        rows = session.execute(
-            select(Quote.team_id, Quote.id, Quote.embedding, Quote.embedding_model)
-            .where(Quote.id > last).order_by(Quote.id).limit(batch)).all()
+        rows: list[StoredRow] = [tuple(r) for r in  # type: ignore[misc]
+                                 session.execute(stmt.where(Quote.id > last))]
         if not rows:
             return
-        yield from ((r[0], r[1], r[2], r[3]) for r in rows)
+        yield rows
         last = rows[-1][1]
 
 
