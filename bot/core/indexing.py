@@ -50,20 +50,18 @@ class _TeamVectors:
         self.ids: list[int] = []
         self.other: list[tuple[int, bytes, str | None]] = []
 
-    def add(self, rows: list[tuple[int, bytes, str | None]]) -> None:
+    def add(self, ids: Sequence[int], blobs: Sequence[bytes], models: Sequence[str | None]
+            ) -> None:
         if self.key is None:
-            _, blob, model = rows[0]
-            self.key = (model, len(blob))
-            self.matrix = np.empty((max(self.capacity, len(rows)), len(blob) // 4),
+            self.key = (models[0], len(blobs[0]))
+            self.matrix = np.empty((max(self.capacity, len(ids)), len(blobs[0]) // 4),
                                    dtype=np.float32)
         key = self.key
-        ids, blobs = [], []
-        for quote_id, blob, model in rows:
-            if (model, len(blob)) == key:
-                ids.append(quote_id)
-                blobs.append(blob)
-            else:
-                self.other.append((quote_id, blob, model))
+        if set(models) != {key[0]} or set(map(len, blobs)) != {key[1]}:  # mixed: sort out
+            current = [n for n, (b, m) in enumerate(zip(blobs, models)) if (m, len(b)) == key]
+            self.other += [(ids[n], blobs[n], models[n])
+                           for n in sorted(set(range(len(ids))) - set(current))]
+            ids, blobs = [ids[n] for n in current], [blobs[n] for n in current]
         start = len(self.ids)
         if start + len(ids) > len(self.matrix):  # quotes added since the count was read
             grown = np.empty((int((start + len(ids)) * 1.25), self.matrix.shape[1]),
@@ -101,18 +99,33 @@ class StoredVectors:
         out = cls()
         sizes = q.team_sizes(session)
         for rows in q.stored_vectors(session):
-            by_team: dict[str, list[tuple[int, bytes, str | None]]] = {}
-            for team_id, quote_id, blob, model in rows:
-                if blob is None:
-                    out.missing.append(quote_id)
-                else:
-                    by_team.setdefault(team_id, []).append((quote_id, blob, model))
-            for team_id, team_rows in by_team.items():
+            teams, ids, blobs, models = zip(*rows)  # columns, without a loop per row
+            if None in blobs:
+                out.missing += [i for i, b in zip(ids, blobs) if b is None]
+                rows = [r for r in rows if r[2] is not None]
+                if not rows:
+                    continue
+                teams, ids, blobs, models = zip(*rows)
+            groups = ({teams[0]: range(len(ids))} if len(set(teams)) == 1 else
+                      _positions(teams))
+            for team_id, at in groups.items():
                 team = out.teams.get(team_id)
                 if team is None:
                     team = out.teams[team_id] = _TeamVectors(sizes.get(team_id, 0))
-                team.add(team_rows)
+                if isinstance(at, range):
+                    team.add(ids, blobs, models)
+                else:
+                    team.add([ids[n] for n in at], [blobs[n] for n in at],
+                             [models[n] for n in at])
         return out
+
+
+def _positions(values: Sequence[str]) -> dict[str, list[int]]:
+    """Where each value occurs."""
+    at: dict[str, list[int]] = {}
+    for n, value in enumerate(values):
+        at.setdefault(value, []).append(n)
+    return at
 
 
 class IndexLoader:

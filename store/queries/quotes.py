@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, cast
@@ -308,17 +308,28 @@ def team_sizes(session: Session) -> dict[str, int]:
         select(Quote.team_id, func.count()).group_by(Quote.team_id))}
 
 
-def stored_vectors(session: Session, *, batch: int = 10_000) -> Iterator[list[StoredRow]]:
+def stored_vectors(session: Session, *, batch: int = 20_000) -> Iterator[list[StoredRow]]:
     """Every quote's (team_id, id, embedding, model), in id order, ``batch`` rows at a time
-    (keyset pages: each a short statement; plain tuples, no ORM objects)."""
-    last = 0
+    (keyset pages: each a short statement; plain tuples, never ORM objects). PostgreSQL
+    through psycopg sends them in its binary format: half the bytes of the hex text format,
+    and no decoding (the read was a third faster; bench/PERF.md, start to ready)."""
+    connection = session.connection()
+    raw: Any = connection.connection.driver_connection
+    if (connection.dialect.name, connection.dialect.driver) == ("postgresql", "psycopg"):
+        with raw.cursor(binary=True) as cursor:
+            yield from _pages(lambda last: cursor.execute(
+                "SELECT team_id, id, embedding, embedding_model FROM quotes WHERE id > %s "
+                "ORDER BY id LIMIT %s", (last, batch)).fetchall())
+        return
     stmt = (select(Quote.team_id, Quote.id, Quote.embedding, Quote.embedding_model)
             .order_by(Quote.id).limit(batch))
-    while True:
-        rows: list[StoredRow] = [tuple(r) for r in  # type: ignore[misc]
-                                 session.execute(stmt.where(Quote.id > last))]
-        if not rows:
-            return
+    yield from _pages(lambda last: connection.execute(stmt.where(Quote.id > last)).all())
+
+
+def _pages(read: Callable[[int], Sequence[Any]]) -> Iterator[list[StoredRow]]:
+    """Keyset pages: ``read(last id)`` until it returns nothing."""
+    last = 0
+    while rows := cast(list[StoredRow], list(read(last))):
         yield rows
         last = rows[-1][1]
 

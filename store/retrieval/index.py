@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,32 +62,47 @@ class SplitScanner:
         return out
 
 
+#: :meth:`Scan.best` orders at least this many quotes at once (one selection over the whole
+#: scan serves the ranking's pool and the breadth count's growing steps).
+BEST_MIN = 4096
+
+
 @dataclass(frozen=True)
 class Scan:
     """Every quote of a team scored against one query vector, from one pass over its matrix.
 
-    ``ids`` and ``scores`` are aligned and in no particular order; :meth:`best` orders them.
+    ``ids`` and ``scores`` are aligned and in the index's order; :meth:`best` orders them.
     """
 
     ids: np.ndarray  # int64
     scores: np.ndarray  # float32 cosine to the query
+    _order: list[np.ndarray] = field(default_factory=list, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def best(self, k: int) -> np.ndarray:
         """Positions of the ``k`` best scores (fewer if there are fewer), best first; equal
-        scores keep their order in the index."""
+        scores in the index's order. The first call orders at least :data:`BEST_MIN`, so
+        later calls for more are usually a slice."""
         n = len(self.scores)
         k = min(k, n)
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
-        if k < n:
-            top = np.argpartition(-self.scores, k - 1)[:k]
-            top.sort()  # index order, so the stable sort below breaks ties by it
-        else:
-            top = np.arange(n)
-        return top[np.argsort(-self.scores[top], kind="stable")]
+        if not self._order or len(self._order[0]) < k:
+            want = min(n, max(k + 1, BEST_MIN, 4 * len(self._order[0]) if self._order else 0))
+            if want < n:
+                top = np.argpartition(-self.scores, want - 1)[:want]
+                top.sort()  # index order, so the stable sort below breaks ties by it
+            else:
+                top = np.arange(n)
+            order = top[np.argsort(-self.scores[top], kind="stable")]
+            if want < n:  # the last places may tie with quotes left out: keep those above
+                order = order[self.scores[order] > self.scores[order[-1]]]
+                if len(order) < k:  # more than want - k tied at the bottom: order all
+                    order = np.argsort(-self.scores, kind="stable")
+            self._order[:] = [order]
+        return self._order[0][:k]
 
     def hits(self, k: int) -> list[tuple[int, float]]:
         """``(quote_id, cosine)`` of the ``k`` best, best first."""
