@@ -24,7 +24,7 @@ from store.db import db_errors
 from store.queries import quotes as q
 from store.queries import sync, vectors
 from store.retrieval.embeddings import Embedder, from_blob, to_blob
-from store.retrieval.index import IndexRegistry
+from store.retrieval.index import GROWTH, IndexRegistry
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -52,10 +52,10 @@ class _TeamVectors:
 
     def add(self, ids: Sequence[int], blobs: Sequence[bytes], models: Sequence[str | None]
             ) -> None:
-        if self.key is None:
+        if self.key is None:  # room to grow: rows never written are never resident
             self.key = (models[0], len(blobs[0]))
-            self.matrix = np.empty((max(self.capacity, len(ids)), len(blobs[0]) // 4),
-                                   dtype=np.float32)
+            self.matrix = np.empty((int(max(self.capacity, len(ids)) * GROWTH) + 1024,
+                                    len(blobs[0]) // 4), dtype=np.float32)
         key = self.key
         if set(models) != {key[0]} or set(map(len, blobs)) != {key[1]}:  # mixed: sort out
             current = [n for n, (b, m) in enumerate(zip(blobs, models)) if (m, len(b)) == key]
@@ -64,7 +64,7 @@ class _TeamVectors:
             ids, blobs = [ids[n] for n in current], [blobs[n] for n in current]
         start = len(self.ids)
         if start + len(ids) > len(self.matrix):  # quotes added since the count was read
-            grown = np.empty((int((start + len(ids)) * 1.25), self.matrix.shape[1]),
+            grown = np.empty((int((start + len(ids)) * GROWTH), self.matrix.shape[1]),
                              dtype=np.float32)
             grown[:start] = self.matrix[:start]
             self.matrix = grown
@@ -73,11 +73,11 @@ class _TeamVectors:
         self.ids += ids
 
     def take(self, model: str, size: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """(ids, matrix) of the vectors ``model`` made (``size`` bytes each), and the ids of
-        the others (to encode again)."""
+        """(ids, matrix) of the vectors ``model`` made (``size`` bytes each; the matrix's
+        first rows, the rest is room), and the ids of the others (to encode again)."""
         if self.key == (model, size):
             stale = [i for i, _, _ in self.other]
-            return np.asarray(self.ids, dtype=np.int64), self.matrix[: len(self.ids)], stale
+            return np.asarray(self.ids, dtype=np.int64), self.matrix, stale
         current = [(i, b) for i, b, m in self.other if (m, len(b)) == (model, size)]
         stale = self.ids + [i for i, b, m in self.other if (m, len(b)) != (model, size)]
         matrix = np.frombuffer(bytearray(b"".join(b for _, b in current)), dtype=np.float32)
@@ -162,7 +162,7 @@ class IndexLoader:
             if len(ids) and not len(index):
                 index.load(ids, matrix)
             elif len(ids):
-                index.upsert(ids.tolist(), matrix)
+                index.upsert(ids.tolist(), matrix[: len(ids)])
             loaded += len(ids)
         version = self.encoder.emotion_version
         if version:  # emotions guessed by another emotion head: encode them again too

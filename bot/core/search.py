@@ -33,18 +33,19 @@ MAX_OFFSET = 1000  # how deep any caller may page
 #: records durations (bench/perf/stages.py), the app passes none.
 Timer = Callable[[str], AbstractContextManager[object]]
 
-#: The stages of a search with a topic, in the order they run. ``said_at`` runs inside
-#: ``rank`` (once per quote in a near-tie, only when there are ties), all others one after
-#: another; ``rank`` is the index scan (one pass over the team's vectors), ranking and match
-#: count; ``views`` is one database round trip that reads the ranked quotes and the database's
-#: tally of every match, ``breadth`` turns that tally into the header's counts; ``diversify``
-#: includes dropping repeated voices and reading their vectors.
-TOPIC_STAGES = ("allowed", "encode", "rank", "said_at", "views", "breadth", "diversify",
+#: The stages of a search with a topic, in the order they run, one after another: ``rank``
+#: is the index scan (one pass over the team's vectors), ranking and match count; ``views``
+#: is one database round trip that reads the ranked quotes and the database's tally of every
+#: match; ``ties`` puts near-ties newest first from the rows just read (no look-up per
+#: quote); ``breadth`` turns the tally into the header's counts; ``diversify`` includes
+#: dropping repeated voices and reading their vectors; ``other_captures`` counts the shown
+#: quotes' other captures, read in the same round trip.
+TOPIC_STAGES = ("allowed", "encode", "rank", "views", "ties", "breadth", "diversify",
                 "other_captures")
 #: The stages of a search without a topic (filters only, newest first).
 RECENT_STAGES = ("allowed", "recent", "views", "breadth")
 #: stage -> the stage it runs inside
-NESTED = {"said_at": "rank"}
+NESTED: dict[str, str] = {}
 
 _NOTHING = nullcontext()
 
@@ -142,12 +143,13 @@ class SearchService:
         want = offset + limit
         with timer("rank"):
             ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
-                                                     allowed=allowed,
-                                                     said_at=self._said_at(team_id))
+                                                     allowed=allowed)
         with self.sessions() as session, timer("views"):  # one round trip for both
             read = sq.views_and_tally(session, team_id, [i for i, _ in ranked],
                                       [i for i, _ in matched])
         found = read.views
+        with timer("ties"):  # the ranked ids are fixed; only near-ties' order needs dates
+            ranked = ranking.newest_first_ties(ranked, lambda i: _said_at(found.get(i)))
         with timer("breadth"):
             breadth = _breadth(read.tally, approximate=True)
         with timer("diversify"):
@@ -175,14 +177,6 @@ class SearchService:
                                      speaker_teams=speaker_teams).breadth.matches
         return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
                             has_more=len(chosen) > want, unfiltered=unfiltered)
-
-    def _said_at(self, team_id: str) -> Callable[[int], float | None]:
-        """When a quote was said (epoch seconds), looked up only for near-ties."""
-        def said_at(quote_id: int) -> float | None:
-            with self.sessions() as session, self.timer("said_at"):
-                return sq.said_at(session, team_id, quote_id)
-
-        return said_at
 
     def _allowed(self, session: Session, team_id: str, query: Query,
                  channel_id: str | None,
@@ -212,6 +206,11 @@ class SearchService:
             breadth = _breadth(sq.tally(session, team_id, ids))
         return SearchResult(query=query, hits=hits, breadth=breadth,
                             offset=offset, has_more=len(ids) > offset + limit)
+
+
+def _said_at(quote: q.QuoteView | None) -> float | None:
+    """When a quote was said (else captured), in epoch seconds; None when it is gone."""
+    return quote.when.timestamp() if quote is not None else None
 
 
 def _other_captures(captures: dict[int, int], views: list[q.QuoteView],

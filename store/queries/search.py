@@ -35,13 +35,6 @@ from store.policy import normalize_key, person_key
 from store.queries.quotes import Filters, QuoteView, _aware, filter_clauses, view
 
 
-def said_at(session: Session, team_id: str, quote_id: int) -> float | None:
-    """When a quote was said (else captured), in epoch seconds; None when it is not there."""
-    row = session.execute(select(Quote.said_at, Quote.captured_at).where(
-        Quote.team_id == team_id, Quote.id == quote_id)).first()
-    return _aware(row[0] or row[1]).timestamp() if row else None
-
-
 def recent_ids(session: Session, team_id: str, filters: Filters) -> list[int]:
     """Ids matching ``filters``, newest capture first (a search without a topic)."""
     stmt = (select(Quote.id).where(Quote.team_id == team_id, *filter_clauses(filters))
@@ -113,33 +106,40 @@ def _found_statement(dialect: str) -> Any:
     and ``company``); 2 every capture of the shown quotes' voices (``id``, ``voice_id``)."""
     if dialect not in ("sqlite", "postgresql"):
         raise ValueError(f"no search statement for the {dialect!r} database")
-    team = Quote.team_id == bindparam("team")
-    shown_rows = select(literal_column("0").label("kind"), *_VIEW_COLUMNS, select(
-        func.count()).where(QuoteRevision.quote_id == Quote.id).correlate(Quote)
-        .scalar_subquery().label("revision_count")).where(
-        team, _among(dialect, Quote.id, "shown"))
+    # Rows are found by primary key first, in materialized CTEs, and only then checked for
+    # the team: a planner that misjudges the team's size (PostgreSQL before its first ANALYZE
+    # of a freshly filled table) would otherwise walk the team's index (~0.5 s at 100k).
+    team = bindparam("team")
+    shown = select(*_VIEW_COLUMNS, select(func.count()).where(
+        QuoteRevision.quote_id == Quote.id).correlate(Quote).scalar_subquery()
+        .label("revision_count")).where(_among(dialect, Quote.id, "shown")).cte(
+        "shown").prefix_with("MATERIALIZED")
+    shown_rows = select(literal_column("0").label("kind"), *shown.c).where(
+        shown.c.team_id == team)
     names = [c.name for c in shown_rows.selected_columns][1:]
 
     def row(kind: int, **values: Any) -> list[Any]:
         return [literal_column(str(kind))] + [values.get(n, null()) for n in names]
 
-    no_id = func.coalesce(Quote.speaker_user_id, "") == ""
-    said = func.coalesce(Quote.said_at, Quote.captured_at)
+    m = select(func.coalesce(Quote.voice_id, Quote.id).label("voice"), Quote.team_id,
+               Quote.speaker_user_id, Quote.speaker_name, Quote.company,
+               func.coalesce(Quote.said_at, Quote.captured_at).label("said")).where(
+        _among(dialect, Quote.id, "counted")).cte("counted").prefix_with("MATERIALIZED")
+    no_id = func.coalesce(m.c.speaker_user_id, "") == ""
     totals = select(*row(
-        1, id=func.count(distinct(func.coalesce(Quote.voice_id, Quote.id))),
-        said_at=func.min(said), captured_at=func.max(said),
+        1, id=func.count(distinct(m.c.voice)),
+        said_at=func.min(m.c.said), captured_at=func.max(m.c.said),
         speaker_user_id=_distinct_json(dialect, case((no_id, null()),
-                                                     else_=Quote.speaker_user_id)),
-        speaker_name=_distinct_json(dialect, case((no_id, Quote.speaker_name))),
-        company=_distinct_json(dialect, Quote.company),
-    )).where(team, _among(dialect, Quote.id, "counted"))
-    voices = (select(func.coalesce(Quote.voice_id, Quote.id))
-              .where(team, _among(dialect, Quote.id, "shown")))
+                                                     else_=m.c.speaker_user_id)),
+        speaker_name=_distinct_json(dialect, case((no_id, m.c.speaker_name))),
+        company=_distinct_json(dialect, m.c.company),
+    )).where(m.c.team_id == team)
+    voices = (select(func.coalesce(shown.c.voice_id, shown.c.id))
+              .where(shown.c.team_id == team))
     # Two index look-ups (primary key, then voice_id) rather than one OR, which SQLite plans
-    # as a walk over the whole team (bench/PERF.md); the re-captures' team is checked by the
-    # caller, or SQLite walks the team's index instead of voice_id's.
+    # as a walk over the whole team (bench/PERF.md); their team is checked by the caller.
     firsts = select(*row(2, id=Quote.id, voice_id=func.coalesce(Quote.voice_id, Quote.id),
-                         team_id=Quote.team_id)).where(team, Quote.id.in_(voices))
+                         team_id=Quote.team_id)).where(Quote.id.in_(voices))
     again = select(*row(2, id=Quote.id, voice_id=Quote.voice_id, team_id=Quote.team_id)
                    ).where(Quote.voice_id.in_(voices))
     return union_all(shown_rows, totals, firsts, again)

@@ -137,19 +137,24 @@ class QuoteIndex:
         self._X, self._ids = X, ids
 
     def load(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Take ``vectors`` (a writable C-contiguous float32 matrix, one row per id in
-        ``ids``) as this empty index's storage, without copying (start-up)."""
+        """Take ``vectors`` (a writable C-contiguous float32 matrix whose first rows are the
+        vectors of ``ids``; any rows after them are room to grow) as this empty index's
+        storage, without copying (start-up)."""
         ids = np.asarray(ids, dtype=np.int64)
-        if vectors.dtype != np.float32 or vectors.shape != (len(ids), self.dim) or \
-                not vectors.flags.c_contiguous or not vectors.flags.writeable:
-            raise ValueError("load takes a writable C-contiguous float32 (n, dim) matrix")
-        row = dict(zip(ids.tolist(), range(len(ids))))
-        if len(row) != len(ids):
+        n = len(ids)
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != self.dim \
+                or len(vectors) < n or not vectors.flags.c_contiguous \
+                or not vectors.flags.writeable:
+            raise ValueError("load takes a writable C-contiguous float32 (>= n, dim) matrix")
+        row = dict(zip(ids.tolist(), range(n)))
+        if len(row) != n:
             raise ValueError("load got the same quote id twice")
+        room = np.empty(len(vectors), dtype=np.int64)
+        room[:n] = ids
         with self._lock:
             if self._n:
                 raise ValueError("load fills an empty index; use upsert")
-            self._X, self._ids, self._n, self._row = vectors, ids, len(ids), row
+            self._X, self._ids, self._n, self._row = vectors, room, n, row
 
     def upsert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Add vectors under ``ids``, replacing any vector already stored for an id."""

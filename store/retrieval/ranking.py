@@ -185,8 +185,10 @@ def _pool(query_vector: np.ndarray, index: VectorSearch, n: int,
     return index.pools[n]
 
 
-def _newest_first_ties(ranked: list[tuple[int, float]],
-                       said_at: Callable[[int], float | None]) -> list[tuple[int, float]]:
+def newest_first_ties(ranked: list[tuple[int, float]],
+                      said_at: Callable[[int], float | None]) -> list[tuple[int, float]]:
+    """``ranked`` (best first) with each run of near-ties (``TIE_EPSILON``) newest first by
+    ``said_at(id)`` (epoch seconds; None last)."""
     out: list[tuple[int, float]] = []
     group: list[tuple[int, float]] = []
     for item in ranked + [(-1, -np.inf)]:
@@ -213,7 +215,7 @@ def rank(query_vector: np.ndarray, index: VectorSearch, *, k: int,
     ids, scores, _, _ = _pool(query_vector, index, max(params.pool, 2 * k), allowed, params)
     order = np.argsort(-scores, kind="stable")[:k]
     ranked = [(ids[i], float(scores[i])) for i in order]
-    return _newest_first_ties(ranked, said_at) if said_at else ranked
+    return newest_first_ties(ranked, said_at) if said_at else ranked
 
 
 #: The counting rule of :func:`count_matches`: ``rule(scores, vectors, top, threshold)`` says
