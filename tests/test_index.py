@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from store.queries.quotes import NewQuote
-from store.retrieval.embeddings import HashingEmbedder
 from store.retrieval import ranking
+from store.retrieval.embeddings import HashingEmbedder
 from store.retrieval.index import IndexRegistry, QuoteIndex, Scan
 
 

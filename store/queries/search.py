@@ -109,7 +109,7 @@ def _found_statement(dialect: str) -> Any:
     # Rows are found by primary key first, in materialized CTEs, and only then checked for
     # the team: a planner that misjudges the team's size (PostgreSQL before its first ANALYZE
     # of a freshly filled table) would otherwise walk the team's index (~0.5 s at 100k).
-    team = bindparam("team")
+    team: Any = bindparam("team")
     shown = select(*_VIEW_COLUMNS, select(func.count()).where(
         QuoteRevision.quote_id == Quote.id).correlate(Quote).scalar_subquery()
         .label("revision_count")).where(_among(dialect, Quote.id, "shown")).cte(
