@@ -267,8 +267,8 @@ class IndexRegistry:
     """One :class:`QuoteIndex` per Slack workspace, created on first use.
 
     ``scan_threads``: threads one search's scan is split over (from :data:`SPLIT_MIN`
-    quotes on). One by default: concurrency comes from the bot's own pools, and on a busy
-    machine a split scan waits for a free core (bench/PERF.md measures both).
+    quotes on; ``Settings.scan_threads``). The scan reads the whole matrix, which one core
+    alone does not read at the memory's full speed; the threads wait without spinning.
     """
 
     def __init__(self, dim: int, *, scan_threads: int = 1) -> None:
