@@ -61,6 +61,9 @@ class Settings:
     port: int = 3000
     capture_emoji: str = DEFAULT_CAPTURE_EMOJI
     search_workers: int = 2
+    #: threads one search's scan of a team's vectors is split over (VOICEBOT_SCAN_THREADS);
+    #: two measured faster than one at 100k both idle and on a busy machine (bench/PERF.md)
+    scan_threads: int = 2
     listener_workers: int = 32
     log_level: str = "INFO"
     log_json: bool = False
@@ -95,6 +98,7 @@ class Settings:
             port=_int(env, "PORT", 3000, lo=1, hi=65535),
             capture_emoji=(get("VOICEBOT_CAPTURE_EMOJI") or DEFAULT_CAPTURE_EMOJI).strip(":"),
             search_workers=_int(env, "VOICEBOT_SEARCH_WORKERS", 2, lo=1, hi=64),
+            scan_threads=_int(env, "VOICEBOT_SCAN_THREADS", 2, lo=1, hi=64),
             listener_workers=_int(env, "VOICEBOT_LISTENER_WORKERS", 32, lo=1, hi=512),
             log_level=(get("VOICEBOT_LOG_LEVEL") or "INFO").upper(),
             log_json=_bool(env, "VOICEBOT_LOG_JSON", False),

@@ -26,7 +26,7 @@ from bot.core.edits import Edits
 from bot.core.export import Exporter
 from bot.core.import_log import ImportLog
 from bot.core.imports import Importer
-from bot.core.indexing import IndexLoader, IndexSync, LoadReport
+from bot.core.indexing import IndexLoader, IndexSync, LoadReport, StoredVectors
 from bot.core.listening import Listening
 from bot.core.lookup import Lookup
 from bot.core.pending import PendingTexts
@@ -82,12 +82,9 @@ class Services:
         self.engine.dispose()
 
 
-def _read_stored_vectors(
-        sessions: sessionmaker[Session]) -> list[tuple[str, int, bytes | None, str | None]]:
-    from store.queries import quotes as q
-
+def _read_stored_vectors(sessions: sessionmaker[Session]) -> StoredVectors:
     with sessions() as session:
-        return list(q.stored_vectors(session))
+        return StoredVectors.read(session)
 
 
 def _emotion_layer() -> int | None:
@@ -142,7 +139,7 @@ def build_services(
             future = pool.submit(_read_stored_vectors, sessions) if load_indexes else None
             embedder = make_embedder(settings)
             stored = future.result() if future else None
-    indexes = IndexRegistry(embedder.dim)
+    indexes = IndexRegistry(embedder.dim, scan_threads=settings.scan_threads)
     encoder = Encoder(embedder, load_reader(embedder))
     new_vectors = NewVectors(sessions, indexes)
     capture = Capture(sessions, encoder, new_vectors, clock)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot import __version__
+from bot.blas import limit_blas
 from bot.config import Settings
 from bot.container import build_services
 from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, quiet_bolt_logs, refusal
@@ -190,6 +191,7 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0",
     """Run until stopped. ``identity``: what :func:`~bot.slack.startup.check_tokens` said
     (``voicebot serve`` checks the tokens before loading anything heavy)."""
     limit_arenas(2)  # before any thread starts: less memory stranded per arena (bot/heap.py)
+    limit_blas(1)  # one BLAS thread per call, as ONNX Runtime (bot/blas.py)
     wsgi = BotWSGI()
     server = make_server(wsgi, host=host, port=port, threads=max(8, settings.listener_workers))
     effective = server.effective_port

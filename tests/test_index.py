@@ -1,5 +1,5 @@
-"""FAISS agrees with brute force; the index is rebuilt from stored vectors; a model change
-re-embeds."""
+"""The index agrees with brute force; one scan orders every quote; the index is rebuilt from
+stored vectors; a model change re-embeds."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from store.queries.quotes import NewQuote
+from store.retrieval import ranking
 from store.retrieval.embeddings import HashingEmbedder
-from store.retrieval.index import QuoteIndex
+from store.retrieval.index import IndexRegistry, QuoteIndex, Scan
 
 
-def test_faiss_matches_numpy_brute_force_exactly() -> None:
+def test_index_matches_numpy_brute_force_exactly() -> None:
     rng = np.random.default_rng(0)
     vecs = rng.normal(size=(2000, 48)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -47,6 +48,47 @@ def test_upsert_replaces_and_remove_deletes() -> None:
     with pytest.raises(ValueError, match="twice"):
         index.upsert([5, 5], eye[:2])
     assert len(index) == 2 and index.vectors([]).shape == (0, 4)
+
+
+@pytest.mark.parametrize("n", [10, 5000, 20_000])
+def test_a_scan_orders_best_first_with_ties_in_index_order(n: int) -> None:
+    rng = np.random.default_rng(n)
+    scores = rng.integers(0, 50, n).astype(np.float32)  # many exact ties
+    scan = Scan(ids=np.arange(n, dtype=np.int64) + 7, scores=scores)
+    expected = np.argsort(-scores, kind="stable")
+    for k in (1, 7, 400, 800, 3200, 4097, 12_800, n):  # growing, as the breadth count asks
+        np.testing.assert_array_equal(scan.best(k), expected[: min(k, n)])
+    assert scan.hits(3) == [(int(i) + 7, float(scores[i])) for i in expected[:3]]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_split_scan_scores_like_one_pass(monkeypatch: pytest.MonkeyPatch,
+                                           threads: int) -> None:
+    monkeypatch.setattr("store.retrieval.index.SPLIT_MIN", 100)
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(1001, 16)).astype(np.float32)
+    index = IndexRegistry(16, scan_threads=threads).get("T1")
+    index.upsert(list(range(1001)), vecs)
+    query = rng.normal(size=16).astype(np.float32)
+    np.testing.assert_allclose(index.scan(query).scores, vecs @ query, rtol=1e-5, atol=1e-5)
+
+
+def test_rank_and_count_pass_over_a_teams_vectors_once() -> None:
+    """The ranking's pools and the breadth count, past its pool cap too, come from one scan."""
+    rng = np.random.default_rng(5)
+    centre = rng.normal(size=32)
+    vecs = centre + rng.normal(scale=0.4, size=(3000, 32))
+    vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+    index = QuoteIndex(32)
+    index.upsert(list(range(1, 3001)), vecs)
+    scans: list[int] = []
+    original = index.scan
+    index.scan = lambda v: scans.append(1) or original(v)  # type: ignore[method-assign]
+    index.search = None  # type: ignore[assignment, method-assign]  # never asked to search
+    query = (centre / np.linalg.norm(centre)).astype(np.float32)
+    ranked, matched = ranking.rank_and_count(query, index, k=20, threshold=0.3)
+    assert len(scans) == 1 and len(ranked) == 20
+    assert len(matched) > ranking.COUNT_POOL_MAX  # the count went past its pool cap
 
 
 class CountingEmbedder(HashingEmbedder):

@@ -102,7 +102,8 @@ def test_evidence_lists_of_any_length_share_a_few_statements(tmp_path) -> None:
     """A search reads every match's evidence in one IN (...) list whose length grows with the
     stored quotes; each new length was a new SQL text, and Python's sqlite3 kept a prepared
     statement for each (up to 128 per pooled connection, ~20 MiB at 1,000 ids): the server
-    grew with every stored quote (bench/LOAD.md, section 7). Padded lists take a few shapes."""
+    grew with every stored quote (bench/LOAD.md, section 7). The search now binds its id lists
+    as one parameter, so its statement text never changes."""
     from sqlalchemy import event
 
     from store.models import Base
@@ -117,9 +118,8 @@ def test_evidence_lists_of_any_length_share_a_few_statements(tmp_path) -> None:
         with db.make_session_factory(engine)() as session:
             for n in range(1, 301):
                 ids = list(range(1, n + 1))
-                search.views_and_evidence(session, "T1", ids[:5], ids)
-                search.evidence(session, "T1", ids)
-                search.captures_of(session, "T1", ids)
+                search.views_and_tally(session, "T1", ids[:5], ids)
+                search.tally(session, "T1", ids)
     finally:
         engine.dispose()
     assert len(seen) <= 40, f"{len(seen)} distinct statements for 300 list lengths"

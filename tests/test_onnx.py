@@ -69,9 +69,12 @@ def test_a_damaged_or_foreign_export_is_never_used(tmp_path: Path) -> None:
     (folder / onnx_model.MANIFEST_FILE).write_text(json.dumps({**manifest, "key": key}))
     found = onnx_model.find(tmp_path / "cache", model, 5)
     assert found is not None and onnx_model.read_checked(found) == b"onnx bytes"
+    assert onnx_model.verify(found).checked and not found.checked
     (folder / onnx_model.MODEL_FILE).write_bytes(b"onnx bytez")  # changed after the export
     with pytest.raises(EmbeddingModelError, match="does not match its checksum"):
         onnx_model.read_checked(found)
+    with pytest.raises(EmbeddingModelError, match="does not match its checksum"):
+        onnx_model.verify(found)  # what loading checks, without holding the file in memory
     (folder / onnx_model.MANIFEST_FILE).write_text("{not json")
     assert onnx_model.find(tmp_path / "cache", model, 5) is None
 

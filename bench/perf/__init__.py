@@ -5,7 +5,7 @@ One run prints, on the machine it runs on:
 * end-to-end ingest throughput (``Importer.import_quotes``, DB writes included) beside
   the raw model's encode throughput (``SentenceTransformer.encode``) on the same texts;
 * single-query search latency (median, p95) at each ``--sizes`` (default 1k, 10k, 100k
-  quotes): FAISS (``QuoteIndex.search``) beside brute-force NumPy, and the full
+  quotes): the app's ``QuoteIndex.search`` beside FAISS and brute-force NumPy, and the full
   ``SearchService.search`` (query encode + ranking + database fetch) and its stages;
 * time from start to ready (fresh Python process running ``build_services``) with the
   largest size stored, with a breakdown;
@@ -26,10 +26,10 @@ Usage (from the repository root; ``bench/perf.py`` is the same launcher)::
     .venv/bin/python -m bench.perf --quick                 # smaller, for a smoke run
     .venv/bin/python -m bench.perf --sizes 1000 --ingest 200 --queries 20 --pool 500 --no-write
 
-One module per benchmark: ``ingest``, ``search`` (FAISS vs NumPy, SearchService end to end),
-``stages`` (SearchService stages through its ``timer`` seam), ``ready`` (start to ready and
-the server's peak memory); ``corpus`` and ``databases`` set the stage, ``report`` writes the
-table and bench/PERF.md.
+One module per benchmark: ``ingest``, ``search`` (QuoteIndex vs FAISS vs NumPy,
+SearchService end to end), ``stages`` (SearchService stages through its ``timer`` seam),
+``ready`` (start to ready and the server's peak memory); ``corpus`` and ``databases`` set the
+stage, ``report`` writes the table and bench/PERF.md.
 
 With a PostgreSQL URL, the benchmark creates its own databases next to the one named in
 the URL (which is only used to run CREATE/DROP DATABASE) and drops them at the end.

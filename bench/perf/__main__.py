@@ -197,7 +197,8 @@ def run_backend(args: argparse.Namespace, corpus, dbs: BenchDatabases, res: Resu
         bench_size(url, size, serve, vecs, qvecs, corpus.topics, args.queries,
                    res, args.profile and size == largest, breakdown=size == largest)
         s = res.sizes[-1]
-        log(f"@{size:,}: FAISS p50 {s.faiss.median_ms:.2f} ms, NumPy p50 "
+        log(f"@{size:,}: QuoteIndex p50 {s.index.median_ms:.2f} ms, FAISS p50 "
+            f"{s.faiss.median_ms:.2f} ms, NumPy p50 "
             f"{s.numpy.median_ms:.2f} ms, service p50 {s.service.median_ms:.1f} / p95 "
             f"{s.service.p95_ms:.1f} ms")
     del vecs, pool_vecs

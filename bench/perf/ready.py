@@ -76,16 +76,18 @@ def ready_probe(url: str, profile: bool) -> None:
     from store.retrieval.index import QuoteIndex
 
     t_import = now() - t0
+    from bot.blas import limit_blas
     from bot.heap import limit_arenas
 
     limit_arenas(2)  # as `voicebot serve` does before any thread starts
+    limit_blas(1)
     marks = Marks()
     heavy = _time_heavy_imports()
     marks.wrap(sdb, "upgrade", "migrate")
     marks.wrap(container, "make_embedder", "model_load")
     marks.wrap(IndexLoader, "load_indexes", "index_load")
     marks.wrap(squotes, "stored_vectors", "db_read", generator=True)
-    marks.wrap(QuoteIndex, "upsert", "faiss_add")
+    marks.wrap(QuoteIndex, "load", "index_fill")
 
     prof = None
     if profile:

@@ -33,18 +33,18 @@ from bench.perf.common import (
 @dataclass
 class SizeResult:
     size: int
-    faiss: Latency
-    faiss_1t: Latency  # same, with faiss.omp_set_num_threads(1)
+    index: Latency  # QuoteIndex.search, the app's index (one NumPy pass over a matrix)
+    faiss: Latency  # faiss.IndexFlatIP.search at one thread (the engine before QuoteIndex)
     numpy: Latency
     service: Latency  # SearchService.search, the embedder as `voicebot serve` runs it
     index_load_s: float  # build_services(load_indexes=True) with the model already loaded
     #: {mode: {stage: median ms}} through SearchService's timer (bench/perf/stages.py)
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     nested: dict[str, str] = field(default_factory=dict)  # stage -> the stage it runs inside
-    agree: float = 0.0  # fraction of queries whose FAISS top-k ids equal NumPy's
+    agree: float = 0.0  # fraction of queries whose QuoteIndex top-k ids equal NumPy's
     upsert_batch_ms: float = 0.0  # QuoteIndex.upsert of one import batch at this size
     upsert_one_ms: float = 0.0  # QuoteIndex.upsert of one captured quote at this size
-    threads: str = ""  # the app's torch / FAISS thread settings during the measurement
+    threads: str = ""  # the app's index scan threads during the measurement
 
 
 @dataclass
@@ -188,14 +188,13 @@ def render(res: Results) -> tuple[str, str]:
         add("Ingest end-to-end vs raw encode", "not run", ok=None)
     for s in res.sizes:
         n = human(s.size)
-        add(f"Search @ {n}: FAISS QuoteIndex.search (k={K_RAW}, app's {s.threads})",
+        add(f"Search @ {n}: QuoteIndex.search, one NumPy pass (k={K_RAW}, app's {s.threads})",
+            f"median {s.index.median_ms:.2f} ms, p95 {s.index.p95_ms:.2f} ms")
+        add(f"Search @ {n}: FAISS IndexFlatIP.search, 1 thread (k={K_RAW}; the engine before)",
             f"median {s.faiss.median_ms:.2f} ms, p95 {s.faiss.p95_ms:.2f} ms")
-        if s.threads != "FAISS 1 thread":
-            add(f"Search @ {n}: same, faiss.omp_set_num_threads(1)",
-                f"median {s.faiss_1t.median_ms:.2f} ms, p95 {s.faiss_1t.p95_ms:.2f} ms")
         add(f"Search @ {n}: NumPy brute force (k={K_RAW})",
             f"median {s.numpy.median_ms:.2f} ms, p95 {s.numpy.p95_ms:.2f} ms "
-            f"(FAISS/NumPy median {s.faiss.median_ms / s.numpy.median_ms:.2f}x; "
+            f"(QuoteIndex/NumPy median {s.index.median_ms / s.numpy.median_ms:.2f}x; "
             f"same top-{K_RAW} {s.agree:.0%})")
         is_target = s.size == target_size
         target_ms = TARGET_SEARCH_P95_MS[res.backend]
@@ -225,7 +224,8 @@ def render(res: Results) -> tuple[str, str]:
             f"interpreter {r['python_startup_s']:.2f} s, imports {r['imports_s']:.2f} s, "
             f"migrations {r['migrate_s']:.2f} s, model {r['model_load_s']:.2f} s (torch "
             f"imported: {'yes' if r.get('torch_imported') else 'no'}), "
-            f"index load {r['index_load_s']:.2f} s (FAISS add {r['faiss_add_s']:.2f} s), "
+            f"index load {r['index_load_s']:.2f} s (matrices handed to the indexes "
+            f"{r['index_fill_s']:.2f} s), "
             f"DB read of stored vectors {r['db_read_s']:.2f} s (inside index load, or in "
             f"parallel with the model if the app prefetches), "
             f"warm-up encode {r['warmup_s']:.2f} s")
@@ -303,8 +303,8 @@ How it measures:
   vectors only), (b) the raw run of the exported model with both of its outputs (the same
   encode, its hidden-states output fed to the emotion head's ONNX graph; no text cues,
   calibration or database), (c) `Importer.import_quotes` with the ONNX embedder into a fresh
-  database (dedupe lookup, one encoding pass for the vector and the emotion, INSERT, FAISS
-  add, near-duplicate links), and (d) the same import with sentence-transformers + torch
+  database (dedupe lookup, one encoding pass for the vector and the emotion, INSERT, index
+  append, near-duplicate links), and (d) the same import with sentence-transformers + torch
   (the path before ONNX). They rotate per chunk so machine noise hits all alike; the
   verdicts use the median over chunks of time ratios on the same texts. The ">= 90% of raw"
   verdict is against (b): the issue has the model exported with both outputs and an import
@@ -313,12 +313,14 @@ How it measures:
 - **Search**: quotes are stored through SQLAlchemy Core exactly as the app stores them
   (`store.queries.quotes.to_row`, vectors as float32 blobs tagged with the model name); the
   vectors are real model vectors of a pool of real sentences plus small noise for the copies.
-  FAISS = `QuoteIndex.search(k=20)` on the index `build_services` loaded; NumPy =
-  `vecs @ q` + `argpartition`; SearchService = `services.search.search(team, parse_query(topic),
-  limit=5)` with the ONNX model at one thread as `voicebot serve` runs it: it encodes the
-  topic, ranks, and reads the shown quotes and the evidence of every match in one database
-  round trip. The stage rows come from SearchService's own `timer` seam
-  (`bot/core/search.py`; `bench/perf/stages.py` records), "other" being the rest of the total.
+  QuoteIndex = `QuoteIndex.search(k=20)` on the index `build_services` loaded (one NumPy pass
+  over the team's matrix); FAISS = `faiss.IndexFlatIP` of the same vectors at one thread (the
+  engine before); NumPy = `vecs @ q` + `argpartition`; SearchService =
+  `services.search.search(team, parse_query(topic), limit=5)` with the ONNX model at one
+  thread as `voicebot serve` runs it: it encodes the topic, ranks, and reads the shown quotes
+  and the database's tally of every match in one round trip. The stage rows come from
+  SearchService's own `timer` seam (`bot/core/search.py`; `bench/perf/stages.py` records),
+  "other" being the rest of the total.
 - **/voice over HTTP**: `bench/slack_http.py`'s `measure` on the backend: 10k Banking77
   messages imported, the real app served by waitress against a stand-in Slack Web API,
   sequential signed `/voice` requests timed to the response_url post, alternating with the

@@ -1,4 +1,5 @@
-"""Search latency at one stored size: FAISS beside brute-force NumPy, index upserts, and
+"""Search latency at one stored size: the app's index (one NumPy pass) beside FAISS's
+``IndexFlatIP`` (the engine before it) and brute-force NumPy, index upserts, and
 SearchService.search end to end with the embedder `voicebot serve` runs (the bundled model
 on ONNX Runtime at one thread)."""
 
@@ -29,16 +30,19 @@ def numpy_search(mat, q, k: int):
 
 def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_queries: int,
                res: Results, profile: bool, breakdown: bool) -> None:
-    """FAISS vs NumPy, index upserts, and SearchService end to end at ``size`` stored quotes
+    """QuoteIndex vs FAISS vs NumPy, index upserts, and SearchService end to end at ``size``
+    stored quotes
     (and its stages when ``breakdown``); appends a SizeResult to ``res.sizes``."""
     import numpy as np
     from sqlalchemy import select
 
+    from bot.blas import limit_blas
     from bot.config import Settings
     from bot.container import build_services
     from bot.core.query import parse_query
     from store.models import Quote
 
+    limit_blas(1)  # as `voicebot serve` (bot/server.py); the ingest above ran at the default
     t = now()
     services = build_services(Settings(database_url=url), embedder=embedder)
     index_load = now() - t
@@ -51,33 +55,38 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
                                              .order_by(Quote.id)).all(), dtype=np.int64)
         mat = np.ascontiguousarray(vecs[:size])
         qs = [qvecs[i % len(qvecs)] for i in range(n_queries)]
-        for q in qs[:10]:  # warm-up
-            index.search(q, K_RAW)
-            numpy_search(mat, q, K_RAW)
-
         import faiss
 
+        flat = faiss.IndexFlatIP(mat.shape[1])  # FAISS, the engine before QuoteIndex
+        flat.add(mat)
         threads = faiss.omp_get_max_threads()
-        app_threads = f"FAISS {threads} thread{'s' if threads > 1 else ''}"
+        faiss.omp_set_num_threads(1)
+        scan = services.indexes.scanner
+        parts = getattr(scan, "threads", 1)
+        app_threads = f"scan on {parts} thread{'s' if parts > 1 else ''}"
+        for q in qs[:10]:  # warm-up
+            index.search(q, K_RAW)
+            flat.search(q[None, :], K_RAW)
+            numpy_search(mat, q, K_RAW)
         f_times, f1_times, n_times, agree = [], [], [], 0
-        for q in qs:  # alternate so drift hits all alike
-            t = now()
-            f_hits = index.search(q, K_RAW)
-            f_times.append(now() - t)
-            faiss.omp_set_num_threads(1)
-            try:
+        try:
+            for q in qs:  # alternate so drift hits all alike
                 t = now()
-                index.search(q, K_RAW)
+                f_hits = index.search(q, K_RAW)
+                f_times.append(now() - t)
+                t = now()
+                flat.search(q[None, :], K_RAW)
                 f1_times.append(now() - t)
-            finally:
-                faiss.omp_set_num_threads(threads)
-            t = now()
-            top = numpy_search(mat, q, K_RAW)
-            n_times.append(now() - t)
-            agree += [i for i, _ in f_hits] == ids[top].tolist()
+                t = now()
+                top = numpy_search(mat, q, K_RAW)
+                n_times.append(now() - t)
+                agree += [i for i, _ in f_hits] == ids[top].tolist()
+        finally:
+            faiss.omp_set_num_threads(threads)
+        del flat
 
-        # What an import batch / a captured quote costs the index at this size (upsert calls
-        # remove_ids first, which scans the whole index); removed again afterwards.
+        # What an import batch / a captured quote costs the index at this size (appended
+        # rows; the matrix grows by a quarter when full); removed again afterwards.
         import_batch = import_batch_size()
         fresh_ids = list(range(10**9, 10**9 + import_batch))
         batch = np.ascontiguousarray(mat[:import_batch])

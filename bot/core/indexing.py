@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from store.db import db_errors
 from store.queries import quotes as q
 from store.queries import sync, vectors
 from store.retrieval.embeddings import Embedder, from_blob, to_blob
-from store.retrieval.index import IndexRegistry
+from store.retrieval.index import GROWTH, IndexRegistry
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -38,6 +38,96 @@ class LoadReport:
     teams: int
 
 
+class _TeamVectors:
+    """One team's stored vectors as start-up reads them: the rows of the first (model,
+    size) seen go straight into one matrix (sized by the team's quote count, so no copy
+    follows); rows of any other model are kept aside, usually none."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.key: tuple[str | None, int] | None = None
+        self.matrix = np.empty((0, 0), dtype=np.float32)
+        self.ids: list[int] = []
+        self.other: list[tuple[int, bytes, str | None]] = []
+
+    def add(self, ids: Sequence[int], blobs: Sequence[bytes], models: Sequence[str | None]
+            ) -> None:
+        if self.key is None:  # room to grow: rows never written are never resident
+            self.key = (models[0], len(blobs[0]))
+            self.matrix = np.empty((int(max(self.capacity, len(ids)) * GROWTH) + 1024,
+                                    len(blobs[0]) // 4), dtype=np.float32)
+        key = self.key
+        if set(models) != {key[0]} or set(map(len, blobs)) != {key[1]}:  # mixed: sort out
+            current = [n for n, (b, m) in enumerate(zip(blobs, models)) if (m, len(b)) == key]
+            self.other += [(ids[n], blobs[n], models[n])
+                           for n in sorted(set(range(len(ids))) - set(current))]
+            ids, blobs = [ids[n] for n in current], [blobs[n] for n in current]
+        start = len(self.ids)
+        if start + len(ids) > len(self.matrix):  # quotes added since the count was read
+            grown = np.empty((int((start + len(ids)) * GROWTH), self.matrix.shape[1]),
+                             dtype=np.float32)
+            grown[:start] = self.matrix[:start]
+            self.matrix = grown
+        self.matrix[start : start + len(ids)] = np.frombuffer(
+            b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        self.ids += ids
+
+    def take(self, model: str, size: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(ids, matrix) of the vectors ``model`` made (``size`` bytes each; the matrix's
+        first rows, the rest is room), and the ids of the others (to encode again)."""
+        if self.key == (model, size):
+            stale = [i for i, _, _ in self.other]
+            return np.asarray(self.ids, dtype=np.int64), self.matrix, stale
+        current = [(i, b) for i, b, m in self.other if (m, len(b)) == (model, size)]
+        stale = self.ids + [i for i, b, m in self.other if (m, len(b)) != (model, size)]
+        matrix = np.frombuffer(bytearray(b"".join(b for _, b in current)), dtype=np.float32)
+        return (np.asarray([i for i, _ in current], dtype=np.int64),
+                matrix.reshape(len(current), size // 4), stale)
+
+
+class StoredVectors:
+    """Every stored vector, read once into one matrix per team: the only copy the indexes
+    then keep. Read before the model that decides which vectors are current has loaded
+    (start-up reads them while it loads)."""
+
+    def __init__(self) -> None:
+        self.teams: dict[str, _TeamVectors] = {}
+        self.missing: list[int] = []  # quotes with no vector stored
+
+    @classmethod
+    def read(cls, session: Session) -> StoredVectors:
+        out = cls()
+        sizes = q.team_sizes(session)
+        for rows in q.stored_vectors(session):
+            teams, ids, blobs, models = zip(*rows)  # columns, without a loop per row
+            if None in blobs:
+                out.missing += [i for i, b in zip(ids, blobs) if b is None]
+                rows = [r for r in rows if r[2] is not None]
+                if not rows:
+                    continue
+                teams, ids, blobs, models = zip(*rows)
+            groups = ({teams[0]: range(len(ids))} if len(set(teams)) == 1 else
+                      _positions(teams))
+            for team_id, at in groups.items():
+                team = out.teams.get(team_id)
+                if team is None:
+                    team = out.teams[team_id] = _TeamVectors(sizes.get(team_id, 0))
+                if isinstance(at, range):
+                    team.add(ids, blobs, models)
+                else:
+                    team.add([ids[n] for n in at], [blobs[n] for n in at],
+                             [models[n] for n in at])
+        return out
+
+
+def _positions(values: Sequence[str]) -> dict[str, list[int]]:
+    """Where each value occurs."""
+    at: dict[str, list[int]] = {}
+    for n, value in enumerate(values):
+        at.setdefault(value, []).append(n)
+    return at
+
+
 class IndexLoader:
     def __init__(self, sessions: sessionmaker[Session], encoder: Encoder,
                  indexes: IndexRegistry) -> None:
@@ -45,31 +135,35 @@ class IndexLoader:
         self.encoder = encoder
         self.indexes = indexes
 
+    def read_stored(self) -> StoredVectors:
+        """Every stored vector (:class:`StoredVectors`)."""
+        with self.sessions() as session:
+            return StoredVectors.read(session)
+
     @db_errors
     def load_indexes(self, progress: Progress | None = None,
                      on_reembed_start: Callable[[int], None] | None = None,
-                     stored: Iterable[tuple[str, int, bytes | None, str | None]] | None = None,
-                     ) -> LoadReport:
+                     stored: StoredVectors | None = None) -> LoadReport:
         """Fill the indexes from stored vectors; re-embed those made by another model.
 
-        ``stored`` is the database's (team, id, vector, model) rows when already read (start-up
-        reads them while the model loads)."""
-        by_team: dict[str, tuple[list[int], list[bytes]]] = {}
-        stale: list[int] = []
+        ``stored`` is what :meth:`read_stored` read, when already read (start-up reads it
+        while the model loads); it is consumed."""
+        if stored is None:
+            stored = self.read_stored()
         embedder = self.encoder.embedder
-        name, size = embedder.name, 4 * embedder.dim
-        with self.sessions() as session:
-            rows = stored if stored is not None else q.stored_vectors(session)
-            for team_id, quote_id, blob, model in rows:
-                if blob is None or model != name or len(blob) != size:
-                    stale.append(quote_id)
-                    continue
-                ids, blobs = by_team.setdefault(team_id, ([], []))
-                ids.append(quote_id)
-                blobs.append(blob)
-        for team_id, (ids, blobs) in by_team.items():  # one copy per team, no per-row arrays
-            matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)
-            self.indexes.get(team_id).upsert(ids, matrix.reshape(len(ids), embedder.dim))
+        stale = list(stored.missing)
+        loaded, teams = 0, set(stored.teams)
+        while stored.teams:  # one team at a time, each matrix handed over, not copied
+            team_id, team = stored.teams.popitem()
+            ids, matrix, old = team.take(embedder.name, 4 * embedder.dim)
+            del team
+            stale += old
+            index = self.indexes.get(team_id)
+            if len(ids) and not len(index):
+                index.load(ids, matrix)
+            elif len(ids):
+                index.upsert(ids.tolist(), matrix[: len(ids)])
+            loaded += len(ids)
         version = self.encoder.emotion_version
         if version:  # emotions guessed by another emotion head: encode them again too
             with self.sessions() as session:
@@ -83,9 +177,8 @@ class IndexLoader:
             if on_reembed_start:
                 on_reembed_start(len(stale))
             self.reembed(stale, progress=progress)
-        loaded = sum(len(v[0]) for v in by_team.values())
         return LoadReport(loaded=loaded, reembedded=len(stale),
-                          teams=len(set(by_team) | set(self.indexes.teams())))
+                          teams=len(teams | set(self.indexes.teams())))
 
     @db_errors
     def reembed(self, ids: Sequence[int] | None = None, *, batch_size: int = 256,

@@ -33,18 +33,19 @@ MAX_OFFSET = 1000  # how deep any caller may page
 #: records durations (bench/perf/stages.py), the app passes none.
 Timer = Callable[[str], AbstractContextManager[object]]
 
-#: The stages of a search with a topic, in the order they run. ``said_at`` runs inside
-#: ``rank`` (once per quote in a near-tie, only when there are ties), all others one after
-#: another; ``rank`` is the index scan, ranking and match count; ``views`` is one database
-#: round trip that reads the ranked quotes and the evidence of every match, ``breadth``
-#: counts that evidence; ``diversify`` includes dropping repeated voices and reading their
-#: vectors.
-TOPIC_STAGES = ("allowed", "encode", "rank", "said_at", "views", "breadth", "diversify",
+#: The stages of a search with a topic, in the order they run, one after another: ``rank``
+#: is the index scan (one pass over the team's vectors), ranking and match count; ``views``
+#: is one database round trip that reads the ranked quotes and the database's tally of every
+#: match; ``ties`` puts near-ties newest first from the rows just read (no look-up per
+#: quote); ``breadth`` turns the tally into the header's counts; ``diversify`` includes
+#: dropping repeated voices and reading their vectors; ``other_captures`` counts the shown
+#: quotes' other captures, read in the same round trip.
+TOPIC_STAGES = ("allowed", "encode", "rank", "views", "ties", "breadth", "diversify",
                 "other_captures")
 #: The stages of a search without a topic (filters only, newest first).
 RECENT_STAGES = ("allowed", "recent", "views", "breadth")
 #: stage -> the stage it runs inside
-NESTED = {"said_at": "rank"}
+NESTED: dict[str, str] = {}
 
 _NOTHING = nullcontext()
 
@@ -142,13 +143,15 @@ class SearchService:
         want = offset + limit
         with timer("rank"):
             ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
-                                                     allowed=allowed,
-                                                     said_at=self._said_at(team_id))
+                                                     allowed=allowed)
         with self.sessions() as session, timer("views"):  # one round trip for both
-            found, evidence = sq.views_and_evidence(session, team_id, [i for i, _ in ranked],
-                                                    [i for i, _ in matched])
+            read = sq.views_and_tally(session, team_id, [i for i, _ in ranked],
+                                      [i for i, _ in matched])
+        found = read.views
+        with timer("ties"):  # the ranked ids are fixed; only near-ties' order needs dates
+            ranked = ranking.newest_first_ties(ranked, lambda i: _said_at(found.get(i)))
         with timer("breadth"):
-            breadth = _breadth(evidence, approximate=True)
+            breadth = _breadth(read.tally, approximate=True)
         with timer("diversify"):
             voices: set[int] = set()
             present = []
@@ -164,8 +167,8 @@ class SearchService:
                 for (i, s), v in zip(present, vecs)]
             chosen = ranking.diversify(candidates, k=want + 1)
         page = chosen[offset:want]
-        with self.sessions() as session, timer("other_captures"):
-            also = _other_captures(session, team_id, [found[c.id] for c in page], allowed)
+        with timer("other_captures"):  # read in the same round trip as the views
+            also = _other_captures(read.captures, [found[c.id] for c in page], allowed)
         hits = tuple(QuoteHit(found[c.id], c.score, also.get(c.id, 0)) for c in page)
         unfiltered = None
         if not hits and query.filters and offset == 0:  # say whether the filters are why
@@ -174,14 +177,6 @@ class SearchService:
                                      speaker_teams=speaker_teams).breadth.matches
         return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
                             has_more=len(chosen) > want, unfiltered=unfiltered)
-
-    def _said_at(self, team_id: str) -> Callable[[int], float | None]:
-        """When a quote was said (epoch seconds), looked up only for near-ties."""
-        def said_at(quote_id: int) -> float | None:
-            with self.sessions() as session, self.timer("said_at"):
-                return sq.said_at(session, team_id, quote_id)
-
-        return said_at
 
     def _allowed(self, session: Session, team_id: str, query: Query,
                  channel_id: str | None,
@@ -208,32 +203,35 @@ class SearchService:
             found = q.views(session, team_id, ids[offset : offset + limit])
         hits = tuple(QuoteHit(found[i], 1.0) for i in ids[offset : offset + limit] if i in found)
         with self.timer("breadth"):
-            breadth = _breadth(sq.evidence(session, team_id, ids))
+            breadth = _breadth(sq.tally(session, team_id, ids))
         return SearchResult(query=query, hits=hits, breadth=breadth,
                             offset=offset, has_more=len(ids) > offset + limit)
 
 
-def _other_captures(session: Session, team_id: str, views: list[q.QuoteView],
+def _said_at(quote: q.QuoteView | None) -> float | None:
+    """When a quote was said (else captured), in epoch seconds; None when it is gone."""
+    return quote.when.timestamp() if quote is not None else None
+
+
+def _other_captures(captures: dict[int, int], views: list[q.QuoteView],
                     allowed: Callable[[int], bool] | None) -> dict[int, int]:
-    """Per shown quote, how many other captures of its words are visible here."""
+    """Per shown quote, how many other captures of its words are visible here
+    (``captures``: {quote id: voice} of every capture of the shown quotes' voices)."""
+    shown = {v.voice for v in views}
     per_voice: dict[int, int] = {}
-    for quote_id, voice in sq.captures_of(session, team_id, sorted({v.voice for v in views})
-                                          ).items():
-        if allowed is None or allowed(quote_id):
+    for quote_id, voice in captures.items():
+        if voice in shown and (allowed is None or allowed(quote_id)):
             per_voice[voice] = per_voice.get(voice, 0) + 1
     return {v.id: per_voice.get(v.voice, 1) - 1 for v in views}
 
 
-def _breadth(evidence: list[sq.Evidence], *, approximate: bool = False) -> Breadth:
+def _breadth(tally: sq.Tally, *, approximate: bool = False) -> Breadth:
     """The same words captured twice count once; people by store.policy.person_key.
 
     ``approximate``: the evidence was chosen by similarity (a topic), so the counts are an
     estimate (bench/QUALITY.md, "Breadth") and are shown as "about N".
     """
-    if not evidence:
+    if not tally.voices:
         return Breadth()
-    whens = [e.when for e in evidence]
-    return Breadth(matches=len({e.voice for e in evidence}),
-                   people=len({e.person for e in evidence if e.person}),
-                   companies=len({e.company for e in evidence if e.company}),
-                   first=min(whens), last=max(whens), approximate=approximate)
+    return Breadth(matches=tally.voices, people=tally.people, companies=tally.companies,
+                   first=tally.first, last=tally.last, approximate=approximate)

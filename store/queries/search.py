@@ -4,38 +4,35 @@ plain values."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from store.models import Quote, QuoteRevision
 from store.policy import normalize_key, person_key
-from store.queries.id_lists import padded, padded_chunks
 from store.queries.quotes import Filters, QuoteView, _aware, filter_clauses, view
-
-CHUNK = 1000  # ids per IN (...) list
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What one matching quote adds to a topic's breadth."""
-
-    id: int
-    voice: int  # the first capture of the same words (the quote itself when first)
-    person: str | None  # store.policy.person_key, None when nobody is named
-    company: str | None  # normalised
-    when: datetime  # said (or else captured), timezone-aware
-
-
-def said_at(session: Session, team_id: str, quote_id: int) -> float | None:
-    """When a quote was said (else captured), in epoch seconds; None when it is not there."""
-    row = session.execute(select(Quote.said_at, Quote.captured_at).where(
-        Quote.team_id == team_id, Quote.id == quote_id)).first()
-    return _aware(row[0] or row[1]).timestamp() if row else None
 
 
 def recent_ids(session: Session, team_id: str, filters: Filters) -> list[int]:
@@ -45,64 +42,141 @@ def recent_ids(session: Session, team_id: str, filters: Filters) -> list[int]:
     return list(session.scalars(stmt))
 
 
-def _evidence(r: Any) -> Evidence:  # a Row with the evidence columns
-    return Evidence(id=r.id, voice=r.voice_id or r.id,
-                    person=person_key(r.speaker_user_id, r.speaker_name) or None,
-                    company=normalize_key(r.company) if r.company else None,
-                    when=_aware(r.said_at or r.captured_at))
-
-
-def evidence(session: Session, team_id: str, ids: Sequence[int]) -> list[Evidence]:
-    """One :class:`Evidence` per id of ``team_id`` among ``ids`` (others are absent)."""
-    out: list[Evidence] = []
-    for chunk in padded_chunks(list(dict.fromkeys(ids)), CHUNK):
-        rows = session.execute(
-            select(Quote.id, Quote.voice_id, Quote.speaker_user_id, Quote.speaker_name,
-                   Quote.company, Quote.said_at, Quote.captured_at)
-            .where(Quote.team_id == team_id, Quote.id.in_(chunk))).all()
-        out += [_evidence(r) for r in rows]
-    return out
-
-
 #: What a QuoteView shows (not the vector, which is large and read from the index).
 _VIEW_COLUMNS = tuple(c for c in Quote.__table__.columns
                       if c.name not in ("embedding", "dedupe_key", "emotion_by", "updated_at"))
 
 
-def views_and_evidence(session: Session, team_id: str, shown: Sequence[int],
-                       matched: Sequence[int]) -> tuple[dict[int, QuoteView], list[Evidence]]:
-    """The quotes a search may show (``quotes.views``) and the evidence of every matching
-    one (:func:`evidence`) in one round trip (one per :data:`CHUNK` ids): a single SELECT
-    of both id lists, with each shown row's revision count as a correlated subquery."""
-    wanted = list(dict.fromkeys([*shown, *matched]))
-    shown_set, matched_set = set(shown), set(matched)
-    counted = (select(func.count()).where(QuoteRevision.quote_id == Quote.id)
-               .correlate(Quote).scalar_subquery())
-    # revisions are counted for the shown rows only (CASE skips the subquery for the rest)
-    revisions = case((Quote.id.in_(padded(shown_set) or [-1]), counted),
-                     else_=0).label("revision_count")
+@dataclass(frozen=True)
+class Tally:
+    """The breadth of a set of quotes: distinct voices (the same words captured again count
+    once), people (:func:`store.policy.person_key`), companies (normalised), and when the
+    oldest and newest were said (else captured)."""
+
+    voices: int = 0
+    people: int = 0
+    companies: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a topic search reads in its one round trip."""
+
+    views: dict[int, QuoteView]  # the shown quotes by id (others of the team absent)
+    tally: Tally  # of the counted quotes
+    captures: dict[int, int]  # every capture of the shown quotes' voices: {quote id: voice}
+
+
+def _ids_param(dialect: str) -> Any:
+    """The type of a bound list of ids: a JSON array on SQLite, an array on PostgreSQL."""
+    return postgresql.ARRAY(Integer) if dialect == "postgresql" else String
+
+
+def _among(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """``column IN <the ids bound as name>``, one bound parameter whatever the number of ids
+    (:func:`_bind_ids`): the statement's text, and so its plan, never changes."""
+    ids = bindparam(name, type_=_ids_param(dialect))
+    among: ColumnElement[bool] = (
+        column == any_(ids) if dialect == "postgresql" else
+        column.in_(select(literal_column("value")).select_from(func.json_each(ids))))
+    return among
+
+
+def _bind_ids(dialect: str, ids: Sequence[int]) -> Any:
+    listed = [int(i) for i in ids]
+    return listed if dialect == "postgresql" else json.dumps(listed)
+
+
+def _distinct_json(dialect: str, value: Any) -> Any:
+    """The distinct non-null values of ``value`` over the rows, as a JSON array (text)."""
+    if dialect == "postgresql":
+        return sql_cast(func.json_agg(distinct(value)), Text)
+    return func.json_group_array(distinct(value))
+
+
+@cache
+def _found_statement(dialect: str) -> Any:
+    """The one statement of :func:`views_and_tally`, built once per dialect: rows of
+    ``kind`` 0 are the shown quotes (with their revision counts); 1 is one row of totals of
+    the counted quotes (distinct voices in ``id``, oldest and newest said in ``said_at`` and
+    ``captured_at``, JSON arrays of their distinct speaker ids, of their distinct names
+    without an id, and of their distinct companies in ``speaker_user_id``, ``speaker_name``
+    and ``company``); 2 every capture of the shown quotes' voices (``id``, ``voice_id``)."""
+    if dialect not in ("sqlite", "postgresql"):
+        raise ValueError(f"no search statement for the {dialect!r} database")
+    # Rows are found by primary key first, in materialized CTEs, and only then checked for
+    # the team: a planner that misjudges the team's size (PostgreSQL before its first ANALYZE
+    # of a freshly filled table) would otherwise walk the team's index (~0.5 s at 100k).
+    team: Any = bindparam("team")
+    shown = select(*_VIEW_COLUMNS, select(func.count()).where(
+        QuoteRevision.quote_id == Quote.id).correlate(Quote).scalar_subquery()
+        .label("revision_count")).where(_among(dialect, Quote.id, "shown")).cte(
+        "shown").prefix_with("MATERIALIZED")
+    shown_rows = select(literal_column("0").label("kind"), *shown.c).where(
+        shown.c.team_id == team)
+    names = [c.name for c in shown_rows.selected_columns][1:]
+
+    def row(kind: int, **values: Any) -> list[Any]:
+        return [literal_column(str(kind))] + [values.get(n, null()) for n in names]
+
+    m = select(func.coalesce(Quote.voice_id, Quote.id).label("voice"), Quote.team_id,
+               Quote.speaker_user_id, Quote.speaker_name, Quote.company,
+               func.coalesce(Quote.said_at, Quote.captured_at).label("said")).where(
+        _among(dialect, Quote.id, "counted")).cte("counted").prefix_with("MATERIALIZED")
+    no_id = func.coalesce(m.c.speaker_user_id, "") == ""
+    totals = select(*row(
+        1, id=func.count(distinct(m.c.voice)),
+        said_at=func.min(m.c.said), captured_at=func.max(m.c.said),
+        speaker_user_id=_distinct_json(dialect, case((no_id, null()),
+                                                     else_=m.c.speaker_user_id)),
+        speaker_name=_distinct_json(dialect, case((no_id, m.c.speaker_name))),
+        company=_distinct_json(dialect, m.c.company),
+    )).where(m.c.team_id == team)
+    voices = (select(func.coalesce(shown.c.voice_id, shown.c.id))
+              .where(shown.c.team_id == team))
+    # Two index look-ups (primary key, then voice_id) rather than one OR, which SQLite plans
+    # as a walk over the whole team (bench/PERF.md); their team is checked by the caller.
+    firsts = select(*row(2, id=Quote.id, voice_id=func.coalesce(Quote.voice_id, Quote.id),
+                         team_id=Quote.team_id)).where(Quote.id.in_(voices))
+    again = select(*row(2, id=Quote.id, voice_id=Quote.voice_id, team_id=Quote.team_id)
+                   ).where(Quote.voice_id.in_(voices))
+    return union_all(shown_rows, totals, firsts, again)
+
+
+def _listed(value: str | None) -> list[Any]:
+    return [v for v in json.loads(value) if v is not None] if value else []
+
+
+def views_and_tally(session: Session, team_id: str, shown: Sequence[int],
+                    counted: Sequence[int]) -> Found:
+    """The quotes a search may show (``quotes.views``), the :class:`Tally` of the
+    ``counted`` ones (counted by the database: no row per counted quote comes back, only
+    their distinct speakers and companies, to count by store.policy's rules), and every
+    capture of the shown quotes' voices, in one statement: one round trip, whatever the
+    number of ids."""
+    dialect = session.get_bind().dialect.name
     views: dict[int, QuoteView] = {}
-    found: list[Evidence] = []
-    for chunk in padded_chunks(wanted, CHUNK):
-        for r in session.execute(select(*_VIEW_COLUMNS, revisions).where(
-                Quote.team_id == team_id, Quote.id.in_(chunk))):
-            if r.id in shown_set:
-                views[r.id] = view(r, r.revision_count)
-            if r.id in matched_set:
-                found.append(_evidence(r))
-    return views, found
+    captures: dict[int, int] = {}
+    tally = Tally()
+    for r in session.execute(_found_statement(dialect), {
+            "team": team_id, "shown": _bind_ids(dialect, shown),
+            "counted": _bind_ids(dialect, counted)}):
+        if r.kind == 0:
+            views[r.id] = view(r, r.revision_count)
+        elif r.kind == 1:
+            people = {person_key(u, None) for u in _listed(r.speaker_user_id) if u}
+            people |= {person_key(None, n) for n in _listed(r.speaker_name)}
+            firms = {normalize_key(c) for c in _listed(r.company) if c}
+            tally = Tally(int(r.id or 0), len(people - {None}), len(firms - {""}),
+                          _aware(r.said_at) if r.said_at else None,
+                          _aware(r.captured_at) if r.captured_at else None)
+        elif r.team_id == team_id:
+            captures[r.id] = r.voice_id
+    return Found(views, tally, captures)
 
 
-def captures_of(session: Session, team_id: str, voices: Sequence[int]) -> dict[int, int]:
-    """Every capture of the given voices (first captures' ids) in ``team_id``:
-    ``{quote id: voice}``, the voice being the first capture's id."""
-    if not voices:
-        return {}
-    # Two index look-ups (primary key, then voice_id) rather than one OR, which SQLite
-    # plans as a walk over the whole team (bench/PERF.md); the team is checked per row.
-    cols = (Quote.id, Quote.voice_id, Quote.team_id)
-    wanted = padded(dict.fromkeys(voices))
-    rows = {r.id: r for r in session.execute(select(*cols).where(Quote.id.in_(wanted)))}
-    rows.update({r.id: r for r in session.execute(
-        select(*cols).where(Quote.voice_id.in_(wanted)))})
-    return {r.id: r.voice_id or r.id for r in rows.values() if r.team_id == team_id}
+def tally(session: Session, team_id: str, ids: Sequence[int]) -> Tally:
+    """The :class:`Tally` of ``ids`` (of ``team_id``), in one statement."""
+    return views_and_tally(session, team_id, [], ids).tally

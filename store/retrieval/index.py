@@ -1,106 +1,279 @@
-"""Per-team FAISS indexes over quote vectors; FAISS ids are quote ids.
+"""Per-team in-memory indexes over quote vectors: one float32 matrix per team, searched exactly.
 
-The index is a cache of the vectors stored in the database: :meth:`IndexRegistry.rebuild`
-fills it from stored vectors without re-encoding. Search is exact inner product
-(``IndexFlatIP``), which equals cosine on unit vectors. Every operation takes a lock:
-Bolt runs listeners on a thread pool.
+The index is a cache of the vectors stored in the database: :class:`IndexRegistry` is filled
+from stored vectors without re-encoding. Search is exact inner product, which equals cosine
+on unit vectors. Every operation takes a lock: Bolt runs listeners on a thread pool.
+
+One NumPy matrix per team, not FAISS (bench/PERF.md, "Search"): one pass over it
+(:meth:`QuoteIndex.scan`) scores every quote, so the ranking's pool and the breadth count
+read the same scan; the matrix is the only copy of the vectors in memory (an
+``IndexFlatIP`` kept its own, filled by copying); a row is replaced or removed in place
+(FAISS's ``remove_ids`` was a pass over the whole index); and NumPy's matrix-vector product
+was faster than FAISS's search at 100k quotes on the same thread.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
-import faiss
 import numpy as np
+
+_faiss: Any
+try:  # only its inner-product kernel (the index itself is NumPy)
+    import faiss as _faiss
+except ImportError:  # pragma: no cover - a dependency; NumPy's product is the fallback
+    _faiss = None
+
+#: capacity grows by this factor (plus a little), so appending one quote at a time copies
+#: the matrix only every ~25% of growth.
+GROWTH = 1.25
+#: a scan is split over the registry's threads only from this many quotes on (below it a
+#: thread hand-off costs more than it saves).
+SPLIT_MIN = 32_768
+
+#: ``scanner(X, q)`` returns ``X @ q`` (float32): how :meth:`QuoteIndex.scan` multiplies.
+Scanner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def one_thread(X: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The default :data:`Scanner`: every row's inner product with ``q`` on the calling
+    thread, by FAISS's SIMD kernel (``fvec_inner_products_ny``: 1.4x NumPy's BLAS
+    matrix-vector product at 100k x 384, one thread each; bench/PERF.md), else NumPy's."""
+    if _faiss is None or not X.flags.c_contiguous:
+        scores: np.ndarray = X @ q
+        return scores
+    out = np.empty(len(X), dtype=np.float32)
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    _faiss.fvec_inner_products_ny(_faiss.swig_ptr(out), _faiss.swig_ptr(q),
+                                  _faiss.swig_ptr(X), X.shape[1], len(X))
+    return out
+
+
+class SplitScanner:
+    """A :data:`Scanner` that splits the rows over ``threads`` threads (both kernels release
+    the GIL). The BLAS library's own threads should be limited to one
+    (:func:`store.retrieval.threads.limit_blas`), or the parts would compete with them."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="voicebot-scan")
+
+    def __call__(self, X: np.ndarray, q: np.ndarray) -> np.ndarray:
+        n = len(X)
+        if n < SPLIT_MIN:
+            return one_thread(X, q)
+        out = np.empty(n, dtype=np.float32)
+        bounds = np.linspace(0, n, self.threads + 1).astype(int)
+        parts = list(zip(bounds[:-1], bounds[1:]))
+        def part(a: int, b: int) -> None:
+            out[a:b] = one_thread(X[a:b], q)
+
+        futures = [self._pool.submit(part, a, b) for a, b in parts[1:]]
+        part(*parts[0])  # this thread takes the first part
+        for f in futures:
+            f.result()
+        return out
+
+
+#: :meth:`Scan.best` orders at least this many quotes at once (one selection over the whole
+#: scan serves the ranking's pool and the breadth count's growing steps).
+BEST_MIN = 4096
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Every quote of a team scored against one query vector, from one pass over its matrix.
+
+    ``ids`` and ``scores`` are aligned and in the index's order; :meth:`best` orders them.
+    """
+
+    ids: np.ndarray  # int64
+    scores: np.ndarray  # float32 cosine to the query
+    _order: list[np.ndarray] = field(default_factory=list, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def best(self, k: int) -> np.ndarray:
+        """Positions of the ``k`` best scores (fewer if there are fewer), best first; equal
+        scores in the index's order. The first call orders at least :data:`BEST_MIN`, so
+        later calls for more are usually a slice."""
+        n = len(self.scores)
+        k = min(k, n)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64)
+        if not self._order or len(self._order[0]) < k:
+            want = min(n, max(k + 1, BEST_MIN, 4 * len(self._order[0]) if self._order else 0))
+            if want < n:
+                top = np.argpartition(-self.scores, want - 1)[:want]
+                top.sort()  # index order, so the stable sort below breaks ties by it
+            else:
+                top = np.arange(n)
+            order = top[np.argsort(-self.scores[top], kind="stable")]
+            if want < n:  # the last places may tie with quotes left out: keep those above
+                order = order[self.scores[order] > self.scores[order[-1]]]
+                if len(order) < k:  # more than want - k tied at the bottom: order all
+                    order = np.argsort(-self.scores, kind="stable")
+            self._order[:] = [order]
+        return self._order[0][:k]
+
+    def hits(self, k: int) -> list[tuple[int, float]]:
+        """``(quote_id, cosine)`` of the ``k`` best, best first."""
+        top = self.best(k)
+        return list(zip(self.ids[top].tolist(), self.scores[top].tolist()))
 
 
 class QuoteIndex:
-    """Exact inner-product search over one team's quote vectors."""
+    """Exact inner-product search over one team's quote vectors (rows of one matrix)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, *, scanner: Scanner = one_thread) -> None:
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._scanner = scanner
+        self._X = np.empty((0, dim), dtype=np.float32)  # rows [0, _n) are quotes
+        self._ids = np.empty(0, dtype=np.int64)
+        self._n = 0
+        self._row: dict[int, int] = {}  # quote id -> row
         self._lock = threading.RLock()
-        self._ids: set[int] = set()  # FAISS's remove_ids is a pass over the whole index
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return self._n
+
+    def _reserve(self, n: int) -> None:
+        """Room for ``n`` rows (caller holds the lock); grows by :data:`GROWTH`."""
+        if n <= len(self._X):
+            return
+        cap = max(n, int(len(self._X) * GROWTH) + 16)
+        X = np.empty((cap, self.dim), dtype=np.float32)
+        ids = np.empty(cap, dtype=np.int64)
+        X[: self._n] = self._X[: self._n]
+        ids[: self._n] = self._ids[: self._n]
+        self._X, self._ids = X, ids
+
+    def load(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Take ``vectors`` (a writable C-contiguous float32 matrix whose first rows are the
+        vectors of ``ids``; any rows after them are room to grow) as this empty index's
+        storage, without copying (start-up)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        n = len(ids)
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != self.dim \
+                or len(vectors) < n or not vectors.flags.c_contiguous \
+                or not vectors.flags.writeable:
+            raise ValueError("load takes a writable C-contiguous float32 (>= n, dim) matrix")
+        row = dict(zip(ids.tolist(), range(n)))
+        if len(row) != n:
+            raise ValueError("load got the same quote id twice")
+        room = np.empty(len(vectors), dtype=np.int64)
+        room[:n] = ids
+        with self._lock:
+            if self._n:
+                raise ValueError("load fills an empty index; use upsert")
+            self._X, self._ids, self._n, self._row = vectors, room, n, row
 
     def upsert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Add vectors under ``ids``, replacing any vector already stored for an id."""
         if len(ids) == 0:
             return
-        vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
-        id_arr = np.asarray(ids, dtype=np.int64)
-        id_set = set(id_arr.tolist())
-        if len(id_set) != len(id_arr):
+        vecs = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        id_list = [int(i) for i in ids]
+        if len(set(id_list)) != len(id_list):
             raise ValueError("upsert got the same quote id twice")
         with self._lock:
-            present = id_set & self._ids
-            if present:  # only replacements pay for the O(n) removal
-                self._index.remove_ids(np.fromiter(present, dtype=np.int64, count=len(present)))  # type: ignore[arg-type]  # faiss stubs want an IDSelector; an int64 id array works
-            self._index.add_with_ids(vecs, id_arr)
-            self._ids |= id_set
+            new = []
+            for k, i in enumerate(id_list):
+                r = self._row.get(i)
+                if r is None:
+                    new.append(k)
+                else:  # a replacement is written in place
+                    self._X[r] = vecs[k]
+            if new:
+                start = self._n
+                self._reserve(start + len(new))
+                self._X[start : start + len(new)] = vecs[new]
+                self._ids[start : start + len(new)] = [id_list[k] for k in new]
+                self._row.update((id_list[k], start + j) for j, k in enumerate(new))
+                self._n = start + len(new)
 
     def remove(self, ids: Iterable[int]) -> None:
+        """Forget ``ids`` (those not here are ignored): the last row moves into each gap."""
         with self._lock:
-            present = [int(i) for i in ids if int(i) in self._ids]
-            if present:
-                self._index.remove_ids(np.asarray(present, dtype=np.int64))  # type: ignore[arg-type]  # faiss stubs want an IDSelector; an int64 id array works
-                self._ids.difference_update(present)
+            for i in ids:
+                r = self._row.pop(int(i), None)
+                if r is None:
+                    continue
+                last = self._n - 1
+                if r != last:
+                    self._X[r] = self._X[last]
+                    self._ids[r] = self._ids[last]
+                    self._row[int(self._ids[r])] = r
+                self._n = last
+            if len(self._X) > 1024 and self._n < len(self._X) // 2:  # give memory back
+                keep = int(self._n * GROWTH) + 16
+                self._X = self._X[:keep].copy()
+                self._ids = self._ids[:keep].copy()
 
     def __contains__(self, quote_id: int) -> bool:
         with self._lock:
-            return int(quote_id) in self._ids
+            return int(quote_id) in self._row
+
+    def scan(self, vector: np.ndarray) -> Scan:
+        """Every quote's cosine to ``vector``, in one pass over the matrix."""
+        q = np.ascontiguousarray(vector, dtype=np.float32).reshape(self.dim)
+        with self._lock:
+            n = self._n
+            scores = self._scanner(self._X[:n], q) if n else np.zeros(0, dtype=np.float32)
+            return Scan(ids=self._ids[:n].copy(), scores=scores)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest quotes as ``(quote_id, cosine)``, best first."""
-        with self._lock:
-            n = int(self._index.ntotal)
-            if n == 0 or k <= 0:
-                return []
-            query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dim)
-            scores, ids = self._index.search(query, min(k, n))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        if k <= 0:
+            return []
+        return self.scan(vector).hits(k)
 
-    def search_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        """:meth:`search` for several query vectors in one call."""
+    def search_many(self, vectors: np.ndarray, k: int,
+                    block: int = 64) -> list[list[tuple[int, float]]]:
+        """:meth:`search` for several query vectors (``block`` at a time: the scores of a
+        block of queries against every quote are held at once)."""
+        queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        out: list[list[tuple[int, float]]] = []
         with self._lock:
-            n = int(self._index.ntotal)
+            n = self._n
+            ids = self._ids[:n].copy()
             if n == 0 or k <= 0:
-                return [[] for _ in range(len(vectors))]
-            queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-            scores, ids = self._index.search(queries, min(k, n))
-        return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i != -1]
-                for row_ids, row_scores in zip(ids, scores)]
+                return [[] for _ in range(len(queries))]
+            for start in range(0, len(queries), block):
+                S = queries[start : start + block] @ self._X[:n].T  # (block, n)
+                for row in S:
+                    out.append(Scan(ids=ids, scores=row).hits(k))
+        return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """Stored vectors for ``ids`` (KeyError for an id not in the index)."""
         if len(ids) == 0:
             return np.empty((0, self.dim), dtype=np.float32)
         with self._lock:
-            missing = [i for i in ids if int(i) not in self._ids]
-            if missing:
-                raise KeyError(missing[0])
-            return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+            rows = [self._row[int(i)] for i in ids]
+            return self._X[rows]
 
     def ids(self) -> np.ndarray:
         with self._lock:
-            return faiss.vector_to_array(self._index.id_map).copy()
+            return self._ids[: self._n].copy()
 
 
 class IndexRegistry:
     """One :class:`QuoteIndex` per Slack workspace, created on first use.
 
-    FAISS runs single-threaded: queries are one vector each and concurrency comes from the
-    bot's own pools; OpenMP threads for one query only add tail latency on a busy machine
-    (bench/PERF.md: p95 at 100k quotes 170 ms with 2 threads, 42 ms with 1).
+    ``scan_threads``: threads one search's scan is split over (from :data:`SPLIT_MIN`
+    quotes on; ``Settings.scan_threads``). The scan reads the whole matrix, which one core
+    alone does not read at the memory's full speed; the threads wait without spinning.
     """
 
-    def __init__(self, dim: int, *, faiss_threads: int = 1) -> None:
-        faiss.omp_set_num_threads(faiss_threads)
+    def __init__(self, dim: int, *, scan_threads: int = 1) -> None:
         self.dim = dim
+        self.scanner: Scanner = SplitScanner(scan_threads) if scan_threads > 1 else one_thread
         self._indexes: dict[str, QuoteIndex] = {}
         self._lock = threading.Lock()
 
@@ -108,7 +281,7 @@ class IndexRegistry:
         with self._lock:
             index = self._indexes.get(team_id)
             if index is None:
-                index = self._indexes[team_id] = QuoteIndex(self.dim)
+                index = self._indexes[team_id] = QuoteIndex(self.dim, scanner=self.scanner)
             return index
 
     def teams(self) -> list[str]:

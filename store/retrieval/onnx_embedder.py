@@ -67,13 +67,13 @@ class OnnxEmbedder:
         # (NumPy) and the database need the cores, and the machine is shared.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
-        data = onnx_model.read_checked(prepared)
-        try:
-            self._session = ort.InferenceSession(data, options,
+        if not prepared.checked:
+            prepared = onnx_model.verify(prepared)
+        try:  # from the path: given bytes, ONNX Runtime's Python session keeps them (86 MiB)
+            self._session = ort.InferenceSession(str(prepared.model_file), options,
                                                  providers=["CPUExecutionProvider"])
         except Exception as exc:
             raise EmbeddingModelError(f"cannot load {prepared.model_file}: {exc}") from exc
-        del data
         self._outputs = [o.name for o in self._session.get_outputs()]
         self._lock = threading.Lock()
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -43,10 +43,12 @@ _MODEL_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "tok
 
 @dataclass(frozen=True)
 class Prepared:
-    """A checked ONNX export: its folder and manifest."""
+    """An ONNX export: its folder and manifest; ``checked`` once its file matched the
+    manifest's checksum (:func:`verify`)."""
 
     folder: Path
     manifest: dict[str, Any]
+    checked: bool = False
 
     @property
     def model_file(self) -> Path:
@@ -78,6 +80,20 @@ def cache_folder(cache_root: str | Path, model_path: str | Path, tap_layer: int 
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def verify(prepared: Prepared) -> Prepared:
+    """``prepared``, checked: its model file matches the manifest's checksum, hashed in
+    chunks (the file is never held in memory; ONNX Runtime reads it from its path)."""
+    digest = hashlib.sha256()
+    with open(prepared.model_file, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != prepared.manifest.get("sha256"):
+        raise EmbeddingModelError(
+            f"{prepared.model_file} does not match its checksum in {MANIFEST_FILE}; delete "
+            f"{prepared.folder} and run `voicebot model prepare`")
+    return replace(prepared, checked=True)
 
 
 def read_checked(prepared: Prepared) -> bytes:
@@ -139,5 +155,4 @@ def prepare(cache_root: str | Path, model_path: str | Path, tap_layer: int | Non
     if found is None:
         raise EmbeddingModelError(f"the ONNX export in {folder} is incomplete; delete it and "
                                   "run `voicebot model prepare`")
-    read_checked(found)
-    return found
+    return verify(found)

@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -123,26 +123,36 @@ def _expand(q: np.ndarray, V: np.ndarray, p: RankParams) -> np.ndarray:
     return _unit(q + p.feedback_weight * (w / w.sum()) @ V[top])
 
 
-Pool = tuple[list[int], np.ndarray, np.ndarray]
+#: a scored pool: ids in plain-similarity order, their shipped scores, the expanded query
+#: and the ids' stored vectors
+Pool = tuple[list[int], np.ndarray, np.ndarray, np.ndarray]
 
 
 class _SharedSearch:
     """One /voice search's view of the index, shared by :func:`rank` and
-    :func:`count_matches`: a k-NN call for a query vector already searched with a larger k is
-    served from that result (exact search: a top-k is a prefix of any larger top-k), and
-    scored pools are kept by size. Valid for one query vector and one ``allowed`` filter."""
+    :func:`count_matches`: the query is scanned once (:meth:`QuoteIndex.scan` when the index
+    has it, which scores every quote in one pass) and every k-NN call for that vector, at any
+    k, is served from that scan; another vector's k-NN call searched with a larger k before
+    is served from that result (exact search: a top-k is a prefix of any larger top-k).
+    Scored pools are kept by size. Valid for one query vector and one ``allowed`` filter."""
 
-    def __init__(self, index: VectorSearch) -> None:
+    def __init__(self, index: VectorSearch, query: np.ndarray | None = None) -> None:
         self.index = index
         self.pools: dict[int, Pool] = {}
         self._hits: dict[bytes, tuple[int, list[tuple[int, float]]]] = {}
+        self._scan: Any = None
+        self._scanned = b""
+        scan = getattr(index, "scan", None)
+        if query is not None and callable(scan):
+            self._scan = scan(query)
+            self._scanned = np.asarray(query, dtype=np.float32).tobytes()
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         key = np.asarray(vector, dtype=np.float32).tobytes()
         known = self._hits.get(key)
         if known is not None and (known[0] >= k or len(known[1]) < known[0]):
             return known[1][:k]
-        hits = self.index.search(vector, k)
+        hits = self._scan.hits(k) if key == self._scanned else self.index.search(vector, k)
         self._hits[key] = (k, hits)
         return hits
 
@@ -153,14 +163,16 @@ class _SharedSearch:
 def _score_pool(query_vector: np.ndarray, index: VectorSearch, n: int,
                 allowed: Callable[[int], bool] | None,
                 p: RankParams) -> Pool:
-    """Pool ids in plain-similarity order, their shipped scores, and the expanded query."""
+    """Pool ids in plain-similarity order, their shipped scores, the expanded query and the
+    pool's stored vectors."""
     q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
     ids = [i for i, _ in _fetch(index, q, n, allowed)]
     if not ids:
-        return [], np.zeros(0, dtype=np.float32), q
-    V = _smooth(np.asarray(index.vectors(ids), dtype=np.float32), p)
+        return [], np.zeros(0, dtype=np.float32), q, np.zeros((0, len(q)), dtype=np.float32)
+    raw = np.asarray(index.vectors(ids), dtype=np.float32)
+    V = _smooth(raw, p)
     q2 = _expand(q, V, p)
-    return ids, V @ q2, q2
+    return ids, V @ q2, q2, raw
 
 
 def _pool(query_vector: np.ndarray, index: VectorSearch, n: int,
@@ -173,8 +185,10 @@ def _pool(query_vector: np.ndarray, index: VectorSearch, n: int,
     return index.pools[n]
 
 
-def _newest_first_ties(ranked: list[tuple[int, float]],
-                       said_at: Callable[[int], float | None]) -> list[tuple[int, float]]:
+def newest_first_ties(ranked: list[tuple[int, float]],
+                      said_at: Callable[[int], float | None]) -> list[tuple[int, float]]:
+    """``ranked`` (best first) with each run of near-ties (``TIE_EPSILON``) newest first by
+    ``said_at(id)`` (epoch seconds; None last)."""
     out: list[tuple[int, float]] = []
     group: list[tuple[int, float]] = []
     for item in ranked + [(-1, -np.inf)]:
@@ -198,40 +212,66 @@ def rank(query_vector: np.ndarray, index: VectorSearch, *, k: int,
     """
     if k <= 0:
         return []
-    ids, scores, _ = _pool(query_vector, index, max(params.pool, 2 * k), allowed, params)
+    ids, scores, _, _ = _pool(query_vector, index, max(params.pool, 2 * k), allowed, params)
     order = np.argsort(-scores, kind="stable")[:k]
     ranked = [(ids[i], float(scores[i])) for i in order]
-    return _newest_first_ties(ranked, said_at) if said_at else ranked
+    return newest_first_ties(ranked, said_at) if said_at else ranked
+
+
+#: The counting rule of :func:`count_matches`: ``rule(scores, vectors, top, threshold)`` says
+#: which of some quotes count as matching the topic (a boolean mask), from their shipped
+#: scores, their stored vectors and the vectors of the ranking's best quotes (``top``, at
+#: most ``RankParams.feedback_docs`` rows, best first). Pure: no index, no database.
+MatchRule = Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
+
+
+def at_threshold(scores: np.ndarray, vectors: np.ndarray, top: np.ndarray,
+                 threshold: float) -> np.ndarray:
+    """The shipped :data:`MatchRule`: a quote matches when its score reaches ``threshold``."""
+    return scores >= threshold
 
 
 def count_matches(query_vector: np.ndarray, index: VectorSearch,
                   allowed: Callable[[int], bool] | None = None, *,
                   threshold: float | None = None,
-                  params: RankParams = PARAMS) -> list[tuple[int, float]]:
-    """All allowed quotes scoring >= ``threshold`` (default MATCH_THRESHOLD), best first.
+                  params: RankParams = PARAMS,
+                  rule: MatchRule = at_threshold) -> list[tuple[int, float]]:
+    """All allowed quotes that ``rule`` counts (default: scoring >= ``threshold``, itself
+    by default MATCH_THRESHOLD), best first.
 
     The pool grows (up to ``COUNT_POOL_MAX``) until its last quarter by plain similarity holds
-    no match or the index is exhausted. Past that cap, the remaining quotes are scored without
-    smoothing (cosine to the expanded query) by a growing range search.
+    no match or the index is exhausted. Past that cap, the next quotes by plain similarity are
+    scored without smoothing (cosine to the expanded query), a growing step at a time, until
+    a step's last quarter holds no match: every quote examined comes from the query's own
+    scan (:class:`_SharedSearch`), none from a second pass over the index.
     """
     t = MATCH_THRESHOLD if threshold is None else threshold
     n = params.pool
     while True:
-        ids, scores, q2 = _pool(query_vector, index, n, allowed, params)
-        if len(ids) < n or not (scores[-(n // 4):] >= t).any() or n >= COUNT_POOL_MAX:
+        ids, scores, q2, raw = _pool(query_vector, index, n, allowed, params)
+        if not ids:
+            return []
+        top = raw[np.argsort(-scores, kind="stable")[: max(params.feedback_docs, 1)]]
+        hit = rule(scores, raw, top, t)
+        if len(ids) < n or not hit[-(n // 4):].any() or n >= COUNT_POOL_MAX:
             break
         n = min(4 * n, COUNT_POOL_MAX)
-    found = {i: float(s) for i, s in zip(ids, scores) if s >= t}
-    if len(ids) == n and (scores[-(n // 4):] >= t).any():  # capped: range search for the rest
-        fetch, seen = 2 * n, set(ids)
+    found = {i: float(s) for i, s, h in zip(ids, scores, hit) if h}
+    if len(ids) == n and hit[-(n // 4):].any():  # capped: the rest, in plain order
+        q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
+        seen, done, fetch = set(ids), 0, 2 * n
         while True:
-            hits = index.search(q2, fetch)
-            for i, s in hits:
-                if s >= t and i not in seen and (allowed is None or allowed(i)):
-                    found[i] = s
-            if len(hits) < fetch or hits[-1][1] < t:
+            hits = index.search(q, fetch)
+            step = [i for i, _ in hits[done:]
+                    if i not in seen and (allowed is None or allowed(i))]
+            if step:
+                V = index.vectors(step)
+                s2 = V @ q2
+                more = rule(s2, V, top, t)
+                found.update((i, float(s)) for i, s, h in zip(step, s2, more) if h)
+            if len(hits) < fetch or (step and not more[-max(len(step) // 4, 1):].any()):
                 break
-            fetch *= 4
+            done, fetch = len(hits), fetch * 4
     return sorted(found.items(), key=lambda h: -h[1])
 
 
@@ -239,17 +279,20 @@ def rank_and_count(query_vector: np.ndarray, index: VectorSearch, *, k: int,
                    allowed: Callable[[int], bool] | None = None,
                    said_at: Callable[[int], float | None] | None = None,
                    threshold: float | None = None, params: RankParams = PARAMS,
+                   rule: MatchRule = at_threshold,
                    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-    """``(rank(...), count_matches(...))`` for one query, sharing their index scans and pools.
+    """``(rank(...), count_matches(...))`` for one query, from one scan of the team's vectors.
 
-    Same results as the two calls apart; one exact scan for the query serves both pools
-    (fetched once at the size the count may grow to), instead of one scan per pool size.
+    Same results as the two calls apart. An index with ``scan`` (:class:`QuoteIndex`) is
+    passed over once, scoring every quote, and that scan serves both pools and the count's
+    tail; another :class:`VectorSearch` is searched once at the size the count may grow to.
     """
-    shared = _SharedSearch(index)
     q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
+    shared = _SharedSearch(index, q)
     shared.search(q, max(COUNT_POOL_MAX, params.pool, 2 * k))  # serves both pools' fetches
     ranked = rank(query_vector, shared, k=k, allowed=allowed, said_at=said_at, params=params)
-    matched = count_matches(query_vector, shared, allowed, threshold=threshold, params=params)
+    matched = count_matches(query_vector, shared, allowed, threshold=threshold, params=params,
+                            rule=rule)
     return ranked, matched
 
 
