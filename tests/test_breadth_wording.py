@@ -82,3 +82,11 @@ def test_too_few_for_about() -> None:
     """"about 1 person" means nothing: small estimated counts are said plainly."""
     assert plain(Breadth(matches=1, people=1, approximate=True)) == \
         "1 matching quote from 1 person"
+
+
+def test_about_goes_only_before_counts_where_it_means_something() -> None:
+    """Each number of an estimate says "about" on its own: one person is one person."""
+    b = Breadth(matches=5, people=1, approximate=True)
+    assert plain(b) == "about 5 matching quotes from 1 person"
+    b = Breadth(matches=2, people=4, companies=2, approximate=True)
+    assert plain(b) == "about 4 people at 2 companies, in 2 distinct quotes"

@@ -127,7 +127,7 @@ def test_near_ties_are_broken_newest_first() -> None:
     assert [i for i, _ in got] == [2, 1, 3, 4]  # ties newest first, unknown date last
 
 
-def test_count_matches_uses_the_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_count_matches_with_a_threshold_counts_every_score_above_it() -> None:
     index, rng = random_index(400)
     q = unit(rng.normal(size=16))
     cos = index.X @ q
@@ -135,11 +135,86 @@ def test_count_matches_uses_the_threshold(monkeypatch: pytest.MonkeyPatch) -> No
     assert sorted(i for i, _ in got) == sorted(int(index.ids[i])
                                                for i in np.flatnonzero(cos >= 0.2))
     assert all(s >= 0.2 for _, s in got)
-    monkeypatch.setattr(ranking, "MATCH_THRESHOLD", 0.4)
-    default = ranking.count_matches(q, index, params=DENSE_ONLY)
-    assert {i for i, _ in default} == {int(index.ids[i]) for i in np.flatnonzero(cos >= 0.4)}
-    odd = ranking.count_matches(q, index, allowed=lambda i: i % 2 == 1, params=DENSE_ONLY)
-    assert {i for i, _ in odd} == {i for i, _ in default if i % 2 == 1}
+    odd = ranking.count_matches(q, index, allowed=lambda i: i % 2 == 1, threshold=0.2,
+                                params=DENSE_ONLY)
+    assert {i for i, _ in odd} == {i for i, _ in got if i % 2 == 1}
+
+
+def at_cosines(q: np.ndarray, cosines: Sequence[float] | np.ndarray,
+               rng: np.random.Generator) -> list[np.ndarray]:
+    """Unit vectors whose cosine to the unit vector q is exactly each of ``cosines``."""
+    out = []
+    for c in cosines:
+        r = rng.normal(size=len(q))
+        r -= (r @ q) * q
+        out.append(c * q + np.sqrt(1 - c * c) * r / np.linalg.norm(r))
+    return out
+
+
+def test_the_default_count_is_the_expected_number_of_matches() -> None:
+    """Sum of the model's probabilities (background = the first pool's lowest score), rounded;
+    the quotes counted are that many best-scored ones."""
+    index, rng = random_index(600, dim=8)
+    model = ranking.MATCH_MODEL
+    for _ in range(5):
+        q = unit(rng.normal(size=8))
+        cos = index.X @ q
+        background = float(np.sort(cos)[::-1][DENSE_ONLY.pool - 1])
+        s = cos[cos >= model.lowest(background)]
+        want = max(int(np.floor(model.probability(s, background).sum() + 0.5)),
+                   int((s >= model.floor).sum()))
+        got = ranking.count_matches(q, index, params=DENSE_ONLY)
+        assert len(got) == want > 0
+        best = np.argsort(-cos, kind="stable")[:want]
+        assert {i for i, _ in got} == {int(index.ids[i]) for i in best}
+
+
+def test_a_theme_among_unrelated_quotes_is_counted_though_its_cosines_are_modest() -> None:
+    """Ten multi-sentence quotes at cosine 0.72-0.78 to a short topic, among 300 unrelated
+    ones: the count is about ten, where one absolute threshold of 0.8 would say none."""
+    rng = np.random.default_rng(11)
+    q = unit(rng.normal(size=64))
+    theme = at_cosines(q, np.linspace(0.72, 0.78, 10), rng)
+    other = at_cosines(q, rng.uniform(-0.1, 0.3, 300), rng)
+    index = BruteIndex({i: v for i, v in enumerate(theme + other)})
+    got = {i for i, _ in ranking.count_matches(q, index, params=DENSE_ONLY)}
+    assert 7 <= len(got) <= 13 and len(got & set(range(10))) >= 7
+    assert not ranking.count_matches(q, index, threshold=0.8, params=DENSE_ONLY)
+
+
+def test_the_same_cosines_count_less_where_everything_is_that_close() -> None:
+    """Read against the background: 0.75 stands out among quotes at 0.1, not among 300
+    quotes at 0.7 (banking77's neighbouring intents), which one threshold of 0.69 would all
+    count."""
+    rng = np.random.default_rng(12)
+    q = unit(rng.normal(size=64))
+    theme = at_cosines(q, [0.75] * 10, rng)
+    quiet = BruteIndex({i: v for i, v in enumerate(theme + at_cosines(q, [0.1] * 300, rng))})
+    busy = BruteIndex({i: v for i, v in enumerate(theme + at_cosines(q, [0.7] * 300, rng))})
+    in_quiet = {i for i, _ in ranking.count_matches(q, quiet, params=DENSE_ONLY)}
+    in_busy = {i for i, _ in ranking.count_matches(q, busy, params=DENSE_ONLY)}
+    assert 7 <= len(in_quiet) <= 13 and in_quiet <= set(range(10))
+    assert len(ranking.count_matches(q, busy, threshold=0.69, params=DENSE_ONLY)) == 310
+    assert 10 <= len(in_busy) < 310 // 4 and set(range(10)) <= in_busy
+
+
+def test_a_topic_nothing_is_close_to_counts_nothing() -> None:
+    rng = np.random.default_rng(13)
+    q = unit(rng.normal(size=64))
+    gate = ranking.MATCH_MODEL.gate
+    far = BruteIndex({i: v for i, v in enumerate(at_cosines(q, rng.uniform(-0.2, gate - 0.01,
+                                                                         200), rng))})
+    assert ranking.count_matches(q, far, params=DENSE_ONLY) == []
+    open_gate = replace(ranking.MATCH_MODEL, gate=-1.0)
+    assert ranking.count_matches(q, far, model=open_gate, params=DENSE_ONLY)
+
+
+def test_quotes_above_the_floor_are_always_counted() -> None:
+    index, rng = random_index(400, dim=8)
+    q = unit(rng.normal(size=8))
+    stingy = replace(ranking.MATCH_MODEL, intercept=-100.0, floor=0.6)
+    got = ranking.count_matches(q, index, model=stingy, params=DENSE_ONLY)
+    assert len(got) == int((index.X @ q >= 0.6).sum()) > 0
 
 
 @pytest.mark.parametrize("pool_max", [2000, 300])
@@ -156,6 +231,10 @@ def test_count_matches_is_not_cut_off_by_the_pool(monkeypatch: pytest.MonkeyPatc
     got = ranking.count_matches(q, index, threshold=0.5, params=params)
     want = {int(index.ids[i]) for i in np.flatnonzero(index.X @ q >= 0.5)}
     assert len(want) > 600 and {i for i, _ in got} == want
+    above_floor = {int(index.ids[i])
+                   for i in np.flatnonzero(index.X @ q >= ranking.MATCH_MODEL.floor)}
+    counted = {i for i, _ in ranking.count_matches(q, index, params=params)}
+    assert len(above_floor) > 300 and above_floor <= counted  # a theme larger than the pool
 
 
 def cand(i: int, score: float, speaker: str | None = None, company: str | None = None,

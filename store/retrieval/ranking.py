@@ -17,8 +17,9 @@ Shipped method (chosen by ``bench/quality.py`` on tuning splits only; numbers in
 Text signals were measured and are not shipped: BM25 alone and naive reciprocal-rank fusion
 are far below dense; adding normalized BM25 to the feedback score lowered nDCG@10 on the
 banking77 train draws and helped clinc150 val only slightly, so no ``query_text`` argument.
-The score is a cosine in [-1, 1] comparable across queries: ``MATCH_THRESHOLD`` (calibrated on
-tuning data) turns it into the "N matching quotes" count of :func:`count_matches`.
+The score is a cosine in [-1, 1]. :func:`count_matches` turns it into the "N matching quotes"
+count: an expected count under ``MATCH_MODEL`` (calibrated on tuning data), which reads each
+score against the topic's own background, not against one absolute threshold.
 
 Measured against plain dense on label-name *and* natural-language topics (bench/QUALITY.md):
 the shipped ranking is at least as good on all four eval columns, so it stays. Feedback
@@ -62,12 +63,44 @@ class RankParams:
 
 
 PARAMS = RankParams()
-#: score >= this counts as "a matching quote": the threshold with the smallest worst median
-#: relative count error (ties: smallest mean) over the tuning rows of bench/breadth.py (banking77
-#: train, clinc150 val, label-name and natural topics, half the feedback topics). None meets
-#: the 30% target on every set (short questions vs multi-sentence feedback), so a topic's count
-#: is shown as an estimate ("about N"); see bench/QUALITY.md, "Breadth".
-MATCH_THRESHOLD: float = 0.71
+
+@dataclass(frozen=True)
+class CountModel:
+    """How :func:`count_matches` counts a topic's matching quotes (fitted in bench/breadth.py).
+
+    Each candidate quote (shipped score ``s``) is on the topic with probability
+    ``sigmoid(score * s + above_background * (s - b) + intercept)``, where ``b`` is the lowest
+    shipped score in the topic's first pool (its ``RankParams.pool`` nearest quotes): how
+    close the topic's neighbourhood is anyway. One absolute threshold cannot fit both a short
+    question and a multi-sentence quote (their cosines to a topic differ); read against the
+    background they can. The count is the sum of these probabilities, rounded, and never less
+    than the number of quotes scoring >= ``floor`` (so a theme larger than the pool, whose
+    background is itself on the topic, is not undersold); the quotes counted are that many
+    best-scored ones. A topic whose plain cosine to its nearest quote is below ``gate`` counts
+    nothing: the shipped score is relative (feedback pulls the query onto its nearest
+    cluster, whatever it is), the plain cosine says whether anything is about the topic.
+    """
+
+    score: float = 6.06
+    above_background: float = 6.68
+    intercept: float = -7.55
+    floor: float = 0.80
+    gate: float = 0.35
+
+    def probability(self, s: np.ndarray, background: float) -> np.ndarray:
+        z = self.score * s + self.above_background * (s - background) + self.intercept
+        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic sigmoid, without overflow
+
+    def lowest(self, background: float, p: float = 0.01) -> float:
+        """The score below which a quote's probability is under ``p`` (where counting stops)."""
+        z = np.log(p / (1.0 - p)) - self.intercept + self.above_background * background
+        return min(float(z / (self.score + self.above_background)), self.floor)
+
+
+#: the shipped counting rule: bench/breadth.py fits it on the tuning rows only (banking77
+#: train, clinc150 val, label-name and natural topics, half the feedback topics); its median
+#: relative count error per set is in bench/QUALITY.md, "Breadth".
+MATCH_MODEL = CountModel()
 #: cosine at or above which two quotes are the same words re-captured (bench/near_duplicates.py).
 NEAR_DUPLICATE_THRESHOLD: float = 0.965
 #: scores closer than this are ties, broken newest first when ``said_at`` is given.
@@ -218,68 +251,77 @@ def rank(query_vector: np.ndarray, index: VectorSearch, *, k: int,
     return newest_first_ties(ranked, said_at) if said_at else ranked
 
 
-#: The counting rule of :func:`count_matches`: ``rule(scores, vectors, top, threshold)`` says
-#: which of some quotes count as matching the topic (a boolean mask), from their shipped
-#: scores, their stored vectors and the vectors of the ranking's best quotes (``top``, at
-#: most ``RankParams.feedback_docs`` rows, best first). Pure: no index, no database.
-MatchRule = Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
-
-
-def at_threshold(scores: np.ndarray, vectors: np.ndarray, top: np.ndarray,
-                 threshold: float) -> np.ndarray:
-    """The shipped :data:`MatchRule`: a quote matches when its score reaches ``threshold``."""
-    return scores >= threshold
-
-
 def count_matches(query_vector: np.ndarray, index: VectorSearch,
                   allowed: Callable[[int], bool] | None = None, *,
-                  threshold: float | None = None,
-                  params: RankParams = PARAMS,
-                  rule: MatchRule = at_threshold) -> list[tuple[int, float]]:
-    """All allowed quotes that ``rule`` counts (default: scoring >= ``threshold``, itself
-    by default MATCH_THRESHOLD), best first.
+                  threshold: float | None = None, model: CountModel = MATCH_MODEL,
+                  params: RankParams = PARAMS) -> list[tuple[int, float]]:
+    """The allowed quotes counted as matching the topic, best first.
 
-    The pool grows (up to ``COUNT_POOL_MAX``) until its last quarter by plain similarity holds
-    no match or the index is exhausted. Past that cap, the next quotes by plain similarity are
-    scored without smoothing (cosine to the expanded query), a growing step at a time, until
-    a step's last quarter holds no match: every quote examined comes from the query's own
-    scan (:class:`_SharedSearch`), none from a second pass over the index.
+    By default the count is ``model``'s expected count (:class:`CountModel`): the best-scored
+    quotes, as many as the probabilities of the candidates add up to (at least those scoring
+    >= ``model.floor``; none when the nearest quote's plain cosine is below ``model.gate``).
+    With ``threshold``, every quote scoring >= it instead (one absolute threshold: what
+    bench/breadth.py compares against).
+
+    Candidates: the pool grows (up to ``COUNT_POOL_MAX``) until its last quarter by plain
+    similarity holds nothing that would count (probability sum < 1/4, or no score >=
+    ``threshold``) or the index is exhausted. Past that cap, the next quotes by plain
+    similarity are scored without smoothing (cosine to the expanded query), a growing step at
+    a time, until a step's last quarter holds nothing scoring >= ``threshold`` (by default:
+    >= ``model.floor``): every quote examined comes from the query's own scan
+    (:class:`_SharedSearch`), none from a second pass over the index.
     """
-    t = MATCH_THRESHOLD if threshold is None else threshold
     n = params.pool
-    while True:
-        ids, scores, q2, raw = _pool(query_vector, index, n, allowed, params)
-        if not ids:
+    ids, scores, q2, raw = _pool(query_vector, index, n, allowed, params)
+    if not ids:
+        return []
+    background = float(scores.min())
+    q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
+    if threshold is None:
+        if float(raw[0] @ q) < model.gate:  # ids are in plain order: raw[0] is the nearest
             return []
-        top = raw[np.argsort(-scores, kind="stable")[: max(params.feedback_docs, 1)]]
-        hit = rule(scores, raw, top, t)
-        if len(ids) < n or not hit[-(n // 4):].any() or n >= COUNT_POOL_MAX:
-            break
+        low, beyond = model.lowest(background), model.floor
+
+        def more(s: np.ndarray) -> bool:
+            return float(model.probability(s, background).sum()) >= 0.25
+    else:
+        low = beyond = threshold
+
+        def more(s: np.ndarray) -> bool:
+            return bool((s >= threshold).any())
+    while len(ids) == n and n < COUNT_POOL_MAX and more(scores[-(n // 4):]):
         n = min(4 * n, COUNT_POOL_MAX)
-    found = {i: float(s) for i, s, h in zip(ids, scores, hit) if h}
-    if len(ids) == n and hit[-(n // 4):].any():  # capped: the rest, in plain order
-        q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
+        ids, scores, q2, raw = _pool(query_vector, index, n, allowed, params)
+    found = {i: float(s) for i, s in zip(ids, scores) if s >= low}
+    # capped: the rest scoring >= ``beyond`` (the model's floor: summing small probabilities
+    # over thousands of quotes past the pool would only add noise), in plain order
+    if len(ids) == n and (scores[-(n // 4):] >= beyond).any():
         seen, done, fetch = set(ids), 0, 2 * n
         while True:
             hits = index.search(q, fetch)
             step = [i for i, _ in hits[done:]
                     if i not in seen and (allowed is None or allowed(i))]
+            hit = np.zeros(0, dtype=bool)
             if step:
-                V = index.vectors(step)
-                s2 = V @ q2
-                more = rule(s2, V, top, t)
-                found.update((i, float(s)) for i, s, h in zip(step, s2, more) if h)
-            if len(hits) < fetch or (step and not more[-max(len(step) // 4, 1):].any()):
+                s2 = np.asarray(index.vectors(step), dtype=np.float32) @ q2
+                hit = s2 >= beyond
+                found.update((i, float(s)) for i, s, h in zip(step, s2, hit) if h)
+            if len(hits) < fetch or (step and not hit[-max(len(step) // 4, 1):].any()):
                 break
             done, fetch = len(hits), fetch * 4
-    return sorted(found.items(), key=lambda h: -h[1])
+    ranked = sorted(found.items(), key=lambda h: -h[1])
+    if threshold is not None:
+        return ranked
+    got = np.array([x for _, x in ranked], dtype=np.float64)
+    expected = int(np.floor(model.probability(got, background).sum() + 0.5))
+    return ranked[:max(expected, int((got >= model.floor).sum()))]
 
 
 def rank_and_count(query_vector: np.ndarray, index: VectorSearch, *, k: int,
                    allowed: Callable[[int], bool] | None = None,
                    said_at: Callable[[int], float | None] | None = None,
-                   threshold: float | None = None, params: RankParams = PARAMS,
-                   rule: MatchRule = at_threshold,
+                   threshold: float | None = None, model: CountModel = MATCH_MODEL,
+                   params: RankParams = PARAMS,
                    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
     """``(rank(...), count_matches(...))`` for one query, from one scan of the team's vectors.
 
@@ -291,8 +333,8 @@ def rank_and_count(query_vector: np.ndarray, index: VectorSearch, *, k: int,
     shared = _SharedSearch(index, q)
     shared.search(q, max(COUNT_POOL_MAX, params.pool, 2 * k))  # serves both pools' fetches
     ranked = rank(query_vector, shared, k=k, allowed=allowed, said_at=said_at, params=params)
-    matched = count_matches(query_vector, shared, allowed, threshold=threshold, params=params,
-                            rule=rule)
+    matched = count_matches(query_vector, shared, allowed, threshold=threshold, model=model,
+                            params=params)
     return ranked, matched
 
 
@@ -302,8 +344,11 @@ _SPACE = re.compile(r"\s+")
 
 def normalize_text(text: str) -> str:
     """Case-, accent-, punctuation-, emoji- and whitespace-insensitive form of a quote."""
-    t = unicodedata.normalize("NFKD", text).casefold()
-    t = "".join(c for c in t if not unicodedata.combining(c))
+    if text.isascii():  # the same result without NFKD and the per-character loop
+        t = text.lower()
+    else:
+        t = unicodedata.normalize("NFKD", text).casefold()
+        t = "".join(c for c in t if not unicodedata.combining(c))
     return _SPACE.sub(" ", _PUNCT.sub(" ", t)).strip()
 
 

@@ -144,12 +144,13 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
     Words that add up: a quote captured for several speakers (linked re-captures) counts once
     as a quote but each speaker counts as a person, so when there are more people than quotes
     the people lead: "33 people at 4 companies, in 32 distinct quotes". An estimated count
-    (``b.approximate``) reads "about 10 matching quotes from about 9 people".
+    (``b.approximate``) reads "about 10 matching quotes from about 9 people" ("about" only
+    before counts of 3 or more: "about 5 matching quotes from 1 person").
     """
     if not b.matches:
         return "No stored quote matches closely; these are the nearest."
-    # An estimate says so, except for counts too small for "about" to mean anything.
-    about = "about " if b.approximate and b.matches >= 3 else ""
+    def about(count: int) -> str:  # an estimate says so, except where "about" means nothing
+        return "about " if b.approximate and count >= 3 else ""
 
     def n(count: int, one: str, many: str) -> str:  # the number in bold
         return f"{bold}{count}{bold} {one if count == 1 else many}"
@@ -158,13 +159,13 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
         return f"{bold}{count} {one if count == 1 else many}{bold}"
 
     quotes = n(b.matches, "matching quote", "matching quotes")
-    people = f"{about}{w(b.people, 'person', 'people')}" if b.people else ""
+    people = f"{about(b.people)}{w(b.people, 'person', 'people')}" if b.people else ""
     companies = f" at {w(b.companies, 'company', 'companies')}" if b.companies else ""
     if b.people > b.matches:
-        text = (f"{people}{companies}, in {about}"
+        text = (f"{people}{companies}, in {about(b.matches)}"
                 f"{n(b.matches, 'distinct quote', 'distinct quotes')}")
     else:
-        text = f"{about}{quotes}" + (f" from {people}" if people else "") + companies
+        text = f"{about(b.matches)}{quotes}" + (f" from {people}" if people else "") + companies
     if b.first and b.last:
         text += (f", {date(b.first)} to {date(b.last)}" if b.first.date() != b.last.date()
                  else f", on {date(b.first)}")
