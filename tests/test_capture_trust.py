@@ -59,7 +59,9 @@ def test_deleted_thread_parent_deletes_its_quote_not_stores_the_placeholder(
         "type": "message", "ts": ts, "user": "UCUST",
         "text": "Exports to Excel lose the time zone"}))
     assert eventually(lambda: quote_count(bot) == 0), "the quote was not deleted"
-    assert quote_id not in bot.services.indexes.get("T0001")
+    # the index forgets it just after the database commit (a search in between never shows
+    # it: the shown quotes are read from the database)
+    assert eventually(lambda: quote_id not in bot.services.indexes.get("T0001"))
     with bot.services.sessions() as s:
         assert s.scalars(select(QuoteRevision)).all() == []
 
