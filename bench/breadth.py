@@ -81,8 +81,8 @@ def fit(rows: Sequence[Row]) -> ranking.CountModel:
     for _, d, topics, _ in rows:
         index, part = MemoryIndex(d.X), []
         for t in topics or range(len(d.topics)):
-            _, first, _ = ranking._score_pool(d.Q[t], index, p.pool, None, p)
-            ids, s, _ = ranking._score_pool(d.Q[t], index, ranking.COUNT_POOL_MAX, None, p)
+            _, first, _, _ = ranking._score_pool(d.Q[t], index, p.pool, None, p)
+            ids, s, _, _ = ranking._score_pool(d.Q[t], index, ranking.COUNT_POOL_MAX, None, p)
             b = float(first.min())
             part.append((np.stack([s, s - b, np.ones_like(s)], 1), d.relevant(t)[ids]))
         n = sum(len(f) for f, _ in part)
