@@ -16,7 +16,7 @@ from bot.gate import MAX_BODY, REPEATED, RequestGate, log_refusal, quiet_bolt_lo
 from bot.heap import limit_arenas, trim_heap
 from bot.periodic import Periodic
 from bot.slack import dedupe
-from bot.slack.app import create_app, make_client, make_delivery
+from bot.slack.app import create_app, make_delivery, team_clients
 from bot.slack.dedupe import Receipts
 from bot.slack.startup import (
     BotIdentity,
@@ -164,15 +164,7 @@ def _client_for(settings: Settings, services: Services,
         return lambda _team: app.client
     from bot.slack.installations import installation_store
 
-    store = installation_store(settings, services.engine)
-
-    def client_for(team_id: str) -> WebClient:
-        bot = store.find_bot(enterprise_id=None, team_id=team_id)
-        if bot is None:
-            raise LookupError(f"voicebot is not installed in {team_id}")
-        return make_client(settings, bot.bot_token)
-
-    return client_for
+    return team_clients(settings, app.client, installation_store(settings, services.engine))
 
 
 def make_server(wsgi: WSGIApp, *, host: str, port: int, threads: int) -> Any:

@@ -123,13 +123,13 @@ def create_app(settings: Settings, services: Services, *,
     pool = search_pool or BoundedPool(settings.search_workers, MAX_QUEUED_SEARCHES,
                                       "voicebot-search")
     runtime = Runtime(services=services, search_pool=pool, installation_store=store,
-                      client_for=_team_clients(settings, client, store))
+                      client_for=team_clients(settings, client, store))
     listeners.register(app, runtime)
     runtime.drain_in_background()  # captures deferred before a restart
     return app
 
 
-def _team_clients(settings: Settings, client: WebClient,
+def team_clients(settings: Settings, client: WebClient,
                   store: Any | None) -> Callable[[str], WebClient]:
     """The Web API client for a workspace: the single bot token's, or the team's installed
     bot token (OAuth)."""
