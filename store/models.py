@@ -59,6 +59,8 @@ class Quote(Base):
         UniqueConstraint("team_id", "channel_id", "message_ts"),
         UniqueConstraint("team_id", "dedupe_key"),
         Index("ix_quotes_team_id_updated_at", "team_id", "updated_at"),
+        # policy.hidden_clause: the private quotes a channel may not see, without a scan
+        Index("ix_quotes_team_id_private", "team_id", "is_private", "shareable", "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

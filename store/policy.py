@@ -92,7 +92,11 @@ def visible_clause(channel_id: str) -> ColumnElement[bool]:
 
 
 def hidden_clause(channel_id: str) -> ColumnElement[bool]:
-    """The negation of :func:`visible_clause` (private quotes from elsewhere; usually few)."""
+    """The negation of :func:`visible_clause` (private quotes from elsewhere; usually few).
+
+    Read through ix_quotes_team_id_private (SQLite and PostgreSQL both take ``IS`` on these
+    NOT NULL columns as an index condition): it runs before every /voice answer in a
+    channel, and as a scan of the team's quotes it took 10 ms of each answer at 10k quotes."""
     return (Quote.is_private.is_(True) & Quote.shareable.is_(False)
             & or_(Quote.channel_id.is_(None), Quote.channel_id != channel_id))
 

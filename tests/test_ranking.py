@@ -317,3 +317,36 @@ def test_rank_and_count_equal_the_two_calls_with_fewer_scans(with_filter: bool) 
     assert got == expected
     assert len(expected[1]) > ranking.PARAMS.pool  # the count had to grow past the first pool
     assert len(together.asked) < len(apart.asked)
+
+
+def _smooth_dense(V: np.ndarray, p: ranking.RankParams) -> np.ndarray:
+    """The smoothing as first shipped (a dense 0/1 mutual-neighbour matrix times V)."""
+    kn = min(p.neighbours, len(V) * p.neighbours // max(p.pool, 1), len(V) - 1)
+    if kn <= 0 or p.smoothing == 0:
+        return V
+    G = V @ V.T
+    np.fill_diagonal(G, -np.inf)
+    nn = np.argpartition(-G, kn - 1, axis=1)[:, :kn]
+    A = np.zeros(G.shape, dtype=V.dtype)
+    np.put_along_axis(A, nn, 1.0, axis=1)
+    A *= A.T
+    count = A.sum(axis=1, keepdims=True)
+    return ranking._unit(V + p.smoothing * (A @ V) / np.maximum(count, 1.0))
+
+
+def test_smoothed_scores_equal_the_written_out_smoothing_at_every_pool_size() -> None:
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((12, 64)).astype(np.float32)
+    for n in (2, 5, 19, 200, 400):
+        V = ranking._unit(centres[rng.integers(0, 12, n)]
+                          + 0.8 * rng.standard_normal((n, 64)).astype(np.float32))
+        q = ranking._unit(rng.standard_normal(64).astype(np.float32))
+        for p in (ranking.PARAMS, SMALL_POOL, FEEDBACK_ONLY):
+            dense = _smooth_dense(V, p)
+            assert np.allclose(ranking._smooth(V, p), dense, atol=1e-5)
+            smoothed = ranking._Smoothed(V, p)
+            assert np.allclose(smoothed.scores(q), dense @ q, atol=1e-5), (n, p)
+            top = np.array([0, n - 1, n // 2])
+            assert np.allclose(smoothed.rows(top), dense[top], atol=1e-5)
+            q2 = ranking._expand(q, smoothed, p)
+            assert np.allclose(q2, ranking._expand(q, dense, p), atol=1e-5)

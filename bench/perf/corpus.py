@@ -102,7 +102,9 @@ def insert_rows(url: str, pool_texts: list[str], vecs, start: int, stop: int,
                               speaker_name=f"Customer {(i * 7919) % 3000}",
                               company=f"Company {(i * 104729) % 400}",
                               segment=segments[i % 3],
-                              said_at=epoch + timedelta(hours=(i * 37) % (24 * 700)))
+                              said_at=epoch + timedelta(hours=(i * 37) % (24 * 700)),
+                              is_private=i % 100 == 0,
+                              channel_id=f"GPRIVATE{i % 7}" if i % 100 == 0 else None)
                 rows.append(to_row(nq, embedding=to_blob(vecs[i]), model=model_name,
                                   now=utcnow()))
             with engine.begin() as conn:

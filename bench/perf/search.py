@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 
 from bench.perf.common import (
+    CHANNEL,
     K_RAW,
     TEAM,
     Latency,
@@ -105,11 +106,11 @@ def bench_size(url: str, size: int, embedder, vecs, qvecs, topics: list[str], n_
 
         queries = [parse_query(topics[i % len(topics)]) for i in range(n_queries)]
         for qq in queries[:5]:
-            services.search.search(TEAM, qq, limit=5)
+            services.search.search(TEAM, qq, limit=5, channel_id=CHANNEL)
         s_times = []
         for qq in queries:
             t = now()
-            result = services.search.search(TEAM, qq, limit=5)
+            result = services.search.search(TEAM, qq, limit=5, channel_id=CHANNEL)
             s_times.append(now() - t)
             if not result.hits:
                 raise RuntimeError(f"no hits for {qq.topic!r}")
@@ -133,7 +134,7 @@ def profile_search(services, queries, size: int) -> str:
     prof = cProfile.Profile()
     prof.enable()
     for qq in queries:
-        services.search.search(TEAM, qq, limit=5)
+        services.search.search(TEAM, qq, limit=5, channel_id=CHANNEL)
     prof.disable()
     return (f"\n### cProfile: {len(queries)} x SearchService.search at {size:,} quotes\n"
             + cprofile_text(prof, 40))

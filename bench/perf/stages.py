@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from types import TracebackType
 
-from bench.perf.common import SERVE_TORCH_THREADS, TEAM, now
+from bench.perf.common import CHANNEL, SERVE_TORCH_THREADS, TEAM, now
 
 
 class _Stage:
@@ -66,7 +66,7 @@ def stage_breakdown(services, queries) -> tuple[dict[str, dict[str, float]], dic
     for qq in queries:
         clock.clear()
         t = now()
-        search.search(TEAM, qq, limit=5)
+        search.search(TEAM, qq, limit=5, channel_id=CHANNEL)
         total = now() - t
         row = dict(clock.spent, total=total)
         row["other"] = total - sum(v for k, v in clock.spent.items()
