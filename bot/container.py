@@ -79,6 +79,7 @@ class Services:
     clock: Clock = system_clock
 
     def close(self) -> None:
+        self.search.close()
         self.engine.dispose()
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_LIMIT = 100  # quotes in one answer (the CLI's --limit)
 MAX_OFFSET = 1000  # how deep any caller may page
 
@@ -33,14 +36,16 @@ MAX_OFFSET = 1000  # how deep any caller may page
 #: records durations (bench/perf/stages.py), the app passes none.
 Timer = Callable[[str], AbstractContextManager[object]]
 
-#: The stages of a search with a topic, in the order they run, one after another: ``rank``
+#: The stages of a search with a topic, in the order they run, one after another:
+#: ``allowed`` is the wait, after the encode, for the look-up of what the conversation may
+#: not see (it runs on another thread while the topic is encoded: :class:`Beside`); ``rank``
 #: is the index scan (one pass over the team's vectors), ranking and match count; ``views``
 #: is one database round trip that reads the ranked quotes and the database's tally of every
 #: match; ``ties`` puts near-ties newest first from the rows just read (no look-up per
 #: quote); ``breadth`` turns the tally into the header's counts; ``diversify`` includes
 #: dropping repeated voices and reading their vectors; ``other_captures`` counts the shown
 #: quotes' other captures, read in the same round trip.
-TOPIC_STAGES = ("allowed", "encode", "rank", "views", "ties", "breadth", "diversify",
+TOPIC_STAGES = ("encode", "allowed", "rank", "views", "ties", "breadth", "diversify",
                 "other_captures")
 #: The stages of a search without a topic (filters only, newest first).
 RECENT_STAGES = ("allowed", "recent", "views", "breadth")
@@ -86,6 +91,31 @@ class SearchResult:
     unfiltered: int | None = None
 
 
+class Beside:
+    """Runs short database look-ups on other threads while the caller encodes a topic, at
+    most ``threads`` at once: when all are busy, the caller runs its look-up itself
+    afterwards (never queued behind others, never more threads than this)."""
+
+    def __init__(self, threads: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="voicebot-lookup")
+        self._free = threading.BoundedSemaphore(threads)
+
+    def start(self, work: Callable[[], T]) -> Callable[[], T]:
+        """Start ``work``; the returned function gives its result (or raises its error)."""
+        if not self._free.acquire(blocking=False):
+            return work
+        try:
+            future = self._pool.submit(work)
+        except RuntimeError:  # shut down: run it on the caller's thread
+            self._free.release()
+            return work
+        future.add_done_callback(lambda _: self._free.release())
+        return future.result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class SearchService:
     """Dense retrieval with feedback (see :mod:`store.retrieval.ranking`), filters and privacy.
 
@@ -99,6 +129,10 @@ class SearchService:
         self.embedder = embedder
         self.indexes = indexes
         self.timer: Timer = timer or no_timer
+        self.beside = Beside()
+
+    def close(self) -> None:
+        self.beside.close()
 
     def closeness(self, team_id: str, topic: str, quote_ids: Sequence[int]) -> list[float]:
         """Plain cosine similarity of ``topic`` to each quote (the ranking's scores are
@@ -132,14 +166,23 @@ class SearchService:
             return SearchResult(query=query, offset=offset)
         timer = self.timer
         index = self.indexes.get(team_id)
-        with self.sessions() as session:
-            with timer("allowed"):
-                allowed = self._allowed(session, team_id, query, channel_id, speaker_teams,
-                                        shared_with)
-            if not query.topic:
+
+        def look_up() -> Callable[[int], bool] | None:
+            with self.sessions() as session:
+                return self._allowed(session, team_id, query, channel_id, speaker_teams,
+                                     shared_with)
+
+        if not query.topic:
+            with self.sessions() as session:
+                with timer("allowed"):
+                    allowed = self._allowed(session, team_id, query, channel_id,
+                                            speaker_teams, shared_with)
                 return self._recent(session, team_id, query, allowed, limit, offset)
+        looked_up = self.beside.start(look_up)  # the database answers while the model runs
         with timer("encode"):
             vector = self.embedder.encode([query.topic])[0]
+        with timer("allowed"):
+            allowed = looked_up()
         want = offset + limit
         with timer("rank"):
             ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
