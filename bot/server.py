@@ -95,6 +95,9 @@ class BotWSGI:
         except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:  # bad body
             log.warning("malformed request refused", extra={"error": str(exc)[:200]})
             return _answer(start_response, "400 Bad Request", b"malformed request")
+        finally:  # a delivery claimed by the gate that never reached the middleware
+            if receipt and self.gate and self.gate.receipts:
+                self.gate.receipts.release_unconfirmed()
 
 
 def _answer(start_response: Callable, status: str, body: bytes,
@@ -139,7 +142,7 @@ def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None,
         log.info(f"Slack workspace {identity.team_name or team_id}",
                  extra={"team": team_id, "bot": identity.bot_user_id})
     app = create_app(settings, services, team_id=team_id, enterprise_id=enterprise_id)
-    receipts = Receipts(services.sessions, clock=services.clock)
+    receipts = Receipts(services.sessions, clock=services.clock, engine=services.engine)
     dedupe.install(app, receipts)  # HTTP and Socket Mode deliveries alike
     quiet_bolt_logs()
     # each replica polls for others' changes; digests are posted now, then every interval
