@@ -40,7 +40,9 @@ LOCAL_LIMIT = 10_000
 
 
 class Receipts:
-    """Claims receipts in their own short transactions; purges expired ones now and then.
+    """Claims receipts in their own short transactions; purges expired ones now and then
+    (every ``purge_every`` seconds in the claiming thread, or, when it is None, whenever
+    :meth:`purge_and_log` is called: the server does so on a thread of its own).
 
     Over HTTP the gate (bot/gate.py) claims a request's signature and its delivery in one
     transaction (:meth:`claim_request`) and hands the delivery over to the middleware
@@ -50,7 +52,7 @@ class Receipts:
     the receipt means what it meant when the middleware claimed it: the delivery ran."""
 
     def __init__(self, sessions: sessionmaker[Session], *, clock: Clock = system_clock,
-                 ttl: timedelta = RECEIPT_TTL, purge_every: float = 60.0,
+                 ttl: timedelta = RECEIPT_TTL, purge_every: float | None = 60.0,
                  engine: Engine | None = None) -> None:
         self.sessions, self.clock, self.ttl = sessions, clock, ttl
         self.purge_every = purge_every
@@ -137,15 +139,23 @@ class Receipts:
         with self.sessions.begin() as session:
             return receipts.purge_expired(session, now=self.clock())
 
+    def purge_and_log(self) -> int:
+        """:meth:`purge`, with a log line when anything expired (the server runs it on its
+        own thread, off the request path)."""
+        purged = self.purge()
+        if purged:
+            log.info("expired request receipts purged", extra={"count": purged})
+        return purged
+
     def _maybe_purge(self) -> None:
+        if self.purge_every is None:  # purged by a periodic thread instead
+            return
         with self._lock:
             now = time.monotonic()
             if now < self._next_purge:
                 return
             self._next_purge = now + self.purge_every
-        purged = self.purge()
-        if purged:
-            log.info("expired request receipts purged", extra={"count": purged})
+        self.purge_and_log()
 
 
 def _digest(kind: str, *parts: Any) -> str:
