@@ -212,6 +212,8 @@ def test_no_proxy_hosts_are_reached_directly(hooks: _Hooks, proxy: FakeProxy) ->
 def test_a_proxy_it_cannot_speak_to_is_left_to_bolts_respond() -> None:
     from bot.slack.listeners.runtime import Runtime
 
+    for unusable in ("socks5://127.0.0.1:1080", "http://proxy:port"):
+        assert not ResponsePoster(proxy=unusable).handles("https://hooks.slack.com/x")
     poster = ResponsePoster(proxy="socks5://127.0.0.1:1080")
     assert not poster.handles("https://hooks.slack.com/commands/T1/1/x")
     assert ResponsePoster(proxy="socks5://p:1", no_proxy="slack.com").handles(

@@ -53,13 +53,17 @@ class Proxy:
         """``http://[user:password@]host[:port]`` (``https://`` or no scheme alike, as
         urllib reads them); None for any other scheme or no host."""
         parts = urlsplit(url if "://" in url else f"http://{url}")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # not a port number
+            return None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return None
         auth = None
         if parts.username is not None:
             pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-        return cls(parts.hostname, parts.port or 80, auth)
+        return cls(parts.hostname, port, auth)
 
 
 def bypasses_proxy(host: str, port: int, no_proxy: str | None) -> bool:
@@ -151,7 +155,8 @@ class ResponsePoster:
                    "Content-Length": str(len(body))}
         proxy = self._proxy_for(key)
         if proxy is not None and key[0] == "http":  # a plain-http hook through the proxy
-            path = f"http://{key[1]}:{key[2]}{path}"
+            host = f"[{key[1]}]" if ":" in key[1] else key[1]  # an IPv6 address
+            path = f"http://{host}:{key[2]}{path}"
             if proxy.authorization:
                 headers["Proxy-Authorization"] = proxy.authorization
         conn, reused = self._take(key)
