@@ -22,8 +22,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,7 +36,7 @@ from waitress import create_server  # noqa: E402
 
 from bench.slack_stub import StubSlack, post, slash_command  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.container import build_services  # noqa: E402
+from bot.container import Services, build_services  # noqa: E402
 from bot.server import BotWSGI, start  # noqa: E402
 from store.queries.quotes import NewQuote  # noqa: E402
 
@@ -57,13 +61,65 @@ def load_texts(data: Path, n: int) -> tuple[list[str], list[str]]:
     return texts[:n], labels
 
 
-def measure(database_url: str, texts: list[str], labels: list[str], requests: int,
-            embedder: object | None = None) -> dict:  # type: ignore[type-arg]
-    """Store ``texts``, serve the app over HTTP and time ``requests`` sequential `/voice`
-    requests, the in-process floor on the same topics, and 20 concurrent ones.
-    ``embedder``: the model already loaded (else the one `serve` builds, at one thread)."""
+@dataclass
+class Served:
+    """The app served over HTTP against the stub Slack, with the stored vectors for the
+    in-process floor. Built by :func:`serve_app`, shared by this script and
+    bench/slack_http_stages.py so the two measure the same set-up."""
+
+    slack: StubSlack
+    settings: Settings
+    services: Services
+    url: str
+    matrix: Any  # the team's stored vectors, one row per quote (numpy)
+
+    def voice(self, topic: str,
+              mark: Callable[[str], None] | None = None) -> tuple[float, float]:
+        """One signed `/voice topic`: (seconds to the ack, seconds to the response_url
+        post). ``mark`` is called with "send", "ack" and "hook" as they happen."""
+        hook = self.slack.new_response_url()
+        if mark:
+            mark("send")
+        began = time.perf_counter()
+        resp = post(self.url, *slash_command(topic, response_url=hook), SECRET)
+        ack = time.perf_counter() - began
+        if mark:
+            mark("ack")
+        assert resp.status == 200, resp
+        self.slack.wait_for_hook(hook)
+        if mark:
+            mark("hook")
+        return ack, time.perf_counter() - began
+
+    def floor(self, topic: str) -> float:
+        """Seconds to encode ``topic`` and scan every stored vector exactly (top 20)."""
+        import numpy as np
+
+        began = time.perf_counter()
+        q = self.services.embedder.encode([topic])[0]
+        scores = self.matrix @ q
+        top = np.argpartition(-scores, 19)[:20]
+        top[np.argsort(-scores[top])]
+        return time.perf_counter() - began
+
+    def warm(self, topics: list[str]) -> None:
+        """Warm caches and pools on ``topics``; forget the calls they made."""
+        for topic in topics:
+            self.voice(topic)
+            self.floor(topic)
+        self.slack.reset_calls()
+
+
+@contextmanager
+def serve_app(database_url: str, texts: list[str], *, embedder: object | None = None,
+              reuse: bool = False,
+              before_start: Callable[[Services], None] | None = None) -> Iterator[Served]:
+    """Store ``texts`` (unless ``reuse`` and the database already holds quotes), start the
+    app as `voicebot serve` does (waitress, the bundled model at one thread unless
+    ``embedder`` is given) against a :class:`StubSlack`, and stop it all afterwards.
+    ``before_start`` may wrap the services' functions before the app is built."""
     import numpy as np
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from store.models import Quote
 
@@ -72,16 +128,49 @@ def measure(database_url: str, texts: list[str], labels: list[str], requests: in
                             slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
                             slack_api_url=slack.base_url, torch_threads=1)  # as `serve`
         services = build_services(settings, embedder=embedder)  # type: ignore[arg-type]
-        t0 = time.perf_counter()
-        services.imports.import_quotes(
-            ((i, NewQuote(team_id="T0001", text=t, speaker_name=f"Customer {i % 900}",
-                          company=f"Company {i % 300}")) for i, t in enumerate(texts)),
-            batch_size=512)
-        print(f"stored {len(texts)} quotes in {time.perf_counter() - t0:.1f} s", flush=True)
+        with services.sessions() as session:
+            have = session.scalar(select(func.count()).select_from(Quote)) if reuse else 0
+        if not have:
+            t0 = time.perf_counter()
+            services.imports.import_quotes(
+                ((i, NewQuote(team_id="T0001", text=t, speaker_name=f"Customer {i % 900}",
+                              company=f"Company {i % 300}")) for i, t in enumerate(texts)),
+                batch_size=512)
+            print(f"stored {len(texts)} quotes in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
         with services.sessions() as session:
             ids = list(session.scalars(select(Quote.id).where(Quote.team_id == "T0001")))
         matrix = np.ascontiguousarray(np.vstack(services.indexes.get("T0001").vectors(ids)))
-        searched: list[float] = []  # SearchService.search as the app runs it, per request
+        if before_start is not None:
+            before_start(services)
+        wsgi = BotWSGI()
+        started = start(settings, wsgi, services)
+        server = create_server(wsgi, host="127.0.0.1", port=0, threads=32)
+
+        def run() -> None:
+            try:
+                server.run()
+            except OSError:  # the socket closes under select() at shutdown
+                pass
+
+        threading.Thread(target=run, daemon=True).start()
+        try:
+            yield Served(slack, settings, services,
+                         f"http://127.0.0.1:{server.effective_port}/slack/events", matrix)
+        finally:
+            started.stop()
+            server.close()
+            services.close()
+
+
+def measure(database_url: str, texts: list[str], labels: list[str], requests: int,
+            embedder: object | None = None) -> dict:  # type: ignore[type-arg]
+    """Store ``texts``, serve the app over HTTP and time ``requests`` sequential `/voice`
+    requests, the in-process floor on the same topics, and 20 concurrent ones.
+    ``embedder``: the model already loaded (else the one `serve` builds, at one thread)."""
+    searched: list[float] = []  # SearchService.search as the app runs it, per request
+
+    def time_searches(services: Services) -> None:
         search = services.search.search
 
         def timed_search(*args: object, **kwargs: object) -> object:
@@ -92,47 +181,21 @@ def measure(database_url: str, texts: list[str], labels: list[str], requests: in
                 searched.append((time.perf_counter() - began) * 1000)
 
         services.search.search = timed_search  # type: ignore[method-assign,assignment]
-        wsgi = BotWSGI()
-        started = start(settings, wsgi, services)
-        server = create_server(wsgi, host="127.0.0.1", port=0, threads=32)
-        threading.Thread(target=server.run, daemon=True).start()
-        url = f"http://127.0.0.1:{server.effective_port}/slack/events"
 
-        def voice(topic: str) -> tuple[float, float]:
-            hook = slack.new_response_url()
-            began = time.perf_counter()
-            resp = post(url, *slash_command(topic, response_url=hook), SECRET)
-            ack = time.perf_counter() - began
-            assert resp.status == 200, resp
-            slack.wait_for_hook(hook)
-            return ack, time.perf_counter() - began
-
-        def floor(topic: str) -> float:
-            began = time.perf_counter()
-            q = services.embedder.encode([topic])[0]
-            scores = matrix @ q
-            top = np.argpartition(-scores, 19)[:20]
-            top[np.argsort(-scores[top])]
-            return time.perf_counter() - began
-
-        for topic in labels[:5]:  # warm caches and pools
-            voice(topic)
-            floor(topic)
-        slack.reset_calls()
+    with serve_app(database_url, texts, embedder=embedder,
+                   before_start=time_searches) as app:
+        app.warm(labels[:5])
         full, base, inner = [], [], []
         for i in range(requests):  # alternate, so machine noise hits both alike
             topic = labels[i % len(labels)]
             searched.clear()
-            full.append(voice(topic)[1] * 1000)
+            full.append(app.voice(topic)[1] * 1000)
             inner.append(searched[0] if searched else float("nan"))
-            base.append(floor(topic) * 1000)
-        slack.reset_calls()
+            base.append(app.floor(topic) * 1000)
+        app.slack.reset_calls()
         with ThreadPoolExecutor(20) as pool:
-            burst = list(pool.map(voice, labels[:20]))
+            burst = list(pool.map(app.voice, labels[:20]))
         acks = [a * 1000 for a, _ in burst]
-        started.stop()
-        server.close()
-        services.close()
     return {
         "quotes": len(texts), "requests": requests,
         "voice_end_to_end_ms": {"median": round(statistics.median(full), 1),

@@ -1,8 +1,9 @@
 """Where a `/voice` over HTTP spends its time: wall and thread-CPU time per segment of
 sequential requests (send -> WSGI -> gate and receipts -> listener -> search -> reply ->
 response_url post), timed by wrapping the app's own functions. A profiling aid beside
-bench/slack_http.py; reuses the database if it already holds quotes (the 10k import takes
-minutes), so pass a file you keep:
+bench/slack_http.py, on the same set-up (its :func:`~bench.slack_http.serve_app`); reuses
+the database if it already holds quotes (the 10k import takes minutes), so pass a file you
+keep:
 
     python bench/slack_http_stages.py sqlite:////tmp/b10k.db 10000 40
 """
@@ -17,10 +18,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import numpy as np
+from concurrent.futures import ThreadPoolExecutor
+
 from slack_bolt.context.respond import respond as respond_mod
-from sqlalchemy import func, select
-from waitress import create_server
 
 import bench.slack_http as sh
 import bot.core.search as search_mod
@@ -29,11 +29,7 @@ import bot.gate as gate_mod
 import bot.server as server_mod
 import bot.slack.answers as answers_mod
 import bot.slack.dedupe as dedupe_mod
-from bench.slack_stub import StubSlack, post, slash_command
-from bot.config import Settings
-from bot.container import build_services
-from store.models import Quote
-from store.queries.quotes import NewQuote
+from bench.slack_stub import StubSlack
 
 EV: list[tuple[str, float, float, float]] = []  # name, start, end, cpu
 LOCK = threading.Lock()
@@ -57,7 +53,9 @@ def mark(label):
 
 wrap(server_mod.BotWSGI, "__call__", "wsgi")
 wrap(gate_mod.RequestGate, "admit", "gate")
-wrap(dedupe_mod.Receipts, "claim", "claim")
+# the gate claims both receipts at once (claim_request; claim goes through it)
+wrap(dedupe_mod.Receipts, "claim_request" if hasattr(dedupe_mod.Receipts, "claim_request")
+     else "claim", "claim")
 wrap(answers_mod.Answers, "run", "listener_submit")
 wrap(answers_mod.Answers, "_search_and_send", "sas")
 wrap(search_mod.SearchService, "search", "search")
@@ -78,65 +76,26 @@ StubSlack._record = rec  # type: ignore[method-assign]
 
 url, quotes, requests = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 texts, labels = sh.load_texts(sh.ROOT.parent / "shared" / "data", quotes)
-with StubSlack() as slack:
-    settings = Settings(database_url=url, slack_bot_token="xoxb-test-token",
-                        slack_signing_secret=sh.SECRET, slack_api_url=slack.base_url,
-                        torch_threads=1)
-    services = build_services(settings)
-    with services.sessions() as counting:
-        have = counting.scalar(select(func.count()).select_from(Quote))
-    if not have:
-        t0 = time.perf_counter()
-        services.imports.import_quotes(
-            ((i, NewQuote(team_id="T0001", text=t, speaker_name=f"Customer {i % 900}",
-                          company=f"Company {i % 300}")) for i, t in enumerate(texts)),
-            batch_size=512)
-        print(f"stored in {time.perf_counter()-t0:.0f}s", flush=True)
-    with services.sessions() as session:
-        ids = list(session.scalars(select(Quote.id).where(Quote.team_id == "T0001")))
-    matrix = np.ascontiguousarray(np.vstack(services.indexes.get("T0001").vectors(ids)))  # type: ignore[call-overload]
-    wsgi = server_mod.BotWSGI()
-    started = server_mod.start(settings, wsgi, services)
-    server = create_server(wsgi, host="127.0.0.1", port=0, threads=32)
-    threading.Thread(target=server.run, daemon=True).start()
-    ep = f"http://127.0.0.1:{server.effective_port}/slack/events"
+LABELS = {"send": "client_send", "ack": "client_ack", "hook": "client_hook"}
 
-    def voice(topic):
-        hook = slack.new_response_url()
-        mark("client_send")
-        b = time.perf_counter()
-        resp = post(ep, *slash_command(topic, response_url=hook), sh.SECRET)
-        mark("client_ack")
-        ack = time.perf_counter() - b
-        assert resp.status == 200
-        slack.wait_for_hook(hook)
-        mark("client_hook")
-        return ack, time.perf_counter() - b
 
-    def floor(topic):
-        b = time.perf_counter()
-        q = services.embedder.encode([topic])[0]
-        sc = matrix @ q
-        top = np.argpartition(-sc, 19)[:20]
-        top[np.argsort(-sc[top])]
-        return time.perf_counter() - b
+def marked(step: str) -> None:
+    mark(LABELS[step])
 
-    for t in labels[:5]:
-        voice(t)
-        floor(t)
+
+# the same set-up as bench/slack_http.py (serve_app), keeping the quotes already stored
+with sh.serve_app(url, texts, reuse=True) as app:
+    app.warm(labels[:5])
     EV.clear()
     full, base = [], []
     for i in range(requests):
         t = labels[i % len(labels)]
-        full.append(voice(t)[1] * 1000)
-        base.append(floor(t) * 1000)
+        full.append(app.voice(t, marked)[1] * 1000)
+        base.append(app.floor(t) * 1000)
     time.sleep(0.3)
     evs_all = sorted(EV, key=lambda e: e[1])
-    with __import__("concurrent.futures").futures.ThreadPoolExecutor(20) as pool:
-        burst = list(pool.map(voice, labels[:20]))
-    started.stop()
-    server.close()
-    services.close()
+    with ThreadPoolExecutor(20) as pool:
+        burst = list(pool.map(lambda t: app.voice(t, marked), labels[:20]))
 
 acks = [a * 1000 for a, _ in burst]
 print(json.dumps({

@@ -75,6 +75,12 @@ class Settings:
     model_cache: str = field(default_factory=lambda: default_model_cache())
     digest_interval: float = 60.0
     on_uninstall: str = "keep"
+    #: the HTTP proxy answers to response_urls go through (HTTPS_PROXY, else HTTP_PROXY, as
+    #: slack_sdk reads them for its own clients); may carry credentials, so never shown
+    proxy_url: str | None = field(default=None, repr=False)
+    #: hosts reached directly, not through ``proxy_url`` (NO_PROXY: comma-separated names,
+    #: domain suffixes, optional ``:port``, or ``*``)
+    no_proxy: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +115,9 @@ class Settings:
             model_cache=get("VOICEBOT_MODEL_CACHE") or default_model_cache(env),
             digest_interval=float(_int(env, "VOICEBOT_DIGEST_INTERVAL", 60, lo=1, hi=86400)),
             on_uninstall=(get("VOICEBOT_ON_UNINSTALL") or "keep").lower(),
+            proxy_url=(get("HTTPS_PROXY") or get("https_proxy") or get("HTTP_PROXY")
+                       or get("http_proxy")),
+            no_proxy=get("NO_PROXY") or get("no_proxy"),
         )
         settings.validate()
         return settings

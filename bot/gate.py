@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.slack.dedupe import Receipts
+from bot.slack.bolt_compat import request_body
+from bot.slack.dedupe import Receipts, delivery_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ NOT_SIGNED = refusal("401 Unauthorized", "missing or malformed signature headers
 STALE = refusal("401 Unauthorized", "timestamp outside the 5-minute window", "invalid request")
 BAD_SIGNATURE = refusal("401 Unauthorized", "signature mismatch", "invalid request")
 REPLAYED = refusal("401 Unauthorized", "replayed request", "replayed request")
-#: The exact bytes of a delivery already run, resent as a retry: acknowledged, not run.
+#: A delivery already run, resent as a retry (the same bytes, or newly signed with the same
+#: event id or trigger): acknowledged, not run.
 REPEATED = refusal("200 OK", "repeated delivery acknowledged", "")
 
 
@@ -95,9 +97,17 @@ class RequestGate:
         if self.receipts is None:
             return None
         key = "signature:" + signature[3:]  # the HMAC covers timestamp and body
-        if not self.receipts.claim(key):
+        # The delivery's own receipt (bot/slack/dedupe.py) is claimed in the same
+        # transaction; the middleware then only confirms it.
+        delivery = delivery_key(request_body(body, environ.get("CONTENT_TYPE")))
+        self.receipts.hand_over(None)
+        won, delivered = self.receipts.claim_request(key, delivery)
+        if not won:
             return REPEATED if environ.get("HTTP_X_SLACK_RETRY_NUM") else REPLAYED
         environ["voicebot.receipt"] = key
+        if delivered is False:  # newly signed, already run: a retry of a delivery
+            return REPEATED
+        self.receipts.hand_over(delivery if delivered else None)
         return None
 
 

@@ -37,6 +37,7 @@ NO_HTTP_EVENTS = refusal("404 Not Found", "Socket Mode: no HTTP events endpoint"
 
 log = logging.getLogger(__name__)
 HEAP_TRIM_SECONDS = 30.0  # freed arena memory goes back to the OS (bot/heap.py)
+RECEIPT_PURGE_SECONDS = 60.0  # expired request receipts deleted (bot/slack/dedupe.py)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -95,6 +96,9 @@ class BotWSGI:
         except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:  # bad body
             log.warning("malformed request refused", extra={"error": str(exc)[:200]})
             return _answer(start_response, "400 Bad Request", b"malformed request")
+        finally:  # a delivery claimed by the gate that never reached the middleware
+            if receipt and self.gate and self.gate.receipts:
+                self.gate.receipts.release_unconfirmed()
 
 
 def _answer(start_response: Callable, status: str, body: bytes,
@@ -139,12 +143,14 @@ def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None,
         log.info(f"Slack workspace {identity.team_name or team_id}",
                  extra={"team": team_id, "bot": identity.bot_user_id})
     app = create_app(settings, services, team_id=team_id, enterprise_id=enterprise_id)
-    receipts = Receipts(services.sessions, clock=services.clock)
+    receipts = Receipts(services.sessions, clock=services.clock, engine=services.engine,
+                        purge_every=None)  # purged below, never in a request's thread
     dedupe.install(app, receipts)  # HTTP and Socket Mode deliveries alike
     quiet_bolt_logs()
     # each replica polls for others' changes; digests are posted now, then every interval
     threads = [Periodic("index sync", services.sync.poll, settings.sync_seconds),
-               Periodic("heap trim", trim_heap, HEAP_TRIM_SECONDS)]
+               Periodic("heap trim", trim_heap, HEAP_TRIM_SECONDS),
+               Periodic("receipt purge", receipts.purge_and_log, RECEIPT_PURGE_SECONDS)]
     if settings.digest_scheduler:
         delivery = make_delivery(settings, services, _client_for(settings, services, app))
         threads.append(Periodic("digest", delivery.run_due, settings.digest_interval,

@@ -248,6 +248,38 @@ def test_expired_receipts_are_purged_and_their_keys_free_again(
     assert kept.claim("event:x")
 
 
+def test_signature_and_delivery_are_claimed_together_and_only_for_a_new_signature(
+        make_services, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    services = make_services(database_url)
+    kept = Receipts(services.sessions)
+    assert kept.claim_request("signature:a", "event:one") == (True, True)
+    assert kept.claim_request("signature:a", "event:two") == (False, None)  # a replay
+    assert kept.claim("event:two")  # ...claimed nothing of its own
+    assert kept.claim_request("signature:b", "event:one") == (True, False)  # a retry
+    assert kept.claim_request("signature:c") == (True, None)
+    with services.sessions() as s:
+        assert receipts.count(s) == 5
+
+
+def test_a_delivery_refused_before_it_ran_keeps_no_receipt(bot: Bot) -> None:
+    """The gate claims a delivery with its signature; when Bolt then refuses the request
+    (here: another workspace), the delivery's receipt is given back, so a retry is judged
+    again instead of acknowledged as already run."""
+    ts = bot.slack.add_message("C1", "Exports never finish", user="UCUST")
+    event = signing.reaction_added("U1", "loudspeaker", "C1", ts)
+    foreign = signing.event_callback(event, team_id="TOTHER", event_id="EvFOREIGN")
+    assert bot.send(foreign).status == 401
+    assert receipt_count(bot) == 1  # its signature only
+    retried = bot.send(foreign, timestamp=int(time.time()) + 1, headers={RETRY: "1"})
+    assert retried.status == 401  # refused again, not "already run"
+    assert quote_total(bot) == 0
+
+
+def quote_total(bot: Bot) -> int:
+    with bot.services.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Quote)) or 0)
+
+
 def test_socket_mode_serves_no_unsigned_http_events(tmp_path: Path) -> None:
     with FakeSlack() as slack, serve_bot(tmp_path, slack, slack_app_token="xapp-1-test",
                                          slack_signing_secret=None) as bot:

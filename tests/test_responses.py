@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.slack.responses import ResponsePoster
+from bot.slack.responses import ResponsePoster, bypasses_proxy
+from tests.fakes.http_proxy import Asked, FakeProxy
 
 
 class _Hooks(ThreadingHTTPServer):
@@ -116,3 +120,146 @@ def test_a_refused_post_is_logged_without_its_url(hooks: _Hooks,
 def test_only_http_urls_are_posted_to() -> None:
     with pytest.raises(ValueError):
         ResponsePoster().post("file:///etc/passwd", {"text": "x"})
+
+
+# ---- behind a proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read by bot/config.py) ----------
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for ``localhost`` and its key, as PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "hooks.pem", tmp_path / "hooks.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture
+def proxy() -> Iterator[FakeProxy]:
+    with FakeProxy() as running:
+        yield running
+
+
+def test_an_https_answer_goes_through_the_proxy_in_a_connect_tunnel(
+        tmp_path: Path, proxy: FakeProxy) -> None:
+    cert, key = _self_signed(tmp_path)
+    server = _Hooks(keep_alive=True)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    trusting = ssl.create_default_context(cafile=str(cert))  # verified, not switched off
+    poster = ResponsePoster(proxy=proxy.url.replace("http://", "http://bot:s%40cret@"),
+                            ssl_context=trusting)
+    try:
+        for n in range(2):
+            assert poster.post(f"https://localhost:{port}/commands/T1/{n}/capability",
+                               {"text": f"answer {n}"}) == 200
+    finally:
+        poster.close()
+        server.shutdown()
+        server.server_close()
+    assert [b["text"] for _, b in server.posts] == ["answer 0", "answer 1"]
+    expected = "Basic " + base64.b64encode(b"bot:s@cret").decode()
+    assert proxy.asked == [Asked("CONNECT", f"localhost:{port}", expected)]  # one, kept
+    assert poster.opened == 1
+
+
+def test_a_plain_http_answer_goes_to_the_proxy_as_an_absolute_uri(
+        hooks: _Hooks, proxy: FakeProxy) -> None:
+    poster = ResponsePoster(proxy=proxy.url.removeprefix("http://"))  # host:port, as urllib
+    for n in range(2):
+        assert poster.post(f"{hooks.root}/hook/{n}?x=1", {"text": f"hi {n}"}) == 200
+    poster.close()
+    assert [a.target for a in proxy.asked] == [f"{hooks.root}/hook/{n}?x=1" for n in range(2)]
+    assert {a.method for a in proxy.asked} == {"POST"}
+    assert [b["text"] for _, b in hooks.posts] == ["hi 0", "hi 1"]
+    assert proxy.connections == 1 and poster.opened == 1  # the proxy connection is kept
+
+
+def test_no_proxy_hosts_are_reached_directly(hooks: _Hooks, proxy: FakeProxy) -> None:
+    for no_proxy in ("127.0.0.1", "localhost, 127.0.0.1", "*",
+                     f"127.0.0.1:{hooks.server_address[1]}"):
+        poster = ResponsePoster(proxy=proxy.url, no_proxy=no_proxy)
+        assert poster.post(f"{hooks.root}/hook/direct", {"text": "x"}) == 200
+        poster.close()
+    assert proxy.asked == []
+    assert len(hooks.posts) == 4
+    assert bypasses_proxy("hooks.slack.com", 443, ".slack.com")
+    assert bypasses_proxy("hooks.slack.com", 443, "slack.com")
+    assert not bypasses_proxy("hooks.slack.com", 443, "ack.com,example.org")
+    assert not bypasses_proxy("hooks.slack.com", 443, "hooks.slack.com:8443")
+
+
+def test_a_proxy_it_cannot_speak_to_is_left_to_bolts_respond() -> None:
+    from bot.slack.listeners.runtime import Runtime
+
+    for unusable in ("socks5://127.0.0.1:1080", "http://proxy:port"):
+        assert not ResponsePoster(proxy=unusable).handles("https://hooks.slack.com/x")
+    poster = ResponsePoster(proxy="socks5://127.0.0.1:1080")
+    assert not poster.handles("https://hooks.slack.com/commands/T1/1/x")
+    assert ResponsePoster(proxy="socks5://p:1", no_proxy="slack.com").handles(
+        "https://hooks.slack.com/commands/T1/1/x")
+
+    def fallback() -> None:
+        pass
+
+    runtime = Runtime.__new__(Runtime)  # respond_via only reads ``responses``
+    runtime.responses = poster
+    assert runtime.respond_via("https://hooks.slack.com/commands/T1/1/x", fallback) \
+        is fallback
+
+
+def test_settings_read_the_proxy_as_slack_sdk_does() -> None:
+    from bot.config import Settings
+
+    env = {"HTTP_PROXY": "http://plain:3128", "https_proxy": "http://lower:3128",
+           "no_proxy": "internal.example"}
+    settings = Settings.from_env(env)
+    assert (settings.proxy_url, settings.no_proxy) == ("http://lower:3128",
+                                                       "internal.example")
+    settings = Settings.from_env({"HTTPS_PROXY": "http://u:pw@upper:3128",
+                                  "HTTP_PROXY": "http://plain:3128", "NO_PROXY": "*"})
+    assert (settings.proxy_url, settings.no_proxy) == ("http://u:pw@upper:3128", "*")
+    assert "pw" not in repr(settings)
+    assert Settings.from_env({"HTTP_PROXY": "http://plain:3128"}).proxy_url == \
+        "http://plain:3128"
+    assert Settings.from_env({}).proxy_url is None
+
+
+def test_voice_answers_reach_slack_through_the_configured_proxy(
+        tmp_path: Path, proxy: FakeProxy) -> None:
+    """End to end: the server built from Settings posts /voice's answer via the proxy."""
+    from store.queries.quotes import NewQuote
+    from tests.fakes.slack_api import FakeSlack
+    from tests.slack_harness import serve_bot
+
+    with FakeSlack() as slack:
+        slack.add_user("U1", "Ana Teammate")
+        slack.add_channel("C1", "general")
+        with serve_bot(tmp_path, slack, proxy_url=proxy.url) as bot:
+            bot.services.capture.save(NewQuote(team_id="T0001", speaker_name="Jo",
+                                               text="The invoice export is broken again"))
+            resp, hook = bot.command("invoice export")
+            assert resp.status == 200
+            (reply,) = bot.responses(hook)
+    assert "invoice export" in json.dumps(reply).lower()
+    assert [a.target for a in proxy.asked if a.method == "POST"] == [hook]

@@ -53,12 +53,15 @@ def create_app(settings: Settings, services: Services, *,
     come from the installation store; otherwise the single SLACK_BOT_TOKEN is used and
     requests for any other workspace than ``team_id`` are refused.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from slack_bolt import App
 
     from bot.slack import listeners
-    from bot.slack.bolt_compat import fix_form_parsing, quiet_token_warning
+    from bot.slack.bolt_compat import (
+        ack_waiting_executor,
+        fix_form_parsing,
+        install_ack_signal,
+        quiet_token_warning,
+    )
     from bot.slack.listeners.runtime import Runtime
 
     fix_form_parsing()
@@ -86,6 +89,7 @@ def create_app(settings: Settings, services: Services, *,
         authorize = InstallationStoreAuthorize(
             installation_store=store, client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret, client=client, logger=log)
+    executor = ack_waiting_executor(settings.listener_workers, "voicebot-listener")
     app = App(
         signing_secret=settings.slack_signing_secret or "",
         client=client,
@@ -95,14 +99,14 @@ def create_app(settings: Settings, services: Services, *,
             "voicebot is not installed in this workspace any more. A workspace admin can "
             "reinstall it" + ("; the quotes kept from before will be there again."
                               if settings.on_uninstall == "keep" else ".")),
-        listener_executor=ThreadPoolExecutor(settings.listener_workers,
-                                             thread_name_prefix="voicebot-listener"),
+        listener_executor=executor,
         token_verification_enabled=False,
         request_verification_enabled=not settings.socket_mode,
         name="voicebot",
     )
     if oauth is None and team_id:
         _guard_workspace(app, team_id, enterprise_id)
+    install_ack_signal(app, executor)  # the request thread wakes when the listener acks
 
     @app.error
     def on_error(error: Exception, request: BoltRequest,
@@ -122,8 +126,12 @@ def create_app(settings: Settings, services: Services, *,
 
     pool = search_pool or BoundedPool(settings.search_workers, MAX_QUEUED_SEARCHES,
                                       "voicebot-search")
+    from bot.slack.responses import ResponsePoster
+
     runtime = Runtime(services=services, search_pool=pool, installation_store=store,
-                      client_for=team_clients(settings, client, store))
+                      client_for=team_clients(settings, client, store),
+                      responses=ResponsePoster(proxy=settings.proxy_url,
+                                               no_proxy=settings.no_proxy))
     listeners.register(app, runtime)
     runtime.drain_in_background()  # captures deferred before a restart
     return app

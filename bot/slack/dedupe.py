@@ -14,9 +14,11 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,15 +40,28 @@ LOCAL_LIMIT = 10_000
 
 
 class Receipts:
-    """Claims receipts in their own short transactions; purges expired ones now and then."""
+    """Claims receipts in their own short transactions; purges expired ones now and then
+    (every ``purge_every`` seconds in the claiming thread, or, when it is None, whenever
+    :meth:`purge_and_log` is called: the server does so on a thread of its own).
+
+    Over HTTP the gate (bot/gate.py) claims a request's signature and its delivery in one
+    transaction (:meth:`claim_request`) and hands the delivery over to the middleware
+    (:func:`install`) through this thread: the middleware then does not claim it again.
+    A delivery the middleware never saw (the request was refused on the way, by Bolt's
+    authorization or the workspace guard) is given back (:meth:`release_unconfirmed`), so
+    the receipt means what it meant when the middleware claimed it: the delivery ran."""
 
     def __init__(self, sessions: sessionmaker[Session], *, clock: Clock = system_clock,
-                 ttl: timedelta = RECEIPT_TTL, purge_every: float = 60.0) -> None:
+                 ttl: timedelta = RECEIPT_TTL, purge_every: float | None = 60.0,
+                 engine: Engine | None = None) -> None:
         self.sessions, self.clock, self.ttl = sessions, clock, ttl
         self.purge_every = purge_every
+        bind = engine if engine is not None else sessions.kw.get("bind")
+        self._engine: Engine | None = bind if isinstance(bind, Engine) else None
         self._next_purge = 0.0
         self._lock = threading.Lock()
         self._local: OrderedDict[str, float] = OrderedDict()
+        self._handed = threading.local()  # the delivery the gate claimed for this thread
 
     def claim(self, key: str) -> bool:
         """True the first time ``key`` is seen (until it expires), on any replica.
@@ -54,14 +69,51 @@ class Receipts:
         While the database is unreachable, requests still run (a capture is then held and
         retried, see bot/services.py) and receipts are kept in this process only, in a
         bounded map: a retry reaching this replica is still skipped."""
+        return self.claim_request(key)[0]
+
+    def claim_request(self, key: str, delivery: str | None = None) -> tuple[bool, bool | None]:
+        """Claim ``key``; when that wins and ``delivery`` is given, claim ``delivery`` too, in
+        the same transaction (one commit). Returns (``key`` won, ``delivery`` won, or None
+        when it was not tried). A lost ``key`` claims nothing."""
         try:
             self._maybe_purge()
-            with self.sessions.begin() as session:
-                return receipts.claim(session, key, now=self.clock(), ttl=self.ttl)
+            now = self.clock()
+            with self._begin() as conn:
+                if not receipts.claim(conn, key, now=now, ttl=self.ttl):
+                    return False, None
+                if delivery is None:
+                    return True, None
+                return True, receipts.claim(conn, delivery, now=now, ttl=self.ttl)
         except SQLAlchemyError as exc:
             log.warning("request receipts unavailable; deduplicating in this process only",
                         extra={"error": type(exc).__name__})
-            return self._claim_locally(key)
+            if not self._claim_locally(key):
+                return False, None
+            return True, None if delivery is None else self._claim_locally(delivery)
+
+    def _begin(self) -> AbstractContextManager[Connection | Session]:
+        """A Core connection in a transaction (cheaper than an ORM session), or a session
+        when the session factory has no single engine."""
+        return self._engine.begin() if self._engine is not None else self.sessions.begin()
+
+    def hand_over(self, delivery: str | None) -> None:
+        """Tell the middleware, on this thread, that ``delivery`` is claimed (None: nothing)."""
+        self._handed.key = delivery
+
+    def handed_over(self, delivery: str) -> bool:
+        """Whether the gate claimed ``delivery`` for the request this thread is running (then
+        it is confirmed: the middleware saw it)."""
+        if getattr(self._handed, "key", None) == delivery:
+            self._handed.key = None
+            return True
+        return False
+
+    def release_unconfirmed(self) -> None:
+        """Give back a delivery the gate claimed that the middleware never saw."""
+        key = getattr(self._handed, "key", None)
+        if key is not None:
+            self._handed.key = None
+            self.release(key)
 
     def _claim_locally(self, key: str) -> bool:
         now = time.monotonic()
@@ -78,8 +130,8 @@ class Receipts:
         with self._lock:
             self._local.pop(key, None)
         try:
-            with self.sessions.begin() as session:
-                receipts.release(session, key)
+            with self._begin() as conn:
+                receipts.release(conn, key)
         except SQLAlchemyError:
             log.warning("request receipt could not be released")
 
@@ -87,15 +139,23 @@ class Receipts:
         with self.sessions.begin() as session:
             return receipts.purge_expired(session, now=self.clock())
 
+    def purge_and_log(self) -> int:
+        """:meth:`purge`, with a log line when anything expired (the server runs it on its
+        own thread, off the request path)."""
+        purged = self.purge()
+        if purged:
+            log.info("expired request receipts purged", extra={"count": purged})
+        return purged
+
     def _maybe_purge(self) -> None:
+        if self.purge_every is None:  # purged by a periodic thread instead
+            return
         with self._lock:
             now = time.monotonic()
             if now < self._next_purge:
                 return
             self._next_purge = now + self.purge_every
-        purged = self.purge()
-        if purged:
-            log.info("expired request receipts purged", extra={"count": purged})
+        self.purge_and_log()
 
 
 def _digest(kind: str, *parts: Any) -> str:
@@ -150,6 +210,8 @@ def install(app: App, receipts_: Receipts) -> None:
                     next: Callable[[], BoltResponse]) -> BoltResponse | None:
             key = delivery_key(req.body)
             if key is None:
+                return next()
+            if receipts_.handed_over(key):  # claimed with the signature by the gate
                 return next()
             if not receipts_.claim(key):
                 retry = req.headers.get("x-slack-retry-num", [None])[0]

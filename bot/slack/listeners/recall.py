@@ -33,9 +33,8 @@ def register(app: App, rt: Runtime) -> None:
               client: WebClient) -> None:
         text = (command.get("text") or "").strip()
         team_id = context.team_id or command.get("team_id", "")
-        emoji = rt.emoji(team_id)
         if text.lower() in {"", "help", "?", "-h", "--help"}:
-            ack(**_reply(blocks.usage(emoji, team_id)))
+            ack(**_reply(blocks.usage(rt.emoji(team_id), team_id)))
             return
         if text.lower().split(" ", 1)[0] == "suggest":
             ack()  # the answer may need Slack look-ups (roles, channel): sent after the ack

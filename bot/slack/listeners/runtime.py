@@ -82,7 +82,8 @@ class Runtime:
                     fallback: Callable[..., object]) -> Callable[..., object]:
         """``respond`` for an answer sent after the ack: a kept-alive connection to the
         request's response_url (:mod:`bot.slack.responses`), else Bolt's ``fallback``."""
-        if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
+        if isinstance(response_url, str) and response_url.startswith(("https://", "http://")) \
+                and self.responses.handles(response_url):
             return self.responses.respond_to(response_url)
         return fallback
 
