@@ -121,6 +121,7 @@ def serve_app(database_url: str, texts: list[str], *, embedder: object | None = 
     import numpy as np
     from sqlalchemy import func, select
 
+    from bot.blas import limit_blas
     from store.models import Quote
 
     with StubSlack() as slack:
@@ -143,6 +144,7 @@ def serve_app(database_url: str, texts: list[str], *, embedder: object | None = 
         matrix = np.ascontiguousarray(np.vstack(services.indexes.get("T0001").vectors(ids)))
         if before_start is not None:
             before_start(services)
+        limit_blas(1)  # as `voicebot serve` (bot/server.py), after the import above
         wsgi = BotWSGI()
         started = start(settings, wsgi, services)
         server = create_server(wsgi, host="127.0.0.1", port=0, threads=32)
