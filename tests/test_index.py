@@ -132,3 +132,50 @@ def test_other_model_vectors_are_reembedded_with_progress(make_services, databas
         from store.models import Quote
         assert set(s.scalars(select(Quote.embedding_model))) == {"new-model"}
     assert len(new.indexes.get("T1")) == 12
+
+
+def test_start_up_copy_reads_the_same_vectors_as_the_row_path(make_services,
+                                                               database_url) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL copies each team's largest group of vectors in one COPY; what it reads
+    (vectors, ids, another model's or size's rows set aside, quotes with no vector) is
+    exactly what the page-by-page path reads. On SQLite both calls take the row path."""
+    from sqlalchemy import select, update
+
+    from bot.core.indexing import StoredVectors
+    from store.models import Quote
+
+    a, b = HashingEmbedder(name="model-a"), HashingEmbedder(name="model-b", dim=24)
+    first = make_services(database_url, embedder=a)
+    first.imports.import_quotes([(i, NewQuote(team_id="T1", text=f"words {i} a"))
+                                 for i in range(40)])
+    first.imports.import_quotes([(i, NewQuote(team_id="T2", text=f"words {i} b"))
+                                 for i in range(5)])
+    other = make_services(database_url, embedder=b, load_indexes=False)
+    other.imports.import_quotes([(i, NewQuote(team_id=t, text=f"other {i} {t}"))
+                                 for t, n in (("T1", 7), ("T2", 9), ("T3", 3))
+                                 for i in range(n)])
+    with first.sessions.begin() as s:  # a vector with no model, and no vector
+        ids = sorted(s.scalars(select(Quote.id).where(Quote.team_id == "T1")))
+        s.execute(update(Quote).where(Quote.id == ids[3]).values(embedding=None))
+        s.execute(update(Quote).where(Quote.id == ids[5]).values(embedding_model=None))
+        s.execute(update(Quote).where(Quote.id == ids[6]).values(embedding=b"\x00" * 10))
+    with first.sessions() as s:
+        fast = StoredVectors.read(s)
+    with first.sessions() as s:
+        rows = StoredVectors.read(s, copy=False)
+    assert sorted(fast.missing) == sorted(rows.missing) == [ids[3]]
+    assert set(fast.teams) == set(rows.teams) == {"T1", "T2", "T3"}
+    for model, size in (("model-a", 4 * a.dim), ("model-b", 4 * b.dim)):
+        for team in ("T1", "T2", "T3"):
+            got = [t.take(model, size) for t in (fast.teams[team], rows.teams[team])]
+            (fast_ids, fast_matrix, fast_stale), (row_ids, row_matrix, row_stale) = got
+            assert sorted(fast_stale) == sorted(row_stale)
+            assert all(type(i) is int for i in fast_stale)
+            assert sorted(fast_ids.tolist()) == sorted(row_ids.tolist())
+            assert fast_matrix.dtype == np.float32 and fast_matrix.shape[1] == size // 4
+            fast_by_id = dict(zip(fast_ids.tolist(), fast_matrix[: len(fast_ids)]))
+            for i, vector in zip(row_ids.tolist(), row_matrix[: len(row_ids)]):
+                assert np.array_equal(fast_by_id[i], vector)
+    t1 = fast.teams["T1"].take("model-a", 4 * a.dim)
+    assert len(t1[0]) == 37 and sorted(t1[2]) == sorted(
+        [ids[5], ids[6]] + [i for i in ids if i > ids[39]])

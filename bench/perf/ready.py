@@ -71,6 +71,7 @@ def ready_probe(url: str, profile: bool) -> None:
     import bot.container as container
     import store.db as sdb
     import store.queries.quotes as squotes
+    import store.queries.vector_copy as vector_copy
     from bot.config import Settings
     from bot.core.indexing import IndexLoader
     from store.retrieval.index import QuoteIndex
@@ -86,7 +87,10 @@ def ready_probe(url: str, profile: bool) -> None:
     marks.wrap(sdb, "upgrade", "migrate")
     marks.wrap(container, "make_embedder", "model_load")
     marks.wrap(IndexLoader, "load_indexes", "index_load")
-    marks.wrap(squotes, "stored_vectors", "db_read", generator=True)
+    marks.wrap(squotes, "stored_vectors", "db_read", generator=True)  # SQLite
+    marks.wrap(vector_copy, "groups", "db_read")  # PostgreSQL: counts, then one COPY
+    marks.wrap(vector_copy, "copy_groups", "db_read", generator=True)
+    marks.wrap(vector_copy, "other_rows", "db_read", generator=True)
     marks.wrap(QuoteIndex, "load", "index_fill")
 
     prof = None

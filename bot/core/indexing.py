@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.vectors import Encoder, emotion_fields
 from store.db import db_errors
 from store.queries import quotes as q
-from store.queries import sync, vectors
+from store.queries import sync, vector_copy, vectors
 from store.retrieval.embeddings import Embedder, from_blob, to_blob
 from store.retrieval.index import GROWTH, IndexRegistry
 
@@ -39,16 +39,28 @@ class LoadReport:
 
 
 class _TeamVectors:
-    """One team's stored vectors as start-up reads them: the rows of the first (model,
-    size) seen go straight into one matrix (sized by the team's quote count, so no copy
-    follows); rows of any other model are kept aside, usually none."""
+    """One team's stored vectors as start-up reads them: the rows of one (model, size) go
+    straight into one matrix (sized by the team's quote count, so no copy follows): the
+    first seen, or on PostgreSQL the team's largest group, copied in (:meth:`copied`);
+    rows of any other model are kept aside, usually none."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.key: tuple[str | None, int] | None = None
         self.matrix = np.empty((0, 0), dtype=np.float32)
-        self.ids: list[int] = []
+        self.ids: list[int] | np.ndarray = []  # an int64 array when copied (PostgreSQL)
         self.other: list[tuple[int, bytes, str | None]] = []
+
+    @classmethod
+    def copied(cls, got: vector_copy.GroupVectors) -> _TeamVectors:
+        """The team's largest group of vectors, as :func:`vector_copy.copy_groups` read it."""
+        team = cls(got.group.count)
+        team.key = (got.group.model, int(got.group.size or 0))
+        team.matrix, team.ids = got.matrix, got.ids
+        return team
+
+    def id_list(self) -> list[int]:
+        return self.ids.tolist() if isinstance(self.ids, np.ndarray) else list(self.ids)
 
     def add(self, ids: Sequence[int], blobs: Sequence[bytes], models: Sequence[str | None]
             ) -> None:
@@ -62,6 +74,8 @@ class _TeamVectors:
             self.other += [(ids[n], blobs[n], models[n])
                            for n in sorted(set(range(len(ids))) - set(current))]
             ids, blobs = [ids[n] for n in current], [blobs[n] for n in current]
+            if not ids:  # all of another model (a page of them, or after a copy)
+                return
         start = len(self.ids)
         if start + len(ids) > len(self.matrix):  # quotes added since the count was read
             grown = np.empty((int((start + len(ids)) * GROWTH), self.matrix.shape[1]),
@@ -70,7 +84,8 @@ class _TeamVectors:
             self.matrix = grown
         self.matrix[start : start + len(ids)] = np.frombuffer(
             b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
-        self.ids += ids
+        self.ids = (np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
+                    if isinstance(self.ids, np.ndarray) else self.ids + list(ids))
 
     def take(self, model: str, size: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """(ids, matrix) of the vectors ``model`` made (``size`` bytes each; the matrix's
@@ -79,7 +94,7 @@ class _TeamVectors:
             stale = [i for i, _, _ in self.other]
             return np.asarray(self.ids, dtype=np.int64), self.matrix, stale
         current = [(i, b) for i, b, m in self.other if (m, len(b)) == (model, size)]
-        stale = self.ids + [i for i, b, m in self.other if (m, len(b)) != (model, size)]
+        stale = self.id_list() + [i for i, b, m in self.other if (m, len(b)) != (model, size)]
         matrix = np.frombuffer(bytearray(b"".join(b for _, b in current)), dtype=np.float32)
         return (np.asarray([i for i, _ in current], dtype=np.int64),
                 matrix.reshape(len(current), size // 4), stale)
@@ -95,29 +110,59 @@ class StoredVectors:
         self.missing: list[int] = []  # quotes with no vector stored
 
     @classmethod
-    def read(cls, session: Session) -> StoredVectors:
+    def read(cls, session: Session, *, copy: bool = True) -> StoredVectors:
+        """On PostgreSQL (``copy``) by groups copied in (:meth:`_copy`); elsewhere page by
+        page (the same vectors and ids, in id order)."""
+        if copy and vector_copy.available(session):
+            return cls._copy(session)
         out = cls()
         sizes = q.team_sizes(session)
         for rows in q.stored_vectors(session):
-            teams, ids, blobs, models = zip(*rows)  # columns, without a loop per row
-            if None in blobs:
-                out.missing += [i for i, b in zip(ids, blobs) if b is None]
-                rows = [r for r in rows if r[2] is not None]
-                if not rows:
-                    continue
-                teams, ids, blobs, models = zip(*rows)
-            groups = ({teams[0]: range(len(ids))} if len(set(teams)) == 1 else
-                      _positions(teams))
-            for team_id, at in groups.items():
-                team = out.teams.get(team_id)
-                if team is None:
-                    team = out.teams[team_id] = _TeamVectors(sizes.get(team_id, 0))
-                if isinstance(at, range):
-                    team.add(ids, blobs, models)
-                else:
-                    team.add([ids[n] for n in at], [blobs[n] for n in at],
-                             [models[n] for n in at])
+            out._add_rows(rows, sizes)
         return out
+
+    @classmethod
+    def _copy(cls, session: Session) -> StoredVectors:
+        """PostgreSQL: each team's largest group of vectors (one model, one size) copied
+        straight into its matrix; the rest (usually nothing) row by row."""
+        out = cls()
+        vector_copy.snapshot(session)
+        groups = vector_copy.groups(session)
+        largest: dict[str, vector_copy.VectorGroup] = {}
+        sizes: dict[str, int] = {}
+        for g in groups:  # each team's largest first
+            sizes[g.team_id] = sizes.get(g.team_id, 0) + g.count
+            if g.copyable and g.team_id not in largest:
+                largest[g.team_id] = g
+        chosen = list(largest.values())
+        for got in vector_copy.copy_groups(session, chosen,
+                                           lambda n: int(n * GROWTH) + 1024):
+            out.teams[got.group.team_id] = _TeamVectors.copied(got)
+        if len(chosen) < len(groups):
+            for rows in vector_copy.other_rows(session, chosen):
+                out._add_rows(rows, sizes)
+        return out
+
+    def _add_rows(self, rows: Sequence[q.StoredRow], sizes: dict[str, int]) -> None:
+        """Rows of (team_id, id, embedding, model) into their teams' matrices."""
+        teams, ids, blobs, models = zip(*rows)  # columns, without a loop per row
+        if None in blobs:
+            self.missing += [i for i, b in zip(ids, blobs) if b is None]
+            rows = [r for r in rows if r[2] is not None]
+            if not rows:
+                return
+            teams, ids, blobs, models = zip(*rows)
+        groups = ({teams[0]: range(len(ids))} if len(set(teams)) == 1 else
+                  _positions(teams))
+        for team_id, at in groups.items():
+            team = self.teams.get(team_id)
+            if team is None:
+                team = self.teams[team_id] = _TeamVectors(sizes.get(team_id, 0))
+            if isinstance(at, range):
+                team.add(ids, blobs, models)
+            else:
+                team.add([ids[n] for n in at], [blobs[n] for n in at],
+                         [models[n] for n in at])
 
 
 def _positions(values: Sequence[str]) -> dict[str, list[int]]:
