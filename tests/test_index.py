@@ -179,3 +179,21 @@ def test_start_up_copy_reads_the_same_vectors_as_the_row_path(make_services,
     t1 = fast.teams["T1"].take("model-a", 4 * a.dim)
     assert len(t1[0]) == 37 and sorted(t1[2]) == sorted(
         [ids[5], ids[6]] + [i for i in ids if i > ids[39]])
+
+
+def test_search_many_is_scan_hits_of_each_row_ties_in_index_order() -> None:
+    """search_many orders only what reaches each row's k-th best score; the hits are those of
+    Scan.hits on the same scores, equal scores (repeated vectors) in index order."""
+    rng = np.random.default_rng(1)
+    for n in (1, 3, 6, 100, 5000):
+        vecs = rng.normal(size=(n, 16)).astype(np.float32)
+        vecs[n // 2:] = vecs[: n - n // 2]  # repeated vectors: equal scores
+        index = QuoteIndex(16)
+        index.upsert([int(i) + 1 for i in rng.permutation(10 * n)[:n]], vecs)
+        queries = np.concatenate([vecs[:50], rng.normal(size=(20, 16)).astype(np.float32)])
+        for k in (1, 5, 10):
+            want = []
+            for start in range(0, len(queries), 64):
+                scores = queries[start : start + 64] @ vecs.T
+                want += [Scan(ids=index.ids(), scores=row).hits(k) for row in scores]
+            assert index.search_many(queries, k) == want

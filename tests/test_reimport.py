@@ -251,3 +251,71 @@ def test_import_run_is_recorded_with_counts(services, tmp_path: Path) -> None:  
     assert (second.added, second.updated, second.unchanged, second.rejected) == (5, 17, 5, 0)
     assert first.present == 25 and second.present == 5
     assert first.finished_at is not None
+
+
+def test_rows_repeating_earlier_words_in_one_import_are_their_voice(services) -> None:  # type: ignore[no-untyped-def]
+    first = services.capture.save(NewQuote(team_id="T1", text=WORDS[3],
+                                           speaker_name="Ana")).quote
+    rows = [NewQuote(team_id="T1", text=words, speaker_name=who) for words, who in (
+        (WORDS[3] + "!", "Bo"), (WORDS[4], "Cy"), (WORDS[4].upper(), "Di"),
+        (WORDS[5], "Eli"), (WORDS[3].lower(), "Fay"))]
+    summary = services.imports.import_quotes(list(enumerate(rows, 1)), batch_size=4)
+    assert summary.added == 5
+    voice = {v.text: v.voice_id for v in stored(services)}
+    assert voice[WORDS[3]] is None and voice[WORDS[3] + "!"] == first.id
+    assert voice[WORDS[3].lower()] == first.id
+    assert voice[WORDS[4]] is None and voice[WORDS[5]] is None
+    assert voice[WORDS[4].upper()] == next(v.id for v in stored(services)
+                                           if v.text == WORDS[4])
+
+
+def test_batch_insert_writes_what_one_insert_per_statement_writes(services,  # type: ignore[no-untyped-def]
+                                                                   monkeypatch) -> None:
+    """PostgreSQL adds an import's batch with COPY: every column reads back as the INSERT
+    path (the one other databases use) writes it; the ids follow the rows' order."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from store.models import Quote
+    from store.queries import new_quotes
+
+    said = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+    items = [
+        NewQuote(team_id="T1", text="Tabs\tnew\nlines \\ back\\slash, “quotes” and 😤",
+                 speaker_name="Åsa Öberg", company=None, segment="smb", tags=("a", "b c"),
+                 said_at=said, emotion="frustrated", emotion_confidence=0.8125,
+                 emotion_model="head-1", source_kind=q.SourceKind.SUPPORT_TICKET,
+                 source_url="https://example.com/t/1?a=1&b=2", is_private=True,
+                 shareable=True, first_hand=False, relayed_by="U9", captured_by="U1",
+                 start_seconds=12.5, char_start=3, char_end=40, transcript_key="tk",
+                 source_html="<p>Tabs</p>"),
+        NewQuote(team_id="T1", text="\\N is not NULL", channel_id="C1", message_ts="1.5"),
+        NewQuote(team_id="T1", text="empty tags, no vector"),
+    ]
+
+    def add(prefix: str, copy: bool) -> list[int]:
+        if not copy:
+            monkeypatch.setattr(new_quotes, "_copyable", lambda *a: False)
+        rows = [q.to_row(q.NewQuote(**{**it.__dict__, "team_id": prefix}),
+                         embedding=None if n == 2 else bytes(range(n, n + 16)),
+                         model=None if n == 2 else "m", now=now)
+                for n, it in enumerate(items)]
+        with services.sessions.begin() as session:
+            ids = new_quotes.add_many(session, rows)
+        monkeypatch.undo()
+        return ids
+
+    copied, inserted = add("TA", copy=True), add("TB", copy=False)
+    assert copied == sorted(copied) and len(set(copied)) == 3
+
+    def read(ids: list[int]) -> list[dict[str, object]]:
+        with services.sessions() as session:
+            got = {r.id: r for r in session.scalars(select(Quote).where(Quote.id.in_(ids)))}
+        skip = {"id", "team_id", "updated_at", "revisions"}
+        return [{k: v for k, v in vars(got[i]).items()
+                 if not k.startswith("_") and k not in skip} for i in ids]
+
+    assert read(copied) == read(inserted)
+    assert read(copied)[0]["text"] == items[0].text and read(copied)[1]["text"] == "\\N is not NULL"

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import ImportRecord, ImportUpdate, Quote, utcnow
+from store.queries.id_lists import one_of
 from store.queries.quotes import QuoteView, view
 
 #: The attribution a re-import may change on a stored quote (never its words' privacy:
@@ -138,7 +139,8 @@ def by_keys(session: Session, team_id: str, keys: Sequence[str]) -> dict[str, St
     """Stored quotes by re-import key (``dedupe_key``)."""
     out: dict[str, Stored] = {}
     for start in range(0, len(keys), 500):
-        for s in _stored(session, team_id, [Quote.dedupe_key.in_(keys[start:start + 500])]):
+        for s in _stored(session, team_id, [one_of(session, Quote.dedupe_key,
+                                                   keys[start:start + 500])]):
             out[s.dedupe_key] = s
     return out
 
@@ -149,7 +151,8 @@ def by_words(session: Session, team_id: str, texts: Sequence[str]) -> dict[str, 
     out: dict[str, list[Stored]] = {}
     unique = list(dict.fromkeys(texts))
     for start in range(0, len(unique), 200):
-        for s in _stored(session, team_id, [Quote.text.in_(unique[start:start + 200]),
+        for s in _stored(session, team_id, [one_of(session, Quote.text,
+                                                   unique[start:start + 200]),
                                             Quote.dedupe_key.startswith("sha256:")]):
             out.setdefault(s.text, []).append(s)
     return out

@@ -8,30 +8,31 @@ Functions take a Session and never commit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Quote
-from store.queries.id_lists import padded
+from store.queries.id_lists import one_of
 
 
 def texts(session: Session, ids: Iterable[int]) -> dict[int, str]:
     """The words of the quotes in ``ids`` that exist."""
     return dict(session.execute(select(Quote.id, Quote.text).where(
-        Quote.id.in_(padded(set(ids))))).all())
+        one_of(session, Quote.id, sorted(set(ids))))).all())
 
 
 def link(session: Session, earlier: Mapping[int, int]) -> dict[int, int]:
     """Point each new quote at the first capture of the earlier quote it repeats
     (``{new id: earlier id}``); returns ``{new id: first capture id}``."""
     roots = dict(session.execute(select(Quote.id, Quote.voice_id).where(
-        Quote.id.in_(padded(set(earlier.values()))))).all())
-    links = {}
-    for quote_id, other in earlier.items():
-        links[quote_id] = roots.get(other) or other
-        session.execute(update(Quote).where(Quote.id == quote_id).values(
-            voice_id=links[quote_id]))
+        one_of(session, Quote.id, sorted(set(earlier.values()))))).all())
+    links = {quote_id: roots.get(other) or other for quote_id, other in earlier.items()}
+    if links:  # one statement, executed for every link
+        table = cast(Table, Quote.__table__)
+        session.execute(table.update().where(table.c.id == bindparam("quote")).values(
+            voice_id=bindparam("voice")), [{"quote": q, "voice": v} for q, v in links.items()])
     return links
 
 

@@ -243,8 +243,14 @@ class QuoteIndex:
                 return [[] for _ in range(len(queries))]
             for start in range(0, len(queries), block):
                 S = queries[start : start + block] @ self._X[:n].T  # (block, n)
-                for row in S:
-                    out.append(Scan(ids=ids, scores=row).hits(k))
+                # as Scan.hits(k), but ordering only what scores at least each row's k-th
+                # best (ties included, so equal scores stay in index order), not
+                # Scan.best's BEST_MIN: an import looks for 5 neighbours of every quote
+                cuts = np.partition(S, n - k, axis=1)[:, n - k] if k < n else None
+                for r, row in enumerate(S):
+                    top = np.flatnonzero(row >= cuts[r]) if cuts is not None else np.arange(n)
+                    top = top[np.argsort(-row[top], kind="stable")[:k]]
+                    out.append(list(zip(ids[top].tolist(), row[top].tolist())))
         return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
