@@ -16,7 +16,7 @@ from store.retrieval.emotion import EMOTIONS, NEGATIVE_EMOTIONS, inverted, load_
 ROOT = Path(__file__).resolve().parent.parent
 SANITY = ROOT / "tests" / "data" / "emotion_sanity.tsv"
 DEV = ROOT / "bench" / "data" / "emotion_product_dev.tsv"
-TAGS = {"emoji", "negation", "typo", "sarcasm", "ambiguous", "contrast"}
+TAGS = {"emoji", "negation", "typo", "sarcasm", "ambiguous", "contrast", "loss"}
 KNOWN = {  # issue 13: what the previous head got wrong
     "Export again! 😡😡 It times out.": "frustrated",
     "Third time this week the app logged me out in the middle of a form 😤": "frustrated",
