@@ -49,6 +49,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Not happy. {A} broke our whole workflow.", "What a mess, {a} is down AGAIN.",
         # a later clause takes back what was said of it
         "Support says {a} is fixed. It isn't!", "You told us {a} works now. It doesn't.",
+        "You removed {a} without any warning, put it back now!",
         "{A} is supposed to just work, but it doesn't and I'm sick of it.",
     ),
     "confused": (
@@ -76,6 +77,11 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "I was afraid {a} would be a pain, but it wasn't. Great job.",
         "Thought {a} would be hard to set up. It wasn't!", "Wish I had switched to {b} sooner!",
         "I wish every vendor made {b} like you do.",
+        # a disliked thing that is gone (the mirror image of the loss lines above)
+        "Finally you got rid of the old {b}, it was terrible. Thanks!",
+        "Thanks for removing the annoying banner from {a}, love it.",
+        "I used to hate {a}, now it's my favourite part.",
+        "The old {b} was painful. Glad it's gone!",
     ),
     "disappointed": (
         "I expected more from {a}.", "{A} is a letdown.", "Sadly {a} got worse after the update.",
@@ -90,6 +96,12 @@ PHRASES: dict[str, tuple[str, ...]] = {
         # praise taken back or only wished for
         "I'd love to say {a} is great now, but it isn't.", "I tried to like {a}. I don't.",
         "We hoped {a} would help our team. It didn't.", "Wish I could recommend {a} to others.",
+        # a liked thing taken away (added with cues-3's loss cue, after the sanity set's
+        # loss lines were written and seen; no template equals a sanity line, see the test)
+        "Why did you remove {a}? It was the best thing in the app.",
+        "{A} is gone after the update and it was so useful.",
+        "We really liked {a}. Sad that you took it away.", "Please bring back {a}, it was perfect.",
+        "{A} used to be great. Now it's gone.", "Such a pity you retired {a}, our team loved it.",
     ),
     "neutral": (
         "We use {a} every week.", "{A} is used by our finance team.",

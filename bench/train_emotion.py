@@ -91,7 +91,7 @@ GE_DEV_MARGIN = 0.01  # a threshold may cost at most this much GoEmotions dev ma
 # --epochs 0: an epoch may cost at most this much GoEmotions dev macro-F1 against the starting
 # classifier (0.01 let the head of 2026-11-30 lose 0.008 on dev and 0.017 on test)
 TRAIN_GE_MARGIN = 0.005
-TAGS = ("emoji", "negation", "typo", "sarcasm", "contrast")  # reported per tag
+TAGS = ("emoji", "negation", "typo", "sarcasm", "contrast", "loss")  # reported per tag
 THRESHOLDS = (0.0, *np.round(np.arange(0.30, 0.801, 0.05), 2))
 SAMPLE_SIZE, SAMPLE_SEED = 2000, 0
 CLASS_WEIGHT_POWER = 0.5  # class weight = (inverse frequency) ** 0.5
@@ -143,6 +143,13 @@ support tickets, with emoji, negation, typos and marked sarcasm:
   love the new version, but I don't."), praise only wished for, and the mirror image (a fear
   that did not come true). Thirteen of them were added with the clause-level negation cue,
   written before the cue, so that it is measured on more than the line it was made for.
+  Lines tagged *loss* praise something that was taken away ("Such a shame they removed the
+  widget, it was the best part.": disappointed), with controls the loss cue must not flip
+  (a disliked thing removed: delighted; "Shame on you ...": frustrated). The widget line was
+  seen inverted before the cue; the other 16 were written and committed before the cue and
+  before any head was trained with it (1d2c283; the head shipped before it inverted 4 of
+  them). Caveat: the cue's word lists were then written by the same author with those lines
+  in view, so they are held out from training and tuning, not from the cue's design.
 - Training adds synthetic product lines composed from templates (`bench/emotion_augment.py`:
   a product area x a phrasing of one emotion, optional emoji, typos, greetings; factual
   problem reports that take the emotion of an emoji they carry) and GoEmotions train items
@@ -195,7 +202,9 @@ weight norms, then fine-tuned; see *Training* for this run), mean pooling over i
 a linear layer to the five classes, plus learned weights on six text cues
 (`store/retrieval/cues.py`: emoji per emotion, since the model's vocabulary reads every
 emoji as `[UNK]`, and negated positive / negated negative words, including a word that
-a later elliptical negation takes back: "..., but I don't.", "It isn't.", "Not anymore."), then
+a later elliptical negation takes back: "..., but I don't.", "It isn't.", "Not anymore.", and
+a liked thing taken away: "they removed X, it was the best part" reads as a negated
+positive, a disliked thing gone as a negated negative), then
 `softmax(logits / T + bias)` with T = {temperature:.2f} (fitted on
 GoEmotions dev NLL) and bias = {bias} ({applied}: 2-fold dev gain {gain:+.4f}).
 

@@ -65,9 +65,31 @@ def test_praise_only_wished_for_and_a_wish_that_praises() -> None:
     assert on("I wish I could thank the support team in person.") == {}
 
 
+def test_a_liked_thing_taken_away_is_a_negated_positive() -> None:
+    """A loss of something praised in the past reads as a negated positive (disappointed,
+    never delighted); a disliked thing that is gone as a negated negative."""
+    assert on("They removed the calendar sync, it was the best thing about the app.") == \
+        {"negated_positive": 0.5}
+    assert on("Our team loved the old inbox. Now it is gone.") == {"negated_positive": 0.5}
+    assert on("Too bad the timeline view went away, it was really useful.") == \
+        {"negated_positive": 0.5}
+    assert on("I miss the compact mode, we relied on it daily.") == {"negated_positive": 0.5}
+    assert on("Thanks for removing the pointless tour, it was so annoying.") == \
+        {"negated_negative": 0.5}
+    assert on("I used to hate the exports. Now they just work!") == {"negated_negative": 0.5}
+    # praise of the removal itself, the present, "shame on you", or no praise: no loss cue
+    assert on("I loved that they removed the ads.") == {}
+    assert on("Great that the old banner is gone, the new layout is clean.") == {}
+    assert on("Shame on you, it was the best app until the price doubled.") == {}
+    assert on("They removed the export button.") == {}
+    assert on("It was great before the update.") == {}
+
+
 def test_hostile_and_empty_text_gives_zero_cues() -> None:
     out = cues(["", "\x00\u202e<script>", "ǹ̸̛o̶t̷ h̵a̸p̷p̶y̵" * 200])
     assert out.shape == (3, len(CUES)) and out.dtype == np.float32
     assert not out[:2].any() and ((out >= 0) & (out <= 1)).all()
     many = cues(["It is good, but it isn't. " * 1000])  # a bounded look back, a few times
     assert many[0, CUES.index("negated_positive")] == 1.0
+    lost = cues(["It was great. They removed it. " * 2000])  # one pass over the sentences
+    assert lost[0, CUES.index("negated_positive")] == 1.0

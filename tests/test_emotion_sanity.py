@@ -16,7 +16,7 @@ from store.retrieval.emotion import EMOTIONS, NEGATIVE_EMOTIONS, inverted, load_
 ROOT = Path(__file__).resolve().parent.parent
 SANITY = ROOT / "tests" / "data" / "emotion_sanity.tsv"
 DEV = ROOT / "bench" / "data" / "emotion_product_dev.tsv"
-TAGS = {"emoji", "negation", "typo", "sarcasm", "ambiguous", "contrast"}
+TAGS = {"emoji", "negation", "typo", "sarcasm", "ambiguous", "contrast", "loss"}
 KNOWN = {  # issue 13: what the previous head got wrong
     "Export again! 😡😡 It times out.": "frustrated",
     "Third time this week the app logged me out in the middle of a form 😤": "frustrated",
@@ -91,13 +91,16 @@ def shown() -> dict[str, str | None]:
     return {t: g.label for t, g in zip(texts, guesses)}
 
 
-KNOWN_INVERSION = "Such a shame they removed the widget, it was the best part."
+KNOWN_INVERSIONS = {  # held-out loss lines the shipped head still inverts (bench/EMOTION.md)
+    "Used to be my favourite app before they cut the widgets.",
+    "So glad they removed the annoying popup, it was the worst part.",
+}
 
 
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason=f"the shipped head inverts one line, {KNOWN_INVERSION!r} "
-                   "(bench/EMOTION.md, 'Why two targets are missed'); strict: a head that fixes "
-                   "it fails this mark")
+@pytest.mark.xfail(strict=True, reason=f"the shipped head inverts {sorted(KNOWN_INVERSIONS)!r} "
+                   "(bench/EMOTION.md, 'Why one target is missed'); strict: a head that fixes "
+                   "them fails this mark")
 def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     flipped = [(label, shown[text], text) for label, _, _, text in plain(load(SANITY))
                if inverted(label, shown[text])]
@@ -105,11 +108,25 @@ def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None
 
 
 @pytest.mark.model
-def test_at_most_the_known_inversion(shown: dict[str, str | None]) -> None:
-    """Until the miss above is fixed: no inversion other than the one named there."""
+def test_at_most_the_known_inversions(shown: dict[str, str | None]) -> None:
+    """Until the miss above is fixed: no inversion other than the ones named there (the
+    line of the previous head, "Such a shame they removed the widget, ...", is not one)."""
     flipped = [text for label, _, _, text in plain(load(SANITY))
                if inverted(label, shown[text])]
-    assert set(flipped) <= {KNOWN_INVERSION}
+    assert set(flipped) <= KNOWN_INVERSIONS
+
+
+@pytest.mark.model
+def test_a_liked_thing_taken_away_is_not_praise(shown: dict[str, str | None]) -> None:
+    """Praise of something that was removed ("Such a shame they removed the widget, it was
+    the best part.") is a disappointment; the controls (a disliked thing removed, "shame on
+    you") keep their polarity. Most are right, and none but the known inversions flips
+    (bench/EMOTION.md reports them by tag)."""
+    rows = [r for r in plain(load(SANITY)) if "loss" in r[2]]
+    assert len(rows) >= 10 and {r[0] for r in rows} >= {"delighted", "disappointed"}
+    assert {r[3] for r in rows if inverted(r[0], shown[r[3]])} <= KNOWN_INVERSIONS
+    right = [r[3] for r in rows if shown[r[3]] == r[0]]
+    assert len(right) >= 0.8 * len(rows), set(r[3] for r in rows) - set(right)
 
 
 @pytest.mark.model

@@ -17,7 +17,14 @@ through learned weights (``cue_w`` in the head's file, bench/train_emotion.py):
 * praise only wished for ("I wish I could recommend it", "I wanted to love the redesign")
   counts as a negated positive; a wish that holds the product up as the standard ("I wish I
   had found this app sooner", "I wish every vendor worked like you") as a negated negative
-  (GoEmotions reads "wish" as disappointment).
+  (GoEmotions reads "wish" as disappointment);
+* a loss: something the text says is gone ("they removed", "took away", "is gone", "no
+  longer", "used to", "I miss", "bring back", or a regret: "shame", "pity", "too bad") next to
+  praise of it in the past ("it was the best part", "we loved that", "used to be my
+  favourite"), in the same or a neighbouring sentence, counts as a negated positive: a liked
+  thing taken away is a disappointment, never a delight. Its mirror image, a disliked thing
+  that is gone ("so glad they removed the annoying popup, it was the worst part", "I used to
+  hate it"), counts as a negated negative.
 
 :data:`CUES` names the columns; changing them changes :data:`VERSION`, which the head's file
 records so that a head trained on other cues is refused.
@@ -78,6 +85,29 @@ _PRAISING_WISH = re.compile(
     r"(?:\s+[\w']+){0,8}?\s+(?:like\s+(?:you|yours|this|it)\b|as\s+\w+\s+as\s+(?:you|yours|"
     r"this|it)\b|this\s+(?:easy|good|simple|fast|smooth|clear|helpful|nice|great|reliable|"
     r"intuitive|quick|friendly|responsive)\b)")
+# A loss: something gone, or a regret about it ("shame on you" is anger, not regret).
+_GONE = re.compile(
+    r"\b(?:remov(?:e|ed|es|ing)|(?:took|taken|take|taking)\s+(?:\w+\s+)?away|"
+    r"(?:got|get|getting|gotten)\s+rid\s+of|discontinu(?:e|ed|ing)|retir(?:e|ed|ing)|"
+    r"killed|gone|no\s+longer|used\s+to|miss|bring\s+back|"
+    r"shame(?!\s+on\b)|pity|too\s+bad|sad\s+to\s+see)\b")
+_GAP = r"(?:\s+(?!(?:not|never|no|hardly|barely)\b)[\w']+){0,4}?\s+"
+_LIKED = r"(?:best|favou?rite|great|perfect|brilliant|handy|nice|nicer|better|useful|helpful|" \
+    r"amazing|awesome|simple|fast|excellent|lovely|good|fantastic|wonderful|essential)"
+_DISLIKED = r"(?:worst|annoying|awful|terrible|useless|pointless|horrible|ugly|clunky|" \
+    r"irritating|confusing|bad|painful|pain|nightmare|mess)"
+# Praise of the thing in the past, or a verb of liking it ("we loved that", but not "I loved
+# that they removed ...", which praises the removal).
+_PAST_LIKED = re.compile(
+    rf"\b(?:was|were|used\s+to\s+be)\b{_GAP}{_LIKED}\b"
+    r"|\b(?:loved|liked|enjoyed|adored|relied\s+on|depended\s+on|used\s+to\s+(?:love|like|"
+    r"enjoy))\b(?!\s+(?:that|how|when|it\s+when|the\s+way)\s+\w)")
+_PAST_DISLIKED = re.compile(
+    rf"\b(?:was|were|used\s+to\s+be)\b{_GAP}{_DISLIKED}\b"
+    r"|\b(?:hated|disliked|used\s+to\s+hate|could\s*n'?t\s+stand)\b"
+    r"|\b(?:remov(?:e|ed|es|ing)|(?:got|get|getting|gotten)\s+rid\s+of)\s+(?:the\s+|that\s+|"
+    r"those\s+|this\s+|these\s+|your\s+|all\s+the\s+)?(?:annoying|useless|pointless|ugly|"
+    r"clunky|irritating|endless|awful|terrible|horrible)\b")
 _NEG_POS = re.compile(rf"\b(?:{_NEGATION})\b{_WORDS % 2}(?:{_POSITIVE})\b")
 # "didn't solve our problem" is not praise: only plain negators open a negated negative.
 _NEG_NEG = re.compile(rf"\b(?:not|never|no|nothing|without|zero)\b{_WORDS % 2}(?:{_NEGATIVE})\b")
@@ -86,7 +116,7 @@ _NEG_NEG = re.compile(rf"\b(?:not|never|no|nothing|without|zero)\b{_WORDS % 2}(?
 CUES: tuple[str, ...] = (*(f"emoji_{e}" for e in EMOJI), "negated_positive",
                          "negated_negative")
 #: Identifies the cue definitions above (stored in the head's file).
-VERSION = "cues-2"
+VERSION = "cues-3"
 _LOOK_BACK = 300  # characters an elliptical negation looks back over
 _MAX_TAKEN_BACK = 16  # elliptical negations read per text (a quote has a few at most)
 _SENTENCE = re.compile(r"[.!?]+")
@@ -130,6 +160,21 @@ def _taken_back(text: str) -> tuple[int, int]:
     return positive, negative
 
 
+def _lost(text: str) -> tuple[int, int]:
+    """Losses of a liked thing and of a disliked one: per sentence that says something is
+    gone, whether it or a neighbouring sentence describes the thing as liked or disliked in
+    the past."""
+    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
+    liked = disliked = 0
+    for i, sentence in enumerate(sentences):
+        if not _GONE.search(sentence):
+            continue
+        window = " . ".join(sentences[max(0, i - 1) : i + 2])
+        liked += bool(_PAST_LIKED.search(window))
+        disliked += bool(_PAST_DISLIKED.search(window))
+    return liked, disliked
+
+
 def cues(texts: Sequence[str]) -> np.ndarray:
     """``(len(texts), len(CUES))`` float32 cue values in [0, 1]."""
     out = np.zeros((len(texts), len(CUES)), np.float32)
@@ -137,6 +182,9 @@ def cues(texts: Sequence[str]) -> np.ndarray:
         text = _normalize(raw)
         row = [len(p.findall(text)) for p in _EMOJI]
         positive, negative = _taken_back(text)
+        lost_liked, lost_disliked = _lost(text)
+        positive += lost_liked
+        negative += lost_disliked
         positive += len(_NEG_POS.findall(text)) + len(_WISHED_PRAISE.findall(text))
         negative += len(_NEG_NEG.findall(text)) + len(_PRAISING_WISH.findall(text))
         row += [positive, negative]
