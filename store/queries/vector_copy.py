@@ -40,7 +40,8 @@ class VectorGroup:
     @property
     def copyable(self) -> bool:
         """Whether :func:`copy_groups` can read it: a model named and whole float32s."""
-        return self.model is not None and bool(self.size) and self.size % 4 == 0  # type: ignore[operator]
+        return self.model is not None and self.size is not None and self.size > 0 \
+            and self.size % 4 == 0
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _copy_size(raw: Any, size: int, chosen: list[VectorGroup],
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         parts: list[Any] = []
         pending = 0
-        head = bytearray()
+        head: bytearray | None = bytearray()
         for chunk in copy:
             if head is not None:  # the header: signature, flags, extension
                 head += chunk
@@ -123,7 +124,7 @@ def _copy_size(raw: Any, size: int, chosen: list[VectorGroup],
                 skip = 19 + struct.unpack(">i", head[15:19])[0]
                 if len(head) < skip:
                     continue
-                chunk, head = bytes(head[skip:]), None  # type: ignore[assignment]
+                chunk, head = bytes(head[skip:]), None
             parts.append(chunk)
             pending += len(chunk)
             if pending >= BLOCK * record.itemsize:
