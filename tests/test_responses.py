@@ -134,11 +134,13 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    # Valid over a fixed wide window, not around "now": OpenSSL checks it against the real
+    # clock while the tests may run with Python's clock moved (--shift-days).
+    utc = datetime.timezone.utc
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
+            .not_valid_before(datetime.datetime(2000, 1, 1, tzinfo=utc))
+            .not_valid_after(datetime.datetime(2099, 12, 31, tzinfo=utc))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
