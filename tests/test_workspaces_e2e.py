@@ -158,8 +158,10 @@ def test_single_workspace_refuses_other_team_ids(tmp_path) -> None:  # type: ign
     with FakeSlack() as slack, serve_bot(tmp_path, slack) as bot:
         resp, _ = bot.command("billing", team_id="T9999")
         assert resp.status == 401
-        resp, _ = bot.command("billing")
+        resp, hook = bot.command("billing")
         assert resp.status == 200
+        (answer,) = bot.responses(hook)  # answered (before the fake Slack stops)
+        assert answer["response_type"] == "ephemeral"
 
 
 def test_oauth_pages_without_state_fail_cleanly(multi: Bot) -> None:
