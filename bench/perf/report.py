@@ -316,8 +316,10 @@ How it measures:
   QuoteIndex = `QuoteIndex.search(k=20)` on the index `build_services` loaded (one NumPy pass
   over the team's matrix); FAISS = `faiss.IndexFlatIP` of the same vectors at one thread (the
   engine before); NumPy = `vecs @ q` + `argpartition`; SearchService =
-  `services.search.search(team, parse_query(topic), limit=5)` with the ONNX model at one
-  thread as `voicebot serve` runs it: it encodes the topic, ranks, and reads the shown quotes
+  `services.search.search(team, parse_query(topic), limit=5, channel_id=...)` with the ONNX
+  model at one thread as `voicebot serve` runs it, answering in a channel as `/voice` does
+  (every 100th stored quote is private to another channel, so the look-up of what that
+  channel may not see finds rows): it encodes the topic, ranks, and reads the shown quotes
   and the database's tally of every match in one round trip. The stage rows come from
   SearchService's own `timer` seam (`bot/core/search.py`; `bench/perf/stages.py` records),
   "other" being the rest of the total.
