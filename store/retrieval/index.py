@@ -84,6 +84,19 @@ class SplitScanner:
 BEST_MIN = 4096
 
 
+def best_first(scores: np.ndarray, want: int) -> np.ndarray:
+    """Positions of every score at least the ``want``-th best (so ties at the cut are all
+    in, and there may be more than ``want``), best first, equal scores in position order.
+    A value partition and a comparison: twice as fast as ``argpartition`` over 100k."""
+    n = len(scores)
+    if want < n:
+        top = np.flatnonzero(scores >= np.partition(scores, n - want)[n - want])
+    else:
+        top = np.arange(n)
+    ordered: np.ndarray = top[np.argsort(-scores[top], kind="stable")]
+    return ordered
+
+
 @dataclass(frozen=True)
 class Scan:
     """Every quote of a team scored against one query vector, from one pass over its matrix.
@@ -108,14 +121,7 @@ class Scan:
             return np.zeros(0, dtype=np.int64)
         if not self._order or len(self._order[0]) < k:
             want = min(n, max(k + 1, BEST_MIN, 4 * len(self._order[0]) if self._order else 0))
-            if want < n:  # every quote scoring at least the want-th best (ties included), in
-                # index order, so the stable sort below breaks ties by it; a value partition
-                # and a comparison are twice as fast as argpartition over 100k scores
-                cut = np.partition(self.scores, n - want)[n - want]
-                top = np.flatnonzero(self.scores >= cut)
-            else:
-                top = np.arange(n)
-            self._order[:] = [top[np.argsort(-self.scores[top], kind="stable")]]
+            self._order[:] = [best_first(self.scores, want)]
         return self._order[0][:k]
 
     def hits(self, k: int) -> list[tuple[int, float]]:
@@ -243,13 +249,10 @@ class QuoteIndex:
                 return [[] for _ in range(len(queries))]
             for start in range(0, len(queries), block):
                 S = queries[start : start + block] @ self._X[:n].T  # (block, n)
-                # as Scan.hits(k), but ordering only what scores at least each row's k-th
-                # best (ties included, so equal scores stay in index order), not
-                # Scan.best's BEST_MIN: an import looks for 5 neighbours of every quote
-                cuts = np.partition(S, n - k, axis=1)[:, n - k] if k < n else None
-                for r, row in enumerate(S):
-                    top = np.flatnonzero(row >= cuts[r]) if cuts is not None else np.arange(n)
-                    top = top[np.argsort(-row[top], kind="stable")[:k]]
+                # as Scan.hits(k), but ordering only each row's k best, not Scan.best's
+                # BEST_MIN: an import looks for 5 neighbours of every quote
+                for row in S:
+                    top = best_first(row, k)[:k]
                     out.append(list(zip(ids[top].tolist(), row[top].tolist())))
         return out
 
