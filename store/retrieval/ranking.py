@@ -156,28 +156,16 @@ def _mutual_neighbours(V: np.ndarray, p: RankParams
     return G, nn, mask
 
 
-def _smooth(V: np.ndarray, p: RankParams) -> np.ndarray:
-    """Add to each vector the mean of its *mutual* nearest neighbours within the pool
-    (:func:`_mutual_neighbours`), written out; :class:`_Smoothed` computes the same scores
-    without forming the smoothed matrix."""
-    found = _mutual_neighbours(V, p)
-    if found is None:
-        return V
-    _, nn, mask = found
-    W = mask.astype(V.dtype)
-    S = np.einsum("ik,ikd->id", W, V[nn])
-    count = W.sum(axis=1, keepdims=True)
-    return _unit(V + p.smoothing * S / np.maximum(count, 1.0))
-
-
 class _Smoothed:
-    """The rows of :func:`_smooth` (``unit(V_i + f_i * S_i)``, ``S_i`` the sum of row i's
-    mutual neighbours, ``f_i`` = smoothing / their count) as products, without the n x d
-    matrix: ``Vs @ x = (V @ x + f * S @ x) / norm`` with ``S @ x`` summed over at most ``kn``
-    neighbours per row, and each row's norm from the Gram matrix already computed to find
-    them (``|V_i + f_i S_i|^2 = G_ii + 2 f_i sum_j G_ij + f_i^2 sum_jk G_jk`` over the
-    neighbours). At a 400-quote pool this halves the smoothing's cost; equal to
-    :func:`_smooth` within float32 rounding (tests/test_ranking.py)."""
+    """The pool smoothed: each vector plus the mean of its *mutual* nearest neighbours
+    (:func:`_mutual_neighbours`), made unit length: ``unit(V_i + f_i * S_i)``, ``S_i`` the
+    sum of row i's mutual neighbours, ``f_i`` = smoothing / their count. Kept as products,
+    without the n x d matrix: ``Vs @ x = (V @ x + f * S @ x) / norm`` with ``S @ x`` summed
+    over at most ``kn`` neighbours per row, and each row's norm from the Gram matrix
+    already computed to find them (``|V_i + f_i S_i|^2 = G_ii + 2 f_i sum_j G_ij + f_i^2
+    sum_jk G_jk`` over the neighbours). At a 400-quote pool this halves the smoothing's
+    cost; equal to the written-out smoothing within float32 rounding (tests/test_ranking.py).
+    """
 
     nn: np.ndarray | None  # (n, kn) neighbour rows; None: nothing smoothed
     W: np.ndarray  # (n, kn) 1.0 where the neighbour is mutual
@@ -220,13 +208,12 @@ class _Smoothed:
         return out
 
 
-def _expand(q: np.ndarray, V: np.ndarray | _Smoothed, p: RankParams) -> np.ndarray:
-    """The feedback query: ``q`` moved toward the best (smoothed) pool vectors."""
-    s = V.scores(q) if isinstance(V, _Smoothed) else V @ q
+def _expand(q: np.ndarray, V: _Smoothed, p: RankParams) -> np.ndarray:
+    """The feedback query: ``q`` moved toward the best smoothed pool vectors."""
+    s = V.scores(q)
     top = np.argsort(-s, kind="stable")[: max(p.feedback_docs, 1)]
     w = np.exp((s[top] - s[top[0]]) / p.feedback_temperature)
-    best = V.rows(top) if isinstance(V, _Smoothed) else V[top]
-    return _unit(q + p.feedback_weight * (w / w.sum()) @ best)
+    return _unit(q + p.feedback_weight * (w / w.sum()) @ V.rows(top))
 
 
 #: a scored pool: ids in plain-similarity order, their shipped scores, the expanded query
