@@ -20,7 +20,6 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,12 +31,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from waitress import create_server  # noqa: E402
 
 from bench.slack_stub import StubSlack, post, slash_command  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.container import Services, build_services  # noqa: E402
-from bot.server import BotWSGI, start  # noqa: E402
+from bot.server import serving  # noqa: E402
 from store.queries.quotes import NewQuote  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -145,23 +143,11 @@ def serve_app(database_url: str, texts: list[str], *, embedder: object | None = 
         if before_start is not None:
             before_start(services)
         limit_blas(1)  # as `voicebot serve` (bot/server.py), after the import above
-        wsgi = BotWSGI()
-        started = start(settings, wsgi, services)
-        server = create_server(wsgi, host="127.0.0.1", port=0, threads=32)
-
-        def run() -> None:
-            try:
-                server.run()
-            except OSError:  # the socket closes under select() at shutdown
-                pass
-
-        threading.Thread(target=run, daemon=True).start()
         try:
-            yield Served(slack, settings, services,
-                         f"http://127.0.0.1:{server.effective_port}/slack/events", matrix)
+            with serving(settings, services, threads=32) as (server, _):
+                yield Served(slack, settings, services,
+                             f"http://127.0.0.1:{server.effective_port}/slack/events", matrix)
         finally:
-            started.stop()
-            server.close()
             services.close()
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +183,31 @@ def make_server(wsgi: WSGIApp, *, host: str, port: int, threads: int) -> Any:
     return create_server(wsgi, host=host, port=port, threads=threads, channel_timeout=30,
                          ident="voicebot", max_request_body_size=MAX_BODY,
                          max_request_header_size=MAX_HEADERS)
+
+
+@contextmanager
+def serving(settings: Settings, services: Services, *, threads: int,
+            host: str = "127.0.0.1") -> Iterator[tuple[Any, Started]]:
+    """:func:`start` the app on ``services`` and serve it in this process, on
+    :func:`make_server` at an ephemeral port in a daemon thread (the end-to-end tests and the
+    HTTP benchmarks); yields ``(server, started)``. On exit the app's threads and the server
+    stop; ``services`` stay open (the caller's)."""
+    wsgi = BotWSGI()
+    started = start(settings, wsgi, services)
+    server = make_server(wsgi, host=host, port=0, threads=threads)
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # the socket closes under select() at shutdown
+            pass
+
+    threading.Thread(target=run, name="voicebot-http", daemon=True).start()
+    try:
+        yield server, started
+    finally:
+        started.stop()
+        server.close()
 
 
 def serve(settings: Settings, *, port: int, host: str = "0.0.0.0",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from slack_sdk.models.views import View
 
 from bot.config import Settings
 from bot.container import Services, build_services
-from bot.server import BotWSGI, make_server, start
+from bot.server import serving
 from store.retrieval.embeddings import HashingEmbedder
 from tests.fakes import signing
 from tests.fakes.clock import FakeClock
@@ -89,24 +88,12 @@ def serve_bot(tmp_path, slack: FakeSlack, **overrides: Any) -> Iterator[Bot]:  #
     values.update(overrides)
     settings = Settings(**values)
     services = build_services(settings, embedder=HashingEmbedder(), clock=clock)
-    wsgi = BotWSGI()
-    started = start(settings, wsgi, services)
-    server = make_server(wsgi, host="127.0.0.1", port=0, threads=24)
-
-    def run() -> None:
-        try:
-            server.run()
-        except OSError:  # the socket closes under select() at teardown
-            pass
-
-    threading.Thread(target=run, daemon=True).start()
     try:
-        yield Bot(url=f"http://127.0.0.1:{server.effective_port}", slack=slack,
-                  services=services, settings=settings, server=server, app=started.app)
-        assert_everything_sent_is_valid(slack)
+        with serving(settings, services, threads=24) as (server, started):
+            yield Bot(url=f"http://127.0.0.1:{server.effective_port}", slack=slack,
+                      services=services, settings=settings, server=server, app=started.app)
+            assert_everything_sent_is_valid(slack)
     finally:
-        started.stop()
-        server.close()
         services.close()
 
 
