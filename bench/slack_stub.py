@@ -244,6 +244,10 @@ class StubSlack:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keeps connections alive, as Slack's servers do
+    # TCP_NODELAY, as Slack's servers answer: the headers and the body are two writes,
+    # and without it Nagle holds the body until the client's delayed ACK (~40 ms),
+    # stalling every Web API call and response_url post the bot makes
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass

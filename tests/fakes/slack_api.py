@@ -748,6 +748,10 @@ def _decode_json_fields(params: Json) -> Json:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # TCP_NODELAY, as Slack's servers answer: the headers and the body are two writes,
+    # and without it Nagle holds the body until the client's delayed ACK (~40 ms),
+    # stalling every Web API call and response_url post the bot makes
+    disable_nagle_algorithm = True
     server_version = "FakeSlack/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:  # silence per-request stderr
