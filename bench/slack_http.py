@@ -90,11 +90,14 @@ class Served:
         return ack, time.perf_counter() - began
 
     def floor(self, topic: str) -> float:
-        """Seconds to encode ``topic`` and scan every stored vector exactly (top 20)."""
+        """Seconds to encode ``topic`` as the search does (``encode_topic``: the bundled
+        model's topic graph) and scan every stored vector exactly (top 20)."""
         import numpy as np
 
+        from store.retrieval.embeddings import encode_topic
+
         began = time.perf_counter()
-        q = self.services.embedder.encode([topic])[0]
+        q = encode_topic(self.services.embedder, topic)
         scores = self.matrix @ q
         top = np.argpartition(-scores, 19)[:20]
         top[np.argsort(-scores[top])]

@@ -73,6 +73,10 @@ class Settings:
     torch_threads: int | None = None  # also ONNX Runtime's intra-op threads
     #: where the bundled model's ONNX export is kept (store.retrieval.onnx_model)
     model_cache: str = field(default_factory=lambda: default_model_cache())
+    #: how the bundled model encodes /voice topics (VOICEBOT_TOPIC_PRECISION): "int8", its
+    #: 8-bit topic graph (faster; retrieval as good, bench/QUALITY.md), or "fp32", the graph
+    #: stored vectors come from
+    topic_precision: str = "int8"
     digest_interval: float = 60.0
     on_uninstall: str = "keep"
     #: the HTTP proxy answers to response_urls go through (HTTPS_PROXY, else HTTP_PROXY, as
@@ -113,6 +117,7 @@ class Settings:
             sync_seconds=float(_int(env, "VOICEBOT_SYNC_SECONDS", 2, lo=1, hi=3600)),
             torch_threads=_int(env, "VOICEBOT_TORCH_THREADS", 0, lo=0, hi=64) or None,
             model_cache=get("VOICEBOT_MODEL_CACHE") or default_model_cache(env),
+            topic_precision=(get("VOICEBOT_TOPIC_PRECISION") or "int8").lower(),
             digest_interval=float(_int(env, "VOICEBOT_DIGEST_INTERVAL", 60, lo=1, hi=86400)),
             on_uninstall=(get("VOICEBOT_ON_UNINSTALL") or "keep").lower(),
             proxy_url=(get("HTTPS_PROXY") or get("https_proxy") or get("HTTP_PROXY")
@@ -141,6 +146,9 @@ class Settings:
                               "name (like loudspeaker, without colons).")
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("VOICEBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+        if self.topic_precision not in {"int8", "fp32"}:
+            raise ConfigError("VOICEBOT_TOPIC_PRECISION must be `int8` (the bundled model's "
+                              "8-bit topic graph, the default) or `fp32` (the full graph).")
         if self.on_uninstall not in {"keep", "delete"}:
             raise ConfigError("VOICEBOT_ON_UNINSTALL must be `keep` (quotes stay, e.g. for a "
                               "reinstall) or `delete` (a workspace's quotes are erased when "

@@ -111,7 +111,8 @@ def make_embedder(settings: Settings) -> Embedder:
         return SentenceTransformerEmbedder(settings.embedding_model,
                                            threads=settings.torch_threads)
     return OnnxEmbedder(prepare_model(settings), bundled_model_path(),
-                        threads=settings.torch_threads)
+                        threads=settings.torch_threads,
+                        topic_precision=settings.topic_precision)
 
 
 def build_services(

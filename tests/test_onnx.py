@@ -62,19 +62,30 @@ def test_a_damaged_or_foreign_export_is_never_used(tmp_path: Path) -> None:
     folder = onnx_model.cache_folder(tmp_path / "cache", model, 5)
     folder.mkdir(parents=True)
     key = folder.name.rsplit("-", 1)[1]
-    (folder / onnx_model.MODEL_FILE).write_bytes(b"onnx bytes")
-    manifest = {"key": "0" * 16, "sha256": onnx_model.sha256_of(b"onnx bytes")}
+    files = {onnx_model.MODEL_FILE: b"onnx bytes", onnx_model.TOPIC_FILE: b"topic bytes",
+             onnx_model.EMBEDDINGS_FILE: b"table bytes"}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    manifest = {"key": "0" * 16, "sha256": onnx_model.sha256_of(b"onnx bytes"),
+                "files": {n: onnx_model.sha256_of(d) for n, d in files.items()
+                          if n != onnx_model.MODEL_FILE}}
     (folder / onnx_model.MANIFEST_FILE).write_text(json.dumps(manifest))
     assert onnx_model.find(tmp_path / "cache", model, 5) is None  # made for another key
     (folder / onnx_model.MANIFEST_FILE).write_text(json.dumps({**manifest, "key": key}))
     found = onnx_model.find(tmp_path / "cache", model, 5)
     assert found is not None and onnx_model.read_checked(found) == b"onnx bytes"
     assert onnx_model.verify(found).checked and not found.checked
-    (folder / onnx_model.MODEL_FILE).write_bytes(b"onnx bytez")  # changed after the export
+    for name in files:  # any of the three files changed after the export is refused
+        (folder / name).write_bytes(files[name] + b"!")
+        with pytest.raises(EmbeddingModelError, match="does not match its checksum"):
+            onnx_model.verify(found)  # what loading checks, without holding a file in memory
+        (folder / name).write_bytes(files[name])
+    (folder / onnx_model.MODEL_FILE).write_bytes(b"onnx bytez")
     with pytest.raises(EmbeddingModelError, match="does not match its checksum"):
         onnx_model.read_checked(found)
-    with pytest.raises(EmbeddingModelError, match="does not match its checksum"):
-        onnx_model.verify(found)  # what loading checks, without holding the file in memory
+    (folder / onnx_model.TOPIC_FILE).unlink()  # an export from before the topic graph
+    assert onnx_model.find(tmp_path / "cache", model, 5) is None
+    (folder / onnx_model.TOPIC_FILE).write_bytes(files[onnx_model.TOPIC_FILE])
     (folder / onnx_model.MANIFEST_FILE).write_text("{not json")
     assert onnx_model.find(tmp_path / "cache", model, 5) is None
 
@@ -166,8 +177,35 @@ def test_the_export_is_reproducible(cache: Path, tmp_path: Path) -> None:
                                say=lambda _: None)
     assert again.folder.name == first.name
     assert again.manifest["sha256"] == manifest["sha256"]
-    assert (again.folder / onnx_model.MODEL_FILE).read_bytes() == \
-        (first / onnx_model.MODEL_FILE).read_bytes()
+    assert again.manifest["files"] == manifest["files"]
+    for name in (onnx_model.MODEL_FILE, onnx_model.TOPIC_FILE, onnx_model.EMBEDDINGS_FILE):
+        assert (again.folder / name).read_bytes() == (first / name).read_bytes(), name
+
+
+@pytest.mark.model
+def test_topics_through_the_8_bit_graph_point_where_the_full_graph_points(
+        pair, cache: Path) -> None:  # type: ignore[no-untyped-def]
+    """The topic graph's vectors are the full graph's within quantization error; with
+    ``topic_precision="fp32"`` they are the full graph's exactly."""
+    from bot.config import Settings
+    from bot.container import make_embedder
+    from store.retrieval.embeddings import encode_topic
+
+    onnx, torch_model = pair
+    assert onnx.topic_precision == "int8"
+    topics = [t for t in SAMPLE if len(t) < 200]
+    full = onnx.encode(topics)
+    fast = np.vstack([encode_topic(onnx, t) for t in topics])
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(fast * full, axis=1)
+    assert cosines.min() >= 0.99, (cosines.min(), topics[int(cosines.argmin())])
+    assert cosines.mean() >= 0.998
+    assert not np.allclose(fast, full, atol=1e-6)  # it really is the other graph
+    exact = make_embedder(Settings(model_cache=str(cache), topic_precision="fp32"))
+    same = np.vstack([encode_topic(exact, t) for t in topics])
+    assert np.allclose(same, full, atol=1e-6)
+    # a model without its own topic encoder (sentence-transformers) encodes topics as texts
+    assert np.allclose(encode_topic(torch_model, topics[0]), torch_model.encode(topics[:1])[0])
 
 
 @pytest.mark.model

@@ -133,17 +133,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m bench.perf") 
     serve = make_embedder(Settings(torch_threads=SERVE_TORCH_THREADS))  # as `voicebot serve`
     baseline = SentenceTransformerEmbedder()  # today's torch path (custom models)
     baseline_1t = SentenceTransformerEmbedder(threads=SERVE_TORCH_THREADS)
-    topic_onnx, topic_torch = bench_topic_encode(serve, baseline_1t, corpus.topics,
-                                                 args.queries)
-    log(f"topic encode median: ONNX {topic_onnx.median_ms:.2f} ms, torch "
-        f"{topic_torch.median_ms:.2f} ms (1 thread)")
+    topic_onnx, topic_fp32, topic_torch = bench_topic_encode(serve, baseline_1t,
+                                                             corpus.topics, args.queries)
+    log(f"topic encode median: ONNX topic graph {topic_onnx.median_ms:.2f} ms, fp32 graph "
+        f"{topic_fp32.median_ms:.2f} ms, torch {topic_torch.median_ms:.2f} ms (1 thread)")
     results = []
     for url in backend_urls(args):
         dbs = BenchDatabases(url, keep=args.keep)
         res = Results(backend=dbs.label, command=cmd, started=started,
                       load_before=os.getloadavg(), pool=args.pool, queries=args.queries)
         res.model = f"{serve.name} ({serve.dim}-d, ONNX Runtime)"
-        res.topic_onnx, res.topic_torch = topic_onnx, topic_torch
+        res.topic_onnx, res.topic_fp32, res.topic_torch = topic_onnx, topic_fp32, topic_torch
         try:
             run_backend(args, corpus, dbs, res, bulk, serve, baseline)
         finally:

@@ -58,7 +58,8 @@ class Results:
     ingest_qps: float = 0.0
     baseline_qps: float = 0.0  # import_quotes with sentence-transformers (before ONNX)
     ingest_speedup_median: float = 0.0  # median per chunk of baseline time / ONNX import time
-    topic_onnx: Latency | None = None  # one topic encode, ONNX at one thread
+    topic_onnx: Latency | None = None  # one topic encode as /voice does, ONNX at one thread
+    topic_fp32: Latency | None = None  # the same topics through the fp32 graph
     topic_torch: Latency | None = None  # the same with sentence-transformers at one thread
     http: dict = field(default_factory=dict)  # type: ignore[type-arg]  # bench.slack_http
     ingest_breakdown: dict[str, float] = field(default_factory=dict)
@@ -158,10 +159,15 @@ def render(res: Results) -> tuple[str, str]:
         rows.append((metric, value, target, ok if isinstance(ok, str) else verdict(ok)))
 
     if res.topic_onnx and res.topic_torch:
-        add("Topic encode, one at a time at 1 thread: ONNX Runtime (OnnxEmbedder)",
+        add("Topic encode, one at a time at 1 thread, as /voice: ONNX Runtime, the 8-bit topic "
+            "graph (OnnxEmbedder.encode_topic)",
             f"median {res.topic_onnx.median_ms:.2f} ms, p95 {res.topic_onnx.p95_ms:.2f} ms "
             f"({res.topic_torch.median_ms / res.topic_onnx.median_ms:.2f}x faster than torch)",
             f"median <= {TARGET_TOPIC_MS:.0f} ms", res.topic_onnx.median_ms <= TARGET_TOPIC_MS)
+        if res.topic_fp32:
+            add("Topic encode, same topics, the fp32 graph quotes are encoded with "
+                "(OnnxEmbedder.encode)",
+                f"median {res.topic_fp32.median_ms:.2f} ms, p95 {res.topic_fp32.p95_ms:.2f} ms")
         add("Topic encode, same topics, sentence-transformers + torch at 1 thread",
             f"median {res.topic_torch.median_ms:.2f} ms, p95 {res.topic_torch.p95_ms:.2f} ms")
     if res.raw_qps:
@@ -232,9 +238,10 @@ def render(res: Results) -> tuple[str, str]:
         rss = statistics.median(x["rss_ready_mb"] for x in res.ready)
         add(f"Resident memory of the ready server @ {human(res.ready_size)} (VmRSS once "
             "ready, median run)",
-            f"{rss:.0f} MiB (peak VmHWM {max(x['maxrss_mb'] for x in res.ready):.0f} MiB)",
+            f"{rss:.0f} MiB = {rss * 2**20 / 1e6:.0f} MB (peak VmHWM "
+            f"{max(x['maxrss_mb'] for x in res.ready):.0f} MiB)",
             f"<= {TARGET_READY_RSS_MB:.0f} MB" + (at if res.ready_size != TARGET_SIZE else ""),
-            rss <= TARGET_READY_RSS_MB)
+            rss * 2**20 / 1e6 <= TARGET_READY_RSS_MB)
     elif "ready" not in res.skipped:
         add("Start to ready", "not measured", ok=None)
     if res.http:
@@ -296,8 +303,11 @@ How it measures:
 - **Models**: the bundled all-MiniLM-L6-v2 on ONNX Runtime (`bot.container.make_embedder`, as
   the app builds it: at its default threads for bulk work, at one thread as `voicebot serve`),
   and for the baselines the same model on sentence-transformers + torch.
-- **Topic encode**: `encode([topic])` for the intent-name topics one at a time, ONNX and torch
-  both at one thread, alternating topic by topic.
+- **Topic encode**: the intent-name topics one at a time, all at one thread, rotating topic by
+  topic: `encode_topic` as `/voice` encodes a topic (the export's 8-bit topic graph,
+  `store/retrieval/onnx_quantize.py`; its retrieval quality against fp32 topics is in
+  bench/QUALITY.md, "Topic precision"), the fp32 graph's `encode([topic])` (what quotes are
+  encoded with) and torch's.
 - **Ingest**: the same N real sentences, in chunks of import_quotes' default batch size, go
   through (a) the raw ONNX encode of the whole chunk (tokenize + `InferenceSession.run`,
   vectors only), (b) the raw run of the exported model with both of its outputs (the same
@@ -361,14 +371,16 @@ def target_rows(res: Results) -> dict[str, tuple[str, bool | None]]:
     if ready is not None:
         out[f"Start to ready @ {human(res.ready_size)} <= {TARGET_READY_S:.0f} s"] = (
             f"{ready:.2f} s", ready <= TARGET_READY_S)
-        rss = statistics.median(x["rss_ready_mb"] for x in res.ready)
+        rss = statistics.median(x["rss_ready_mb"] for x in res.ready)  # MiB
+        mb = rss * 2**20 / 1e6
         out[f"Ready server RSS @ {human(res.ready_size)} <= {TARGET_READY_RSS_MB:.0f} MB"] = (
-            f"{rss:.0f} MiB", rss <= TARGET_READY_RSS_MB)
+            f"{rss:.0f} MiB = {mb:.0f} MB", mb <= TARGET_READY_RSS_MB)
     if res.topic_onnx is not None:
         ms = res.topic_onnx.median_ms
         out[f"Topic encode median at 1 thread <= {TARGET_TOPIC_MS:.0f} ms"] = (
-            f"{ms:.2f} ms (torch {res.topic_torch.median_ms:.2f} ms)"
-            if res.topic_torch else f"{ms:.2f} ms", ms <= TARGET_TOPIC_MS)
+            f"{ms:.2f} ms (fp32 graph {res.topic_fp32.median_ms:.2f}, torch "
+            f"{res.topic_torch.median_ms:.2f} ms)" if res.topic_torch and res.topic_fp32
+            else f"{ms:.2f} ms", ms <= TARGET_TOPIC_MS)
     if res.sizes:
         s = res.sizes[-1]
         target_ms = TARGET_SEARCH_P95_MS[res.backend]

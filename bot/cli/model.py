@@ -31,5 +31,6 @@ def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     prepared = prepare_model(settings, force=args.force, say=print)
     print(f"ready: {prepared.model_file} (sha256 {prepared.manifest['sha256'][:16]}..., "
           f"{prepared.manifest['bytes'] / 2**20:.0f} MiB, "
-          f"emotion layer {prepared.manifest['tap_layer']})")
+          f"emotion layer {prepared.manifest['tap_layer']}); topics: {prepared.topic_file} "
+          f"(8-bit weights)")
     return 0

@@ -20,7 +20,7 @@ from store.queries import quotes as q
 from store.queries import search as sq
 from store.queries.quotes import Filters
 from store.retrieval import ranking
-from store.retrieval.embeddings import Embedder
+from store.retrieval.embeddings import Embedder, encode_topic
 from store.retrieval.index import IndexRegistry
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class SearchService:
         present = [i for i in quote_ids if i in index]
         if not present:
             return [0.0 for _ in quote_ids]
-        vector = self.embedder.encode([topic])[0]
+        vector = encode_topic(self.embedder, topic)
         sims = dict(zip(present, (float(x) for x in index.vectors(present) @ vector)))
         return [sims.get(i, 0.0) for i in quote_ids]
 
@@ -180,7 +180,7 @@ class SearchService:
                 return self._recent(session, team_id, query, allowed, limit, offset)
         looked_up = self.beside.start(look_up)  # the database answers while the model runs
         with timer("encode"):
-            vector = self.embedder.encode([query.topic])[0]
+            vector = encode_topic(self.embedder, query.topic)
         with timer("allowed"):
             allowed = looked_up()
         want = offset + limit

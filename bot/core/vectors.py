@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.queries import voices
 from store.queries.quotes import NewQuote
-from store.retrieval.embeddings import Embedder
+from store.retrieval.embeddings import Embedder, encode_topic
 from store.retrieval.index import IndexRegistry
 from store.retrieval.ranking import Candidate, is_near_duplicate
 
@@ -72,6 +72,7 @@ class Encoder:
         if callable(touch):
             touch()
         self.embedder.encode(["warm-up"])
+        encode_topic(self.embedder, "warm-up")
         if self.emotions is not None:
             self.emotions.encode(["warm-up"])
 

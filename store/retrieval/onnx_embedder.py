@@ -8,6 +8,10 @@ entering the emotion head's layer, so :class:`~store.retrieval.embeddings.Tap` w
 torch: one forward pass for a quote's vector and its emotion. The head itself runs in ONNX
 Runtime too (:meth:`OnnxEmbedder.head_runner`, :mod:`store.retrieval.emotion_onnx`), on a
 graph built from its weights file when it is loaded.
+
+Topics (:meth:`OnnxEmbedder.encode_topic`) go through the export's 8-bit topic graph
+(:mod:`store.retrieval.onnx_quantize`) unless ``topic_precision="fp32"``; both sessions read
+one memory-mapped word-embedding table.
 """
 
 from __future__ import annotations
@@ -32,14 +36,19 @@ log = logging.getLogger(__name__)
 #: count). On the 2-core benchmark machine 8-16 encoded ~1.4x as many quotes per second as 64
 #: and 256 half as many (`python bench/onnx_batch.py`, a shared machine; see its output).
 BATCH_SIZE = 16
+TOPIC_PRECISIONS = ("int8", "fp32")
 
 
 class OnnxEmbedder:
     """Sentence vectors (and a tapped layer's input) from the exported bundled model."""
 
     def __init__(self, prepared: onnx_model.Prepared, model_path: str | Path, *,
-                 threads: int | None = None) -> None:
-        """``threads``: ONNX Runtime intra-op threads (None: one per core)."""
+                 threads: int | None = None, topic_precision: str = "int8") -> None:
+        """``threads``: ONNX Runtime intra-op threads (None: one per core).
+        ``topic_precision``: "int8" encodes topics with the 8-bit topic graph, "fp32" with
+        the full one (exactly the stored vectors' model)."""
+        if topic_precision not in TOPIC_PRECISIONS:
+            raise ValueError(f"topic_precision must be one of {TOPIC_PRECISIONS}")
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -58,24 +67,39 @@ class OnnxEmbedder:
             raise EmbeddingModelError(f"cannot read the tokenizer in {root}: {exc}") from exc
         self._tokenizer.enable_truncation(max_length=max_len)
         self._tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.inter_op_num_threads = 1
-        if threads:
-            options.intra_op_num_threads = threads
-        # Idle pool threads sleep instead of spinning: between batches the emotion head
-        # (NumPy) and the database need the cores, and the machine is shared.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
         if not prepared.checked:
             prepared = onnx_model.verify(prepared)
-        try:  # from the path: given bytes, ONNX Runtime's Python session keeps them (86 MiB)
-            self._session = ort.InferenceSession(str(prepared.model_file), options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise EmbeddingModelError(f"cannot load {prepared.model_file}: {exc}") from exc
+        # one word-embedding table for both sessions, memory-mapped: only the rows of tokens
+        # seen are read in (ONNX Runtime uses a given initializer's memory as is)
+        table = np.load(prepared.embeddings_file, mmap_mode="r")
+        self._table = ort.OrtValue.ortvalue_from_numpy(table)
+        self._table_name = str(manifest["topic"]["word_embeddings"])
+
+        def session(path: Path, threads: int | None) -> Any:
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.inter_op_num_threads = 1
+            if threads:
+                options.intra_op_num_threads = threads
+            # Idle pool threads sleep instead of spinning: between batches the emotion head
+            # (NumPy) and the database need the cores, and the machine is shared.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.log_severity_level = 3
+            options.add_initializer(self._table_name, self._table)
+            try:  # from the path: given bytes, ONNX Runtime's Python session keeps them
+                return ort.InferenceSession(str(path), options,
+                                            providers=["CPUExecutionProvider"])
+            except Exception as exc:
+                raise EmbeddingModelError(f"cannot load {path}: {exc}") from exc
+
+        self._session = session(prepared.model_file, threads)
+        self.topic_precision = topic_precision
+        # a topic is one short text: one thread (a second one costs more to wake than it saves)
+        self._topic_session = session(prepared.topic_file, 1) if topic_precision == "int8" \
+            else None
         self._outputs = [o.name for o in self._session.get_outputs()]
         self._lock = threading.Lock()
+        self._topic_lock = threading.Lock()
 
     def fingerprint(self, layer: int) -> str | None:
         """As ``SentenceTransformerEmbedder.fingerprint``, recorded at export; None for a
@@ -118,6 +142,20 @@ class OnnxEmbedder:
         with self._lock:
             result = self._session.run(wanted, {"input_ids": input_ids, "attention_mask": mask})
         return result[0], (result[1] if tapped else None), mask
+
+    def encode_topic(self, topic: str) -> np.ndarray:
+        """The unit vector of one ``/voice`` topic, by the 8-bit topic graph (cosine >= 0.99
+        to :meth:`encode`'s; the full graph when ``topic_precision="fp32"``). Topic vectors
+        are compared with stored ones, never stored."""
+        if self._topic_session is None:
+            vector: np.ndarray = self.encode([topic])[0]
+            return vector
+        ids = np.asarray(self._tokenize([topic]), dtype=np.int64)
+        with self._topic_lock:
+            out = self._topic_session.run(["sentence_embedding"], {
+                "input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
+        topic_vector: np.ndarray = out[0]
+        return topic_vector
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE,

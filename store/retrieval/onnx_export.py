@@ -10,6 +10,10 @@ serving path that imports torch. The graph takes ``input_ids`` and ``attention_m
 - ``hidden_states``: with ``--tap-layer N``, the hidden states entering transformer layer N
   (what :class:`store.retrieval.embeddings.Tap` hands the emotion head).
 
+Beside it, derived from it without torch: ``topic.onnx``, the same graph with 8-bit weights
+for ``/voice`` topics (:mod:`store.retrieval.onnx_quantize`), and ``word_embeddings.npy``, the
+word-embedding table both sessions share.
+
 The export is deterministic for a given torch version and weights (tests compare two
 exports byte for byte). ``manifest.json`` records the file's sha256, the key, and each
 layer's weight fingerprint (``SentenceTransformerEmbedder.fingerprint``).
@@ -23,13 +27,41 @@ import json
 from pathlib import Path
 from typing import Any
 
-from store.retrieval.onnx_model import EXPORTER_VERSION, MANIFEST_FILE, MODEL_FILE, OPSET
+from store.retrieval.onnx_model import (
+    EMBEDDINGS_FILE,
+    EXPORTER_VERSION,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    OPSET,
+    TOPIC_FILE,
+)
+
+
+def derive_topic_files(out: Path) -> dict[str, str]:
+    """Write ``topic.onnx`` and ``word_embeddings.npy`` from ``out/model.onnx``; returns
+    each file's sha256 by file name, and the table's initializer name under "name".
+    Deterministic: the same model gives the same bytes."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from store.retrieval import onnx_quantize
+
+    model = onnx.load(str(out / MODEL_FILE))
+    name = onnx_quantize.word_embeddings_name(model)
+    table = next(i for i in model.graph.initializer if i.name == name)
+    np.save(out / EMBEDDINGS_FILE, np.ascontiguousarray(numpy_helper.to_array(table),
+                                                        dtype=np.float32))
+    onnx.save(onnx_quantize.topic_graph(model), str(out / TOPIC_FILE))
+    return {"name": name, **{f: hashlib.sha256((out / f).read_bytes()).hexdigest()
+                             for f in (TOPIC_FILE, EMBEDDINGS_FILE)}}
 
 
 def export(model_dir: str, out_dir: str, key: str, tap_layer: int | None) -> dict[str, Any]:
     """Write ``model.onnx`` and ``manifest.json`` into ``out_dir``; returns the manifest."""
     import torch
 
+    from store.retrieval import onnx_quantize
     from store.retrieval.embeddings import SentenceTransformerEmbedder
 
     torch.manual_seed(0)
@@ -76,6 +108,8 @@ def export(model_dir: str, out_dir: str, key: str, tap_layer: int | None) -> dic
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True,
                           dynamo=False)
     data = target.read_bytes()
+    derived = derive_topic_files(out)
+    table_name = derived.pop("name")
     manifest = {
         "key": key,
         "sha256": hashlib.sha256(data).hexdigest(),
@@ -88,6 +122,10 @@ def export(model_dir: str, out_dir: str, key: str, tap_layer: int | None) -> dic
         "tap_layer": tap_layer,
         "fingerprints": {str(n): st.fingerprint(n) for n in range(1, n_layers + 1)},
         "outputs": outputs,
+        "files": derived,
+        "topic": {"file": TOPIC_FILE, "bits": onnx_quantize.BITS, "block": onnx_quantize.BLOCK,
+                  "accuracy_level": onnx_quantize.ACCURACY_LEVEL,
+                  "shares": EMBEDDINGS_FILE, "word_embeddings": table_name},
     }
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                      encoding="utf-8")

