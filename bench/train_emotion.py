@@ -4,6 +4,10 @@ Protocol (bench/EMOTION.md): GoEmotions labels are mapped to five classes; an it
 when its mapped labels give exactly one class. Train on train, select/calibrate on dev,
 report macro-F1 on the full filtered test set and on a fixed 2,000-item sample (seed 0).
 
+With ``--keep`` nothing is trained: the ``--init`` head's layer, classifier and cue weights
+are kept, and only what is chosen on dev after training (temperature, per-class correction,
+confidence threshold, conflict threshold) is chosen again.
+
 The shipped head fine-tunes a copy of all-MiniLM-L6-v2's top transformer layer (the lower
 layers stay frozen, so their output is computed once and cached) with a linear classifier on
 its mean-pooled tokens. At run time the app reads the hidden states entering that layer from
@@ -48,6 +52,7 @@ from store.retrieval.emotion import (  # noqa: E402
     EMOTIONS,
     EmotionHead,
     EmotionReader,
+    contradicted,
     inverted,
 )
 
@@ -93,6 +98,8 @@ GE_DEV_MARGIN = 0.01  # a threshold may cost at most this much GoEmotions dev ma
 TRAIN_GE_MARGIN = 0.005
 TAGS = ("emoji", "negation", "typo", "sarcasm", "contrast", "loss")  # reported per tag
 THRESHOLDS = (0.0, *np.round(np.arange(0.30, 0.801, 0.05), 2))
+# Below a conflict threshold a label the text's cues contradict is not shown (1.0: never shown)
+CONFLICT_THRESHOLDS = (*THRESHOLDS, 0.9, 1.0)
 SAMPLE_SIZE, SAMPLE_SEED = 2000, 0
 CLASS_WEIGHT_POWER = 0.5  # class weight = (inverse frequency) ** 0.5
 # Fine-tuned top layer (the shipped head)
@@ -135,7 +142,9 @@ Product feedback, hand-written for voicebot in the voices of app users, B2B admi
 support tickets, with emoji, negation, typos and marked sarcasm:
 
 - `bench/data/emotion_product_dev.tsv`: the **dev** set. It chooses the epoch (with
-  GoEmotions dev) and the confidence threshold.
+  GoEmotions dev), the confidence threshold and the conflict threshold. Its last 20 lines
+  (loss and relief, 85d699d) were added for the conflict rule, written before any head
+  scored them.
 - `tests/data/emotion_sanity.tsv`: the **sanity** set, **test only**: never trained or tuned
   on; reported here and asserted by `tests/test_emotion_sanity.py`. Its macro-F1 counts the
   unambiguous lines (sarcasm and ambiguous lines are reported apart). Lines tagged
@@ -149,7 +158,9 @@ support tickets, with emoji, negation, typos and marked sarcasm:
   seen inverted before the cue; the other 16 were written and committed before the cue and
   before any head was trained with it (1d2c283; the head shipped before it inverted 4 of
   them). Caveat: the cue's word lists were then written by the same author with those lines
-  in view, so they are held out from training and tuning, not from the cue's design.
+  in view, so they are held out from training and tuning, not from the cue's design. The
+  last 31 lines (7cda4b1: loss and relief lines, controls, and plain lines of each class)
+  were written and committed before the conflict rule and before any head scored them.
 - Training adds synthetic product lines composed from templates (`bench/emotion_augment.py`:
   a product area x a phrasing of one emotion, optional emoji, typos, greetings; factual
   problem reports that take the emotion of an emoji they carry) and GoEmotions train items
@@ -223,6 +234,23 @@ on the product dev set, then maximises product dev + GoEmotions dev macro-F1:
 | threshold | product dev inversions (all lines) | product dev F1 | GoEmotions dev F1 |
 |---|---|---|---|
 {threshold_rows}
+
+**When the cues contradict the head, no emotion below {conflict:.2f}**: the text cues
+(`store.retrieval.cues.polarity`: praise negated, taken back or lost, or an angry or sad
+emoji, point to an unhappy emotion; a complaint negated, a disliked thing gone, or a happy
+emoji, to delight) may point to the other polarity than the head's label (delighted against
+unhappy cues; frustrated or disappointed against happy ones). Below a confidence of
+{conflict:.2f} such a label is not shown either (`store.retrieval.emotion.contradicted`):
+abstaining is never an inversion, but it costs recall. The conflict threshold is chosen on
+both dev sets after the threshold above: among those that cost at most {GE_DEV_MARGIN} of
+GoEmotions dev and of product dev macro-F1 against no rule, the fewest inversions on both dev
+sets, then the best product dev + GoEmotions dev macro-F1, then the lowest threshold (1.00: a
+contradicted label is never shown):
+
+| conflict threshold | withheld (both dev sets) | product dev inv. | GoEmotions dev inv. \
+| product dev F1 | GoEmotions dev F1 |
+|---|---|---|---|---|---|
+{conflict_rows}
 
 The model's own lower layers stay frozen: the app reads the hidden states entering layer
 {layer} from the same forward pass that makes the quote's vector (`store.retrieval.embeddings.Tap`,
@@ -694,20 +722,36 @@ def head_logits(head: EmotionHead, d: Data) -> np.ndarray:
     return _BLOCK_LOGITS[key] + d.cues @ head.cue_w.T
 
 
-def with_threshold(probs: np.ndarray, threshold: float) -> np.ndarray:
-    """Predicted class per row; below ``threshold`` no emotion, scored as neutral."""
+def shown_rows(probs: np.ndarray, threshold: float, cue_values: np.ndarray | None = None,
+               conflict: float = 0.0) -> np.ndarray:
+    """Rows the head shows an emotion for: confidence at least ``threshold``, and at least
+    ``conflict`` when the row's cues contradict the label (as ``EmotionHead.guesses``)."""
+    pred, confidence = probs.argmax(1), probs.max(1)
+    shown = confidence >= threshold
+    if cue_values is not None and conflict > 0:
+        signs = text_cues.polarity(cue_values)
+        against = np.array([contradicted(EMOTIONS[k], int(g)) for k, g in zip(pred, signs)],
+                           bool)
+        shown &= ~(against & (confidence < conflict))
+    return shown
+
+
+def with_threshold(probs: np.ndarray, threshold: float, cue_values: np.ndarray | None = None,
+                   conflict: float = 0.0) -> np.ndarray:
+    """Predicted class per row; no emotion (:func:`shown_rows`) is scored as neutral."""
     pred = probs.argmax(1)
-    pred[probs.max(1) < threshold] = EMOTIONS.index("neutral")
+    pred[~shown_rows(probs, threshold, cue_values, conflict)] = EMOTIONS.index("neutral")
     return pred
 
 
 def product_scores(y: np.ndarray, probs: np.ndarray, tags: list[set[str]],
-                   threshold: float) -> dict:
+                   threshold: float, cue_values: np.ndarray | None = None,
+                   conflict: float = 0.0) -> dict:
     """Macro-F1 on the unambiguous lines (no sarcasm/ambiguous tag; no emotion = neutral),
     polarity inversions (all lines, and the unambiguous ones) and per-tag accuracy."""
     pred = probs.argmax(1)
-    shown = probs.max(1) >= threshold
-    scored = with_threshold(probs, threshold)
+    shown = shown_rows(probs, threshold, cue_values, conflict)
+    scored = with_threshold(probs, threshold, cue_values, conflict)
     plain = np.array([not (t & {"sarcasm", "ambiguous"}) for t in tags])
     inv = np.array([bool(s) and inverted(EMOTIONS[a], EMOTIONS[b])
                     for a, b, s in zip(y, pred, shown)])
@@ -738,13 +782,14 @@ def read_head(spec: str) -> io.BytesIO:
 
 
 def padded(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A previous head file made loadable: before the cues, no cue weights and no threshold
-    (it behaves exactly as it did); trained on older cues, its cue weights read this code's
-    cues (same columns)."""
+    """A previous head file made loadable: before the cues, no cue weights and no threshold;
+    before the conflict rule, none (it behaves exactly as it did); trained on older cues, its
+    cue weights read this code's cues (same columns)."""
     out = dict(arrays)
     out.setdefault("cue_w", np.zeros((len(EMOTIONS), len(text_cues.CUES)), np.float32))
     out["cues"] = np.array(text_cues.VERSION)
     out.setdefault("threshold", np.array([0.0], np.float32))
+    out.setdefault("conflict_threshold", np.array([0.0], np.float32))
     return out
 
 
@@ -770,6 +815,9 @@ def main() -> None:
                     help="start from this head file's layer and classifier (e.g. the shipped "
                     "store/data/emotion_head.npz, or REVISION:PATH from git) instead of the "
                     "model's own layer")
+    ap.add_argument("--keep", action="store_true",
+                    help="train nothing: keep the --init head's layer, classifier and cue "
+                    "weights; choose only the calibration and the thresholds on dev again")
     ap.add_argument("--train-sample", type=int, default=0,
                     help="use a fixed random sample of this many GoEmotions train items (seed "
                     "0; 0: all). With --epochs 0 only the classifier learns from them, so a "
@@ -781,6 +829,8 @@ def main() -> None:
                     help=f"share of GoEmotions train items also given an emoji (default "
                     f"{EMOJI_SHARE})")
     args = ap.parse_args()
+    if args.keep and args.init is None:
+        sys.exit("error: --keep keeps the --init head: pass --init")
 
     ge = args.data.resolve() / "goemotions"
     missing = [f"{s}.jsonl" for s in ("train", "dev", "test") if not (ge / f"{s}.jsonl").is_file()]
@@ -858,12 +908,13 @@ def main() -> None:
         def probs(d: Data) -> np.ndarray:
             return head.probabilities_from_logits(head_logits(head, d))
 
-        record(name, with_threshold(probs(ge_dv), head.threshold),
-               with_threshold(probs(ge_te), head.threshold))
+        t, c = head.threshold, head.conflict_threshold
+        record(name, with_threshold(probs(ge_dv), t, ge_dv.cues, c),
+               with_threshold(probs(ge_te), t, ge_te.cues, c))
         sn_probs = (EmotionReader(embedder, head).probabilities(sn_texts)[1] if end_to_end
                     else probs(sn))
-        result = (product_scores(ypd, probs(pd), pd_tags, head.threshold),
-                  product_scores(ysn, sn_probs, sn_tags, head.threshold))
+        result = (product_scores(ypd, probs(pd), pd_tags, t, pd.cues, c),
+                  product_scores(ysn, sn_probs, sn_tags, t, sn.cues, c))
         product_rows.append((name, *result))
         print(f"  {name}: product dev {result[0]['f1']:.3f}, sanity {result[1]['f1']:.3f} "
               f"(inversions {result[1]['inv']}, with sarcasm {result[1]['inv_all']})",
@@ -888,27 +939,44 @@ def main() -> None:
                      + (", no cues, no threshold)" if "cue_w" not in init else ")"),
                      EmotionHead(padded(init)))
 
-    print(f"fine-tuning layer {layer} of {n_layers} on {len(train.y)} items "
-          f"({len(lines)} synthetic product lines, {len(variants)} emoji variants)", flush=True)
     t_train = time.time()
-    runs = {seed: train_block(embedder, layer, train, ge_dv, pd, seed, args.lr_block,
-                              args.inner, args.epochs, init) for seed in SEEDS}
+    if args.keep:
+        assert init is not None
+        trained = ("head_w", "head_b", "cue_w", "heads", "eps", "blocks")
+        arrays = {k: v for k, v in init.items() if k in trained or k[:1] == "b" and "." in k}
+        seed, epoch = SEEDS[0], -1
+        raw_head = EmotionHead({**padded(init), "temperature": np.array([1.0], np.float32),
+                                "bias": np.zeros(len(EMOTIONS), np.float32),
+                                "threshold": np.array([0.0], np.float32),
+                                "conflict_threshold": np.array([0.0], np.float32)})
+        f1_ge_dev = macro_f1(ydv, head_logits(raw_head, ge_dv).argmax(1))
+        f1_pd_dev = macro_f1(ypd, head_logits(raw_head, pd).argmax(1))
+        selected = (f"dev GoEmotions {f1_ge_dev:.4f}, product {f1_pd_dev:.4f} before "
+                    "calibration")
+        tried = [f"  - `--keep`: the layer, classifier and cue weights of `{args.init}`"]
+    else:
+        print(f"fine-tuning layer {layer} of {n_layers} on {len(train.y)} items "
+              f"({len(lines)} synthetic product lines, {len(variants)} emoji variants)",
+              flush=True)
+        runs = {seed: train_block(embedder, layer, train, ge_dv, pd, seed, args.lr_block,
+                                  args.inner, args.epochs, init) for seed in SEEDS}
+        seed = max(runs, key=lambda s: runs[s][0])
+        _, epoch, arrays = runs[seed]
+        f1_ge_dev, f1_pd_dev = arrays.pop("_dev")
+        anchors = [str(t) for t in arrays.pop("_tried", [])]
+        selected = (f"seed {seed}, epoch {epoch + 1} (dev GoEmotions {f1_ge_dev:.4f}, product "
+                    f"{f1_pd_dev:.4f} before calibration)")
+        tried = ["  " + t for t in anchors] or [
+            f"  - fine-tuned layer + cues, seed {s}: best dev GoEmotions + product {r[0]:.4f} "
+            f"at epoch {r[1] + 1}" for s, r in runs.items()]
     train_minutes = (time.time() - t_train) / 60
-    seed = max(runs, key=lambda s: runs[s][0])
-    _, epoch, arrays = runs[seed]
-    f1_ge_dev, f1_pd_dev = arrays.pop("_dev")
-    anchors = [str(t) for t in arrays.pop("_tried", [])]
-    selected = (f"seed {seed}, epoch {epoch + 1} (dev GoEmotions {f1_ge_dev:.4f}, product "
-                f"{f1_pd_dev:.4f} before calibration)")
-    tried = ["  " + t for t in anchors] or [
-        f"  - fine-tuned layer + cues, seed {s}: best dev GoEmotions + product {r[0]:.4f} at "
-        f"epoch {r[1] + 1}" for s, r in runs.items()]
     arrays.update(labels=np.array(EMOTIONS), layer=np.array(layer),
                   fingerprint=np.array(embedder.fingerprint(layer)),
                   model=np.array(embedder.name),
                   temperature=np.array([1.0], np.float32),
                   bias=np.zeros(len(EMOTIONS), np.float32),
-                  cues=np.array(text_cues.VERSION), threshold=np.array([0.0], np.float32))
+                  cues=np.array(text_cues.VERSION), threshold=np.array([0.0], np.float32),
+                  conflict_threshold=np.array([0.0], np.float32))
     raw = head_logits(EmotionHead(arrays), ge_dv)
     temperature = fit_temperature(raw, ydv)
     use_bias, gain = bias_helps(raw / temperature, ydv)
@@ -928,25 +996,46 @@ def main() -> None:
     floor = max(c[3] for c in choices) - GE_DEV_MARGIN
     threshold = min((c for c in choices if c[3] >= floor),
                     key=lambda c: (c[1], -(c[2] + c[3]), c[0]))[0]
+    # Then the conflict threshold, on both dev sets: within the same GoEmotions margin (and as
+    # much of product dev macro-F1), fewest inversions on both dev sets, then the best dev
+    # macro-F1, then the lowest threshold (the fewest labels withheld)
+    conflicts = []
+    for c in CONFLICT_THRESHOLDS:
+        scores = product_scores(ypd, p_pd, pd_tags, threshold, pd.cues, float(c))
+        ge_scores = product_scores(ydv, p_ge, [set()] * len(ydv), threshold, ge_dv.cues, float(c))
+        against = sum(int((shown_rows(p, threshold) & ~shown_rows(p, threshold, cv, float(c)))
+                          .sum()) for p, cv in ((p_ge, ge_dv.cues), (p_pd, pd.cues)))
+        conflicts.append((float(c), scores["inv_all"] + ge_scores["inv_all"], scores["f1"],
+                          ge_scores["f1"], against, scores["inv_all"], ge_scores["inv_all"]))
+    ge_floor = conflicts[0][3] - GE_DEV_MARGIN
+    pd_floor = conflicts[0][2] - GE_DEV_MARGIN
+    conflict = min((c for c in conflicts if c[3] >= ge_floor and c[2] >= pd_floor),
+                   key=lambda c: (c[1], -(c[2] + c[3]), c[0]))[0]
     print(f"  selected seed {seed} (epoch {epoch + 1}); T={temperature:.2f}; bias 2-fold dev "
           f"gain {gain:+.4f} ({'applied' if use_bias else 'not applied'}) "
-          f"{np.round(bias, 3)}; threshold {threshold:.2f}", flush=True)
-    arrays.update(threshold=np.array([threshold], np.float32))
+          f"{np.round(bias, 3)}; threshold {threshold:.2f}; conflict threshold {conflict:.2f}",
+          flush=True)
+    arrays.update(threshold=np.array([threshold], np.float32),
+                  conflict_threshold=np.array([conflict], np.float32))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, **arrays)
 
     head = EmotionHead.load(args.out)  # evaluate exactly what ships
     no_cues = EmotionHead({**arrays, "cue_w": np.zeros_like(arrays["cue_w"])})
     evaluate("same head, cue weights zeroed (no emoji/negation cues)", no_cues)
-    evaluate("same head, no threshold", EmotionHead({**arrays, "threshold": np.array([0.0])}))
+    evaluate("same head, no threshold, no conflict rule", EmotionHead(
+        {**arrays, "threshold": np.array([0.0]), "conflict_threshold": np.array([0.0])}))
+    evaluate("same head, no conflict rule", EmotionHead(
+        {**arrays, "conflict_threshold": np.array([0.0])}))
     pd_score, sn_score = evaluate(f"**shipped: fine-tuned top layer + cues** (seed {seed}, "
                                   "calibrated, threshold)", head, end_to_end=True)
     ge_test = rows_[-1][2]
-    pte = with_threshold(head.probabilities_from_logits(head_logits(head, ge_te)), threshold)
+    pte = with_threshold(head.probabilities_from_logits(head_logits(head, ge_te)), threshold,
+                         ge_te.cues, conflict)
     per_class = zip(EMOTIONS, macro_f1(yte, pte, None), macro_f1(yte[sample], pte[sample], None))
     reader = EmotionReader(embedder, head)
     _, probs = reader.probabilities(list(SANITY) + list(KNOWN_FAILURES))
-    guesses = head.guesses(probs)
+    guesses = head.guesses(probs, text_cues.cues(list(SANITY) + list(KNOWN_FAILURES)))
     out = args.out.resolve()
     counts = {k: np.bincount(d[2], minlength=len(EMOTIONS)) for k, d in data.items()}
     pd_counts = np.bincount(ypd, minlength=len(EMOTIONS))
@@ -981,7 +1070,14 @@ def main() -> None:
         "GoEmotions train"
     items = (f"{len(train.y)} items ({ge_train}, {len(lines)} synthetic product lines, "
              f"{len(variants)} GoEmotions items with an emoji)")
-    if args.epochs == 0:
+    if args.keep:
+        training = (
+            f"`bench/train_emotion.py {' '.join(sys.argv[1:])}`: nothing trained. The layer, "
+            f"classifier and cue weights are those of `{args.init}` (see that commit's "
+            "bench/EMOTION.md for how they were trained); the temperature, the per-class "
+            "correction, the confidence threshold and the conflict threshold are chosen on "
+            f"dev as below; {selected}.")
+    elif args.epochs == 0:
         training = (
             f"`bench/train_emotion.py {' '.join(sys.argv[1:])}`. The layer and classifier "
             f"start from `{args.init}`; the layer stays frozen and "
@@ -1038,6 +1134,9 @@ def main() -> None:
         gain=gain, threshold=threshold,
         threshold_rows="\n".join(md_row(f"{t:.2f}", inv, f"{f:.3f}", f"{g:.3f}")
                                   for t, inv, f, g in choices),
+        conflict=conflict,
+        conflict_rows="\n".join(md_row(f"{c:.2f}", n, inv_p, inv_g, f"{f:.3f}", f"{g:.4f}")
+                                 for c, _, f, g, n, inv_p, inv_g in conflicts),
         cue_w="\n".join(md_row(c, *(f"{v:+.2f}" for v in head.cue_w[:, j]))
                          for j, c in enumerate(text_cues.CUES)),
         seeds=", ".join(map(str, SEEDS)),

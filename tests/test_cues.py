@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from store.retrieval.cues import CUES, EMOJI, cues
+from store.retrieval.cues import CUES, EMOJI, POLARITY, cues, polarity
 
 
 def on(text: str) -> dict[str, float]:
@@ -83,6 +83,18 @@ def test_a_liked_thing_taken_away_is_a_negated_positive() -> None:
     assert on("Shame on you, it was the best app until the price doubled.") == {}
     assert on("They removed the export button.") == {}
     assert on("It was great before the update.") == {}
+
+
+def test_polarity_is_where_the_cues_point() -> None:
+    """-1 unhappy (praise negated or lost, an angry or sad emoji), +1 delight (a complaint
+    negated, a disliked thing gone, a happy emoji), 0 none or as much each way."""
+    texts = ["They removed the calendar sync, it was the best thing about the app.",
+             "Thanks for removing the pointless tour, it was so annoying.",
+             "Export again! 😡😡 It times out.", "Love it ❤️", "so sad 😞 but 🤔",
+             "What does this option do? 🤔", "We export the report every Monday.",
+             "No complaints at all 😞"]
+    assert polarity(cues(texts)).tolist() == [-1, 1, -1, 1, -1, 0, 0, 0]
+    assert set(POLARITY) == set(CUES) and POLARITY["emoji_confused"] == 0
 
 
 def test_hostile_and_empty_text_gives_zero_cues() -> None:

@@ -86,6 +86,29 @@ def test_unsure_guesses_show_no_emotion(head: EmotionHead) -> None:
     assert sure.version == unsure.version == unsure_head.version
 
 
+def test_a_label_the_cues_contradict_is_shown_only_when_sure() -> None:
+    """Below ``conflict_threshold`` a label whose polarity the text's cues contradict is not
+    shown (delighted against a lost praise; frustrated against relief); agreeing or silent
+    cues, and a sure head, keep the label."""
+    from store.retrieval.cues import cues
+
+    head = EmotionHead({**_arrays(), "threshold": np.array([0.3], np.float32),
+                        "conflict_threshold": np.array([0.7], np.float32)})
+    delighted = [0.1, 0.05, 0.6, 0.15, 0.1]
+    frustrated = [0.6, 0.05, 0.1, 0.15, 0.1]
+    probs = np.array([delighted, delighted, delighted, frustrated, frustrated,
+                      [0.02, 0.02, 0.9, 0.03, 0.03]], np.float32)
+    lost = "They removed the calendar sync, it was the best thing about the app."
+    relief = "Thanks for removing the pointless tour, it was so annoying."
+    texts = [lost, relief, "We export the report every Monday.", relief, lost, lost]
+    labels = [g.label for g in head.guesses(probs, cues(texts))]
+    assert labels == [None, "delighted", "delighted", None, "frustrated", "delighted"]
+    assert [g.label for g in head.guesses(probs)] == [  # without the texts' cues: no rule
+        "delighted", "delighted", "delighted", "frustrated", "frustrated", "delighted"]
+    off = EmotionHead({**_arrays(), "conflict_threshold": np.array([0.0], np.float32)})
+    assert off.guesses(probs[:1], cues([lost]))[0].label == "delighted"
+
+
 def test_the_version_follows_the_weights(tmp_path: Path, head: EmotionHead) -> None:
     """A retrained head has another version: stored emotions are guessed again with it."""
     assert len(head.version) == 12 and EmotionHead.load(PACKAGED).version == head.version
@@ -127,6 +150,11 @@ def test_inconsistent_or_incomplete_weights_are_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "threshold.npz", **arrays)
     with pytest.raises(ValueError, match="threshold"):
         EmotionHead.load(tmp_path / "threshold.npz")
+    arrays = _arrays()
+    arrays["conflict_threshold"] = np.array([-0.1], np.float32)
+    np.savez(tmp_path / "conflict.npz", **arrays)
+    with pytest.raises(ValueError, match="conflict_threshold"):
+        EmotionHead.load(tmp_path / "conflict.npz")
 
 
 def test_another_model_switches_emotions_off_with_a_reason(

@@ -27,7 +27,9 @@ through learned weights (``cue_w`` in the head's file, bench/train_emotion.py):
   hate it"), counts as a negated negative.
 
 :data:`CUES` names the columns; changing them changes :data:`VERSION`, which the head's file
-records so that a head trained on other cues is refused.
+records so that a head trained on other cues is refused. :func:`polarity` says where a text's
+cues point (unhappy, delighted or neither): the head withholds a label they contradict unless
+it is sure (``store.retrieval.emotion.contradicted``).
 """
 
 from __future__ import annotations
@@ -115,6 +117,11 @@ _NEG_NEG = re.compile(rf"\b(?:not|never|no|nothing|without|zero)\b{_WORDS % 2}(?
 #: The cue columns, in the order :func:`cues` returns them.
 CUES: tuple[str, ...] = (*(f"emoji_{e}" for e in EMOJI), "negated_positive",
                          "negated_negative")
+#: The polarity each cue column points to: -1 unhappy (frustrated or disappointed), +1
+#: delighted, 0 neither (:func:`polarity`).
+POLARITY: dict[str, int] = {"emoji_frustrated": -1, "emoji_confused": 0, "emoji_delighted": 1,
+                            "emoji_disappointed": -1, "negated_positive": -1,
+                            "negated_negative": 1}
 #: Identifies the cue definitions above (stored in the head's file).
 VERSION = "cues-3"
 _LOOK_BACK = 300  # characters an elliptical negation looks back over
@@ -189,4 +196,13 @@ def cues(texts: Sequence[str]) -> np.ndarray:
         negative += len(_NEG_NEG.findall(text)) + len(_PRAISING_WISH.findall(text))
         row += [positive, negative]
         out[i] = np.minimum(np.asarray(row, np.float32), _CAP) / _CAP
+    return out
+
+
+def polarity(values: np.ndarray) -> np.ndarray:
+    """Per row of :func:`cues` values, where the cues point: -1 to an unhappy emotion (praise
+    negated, taken back or lost; an angry or sad emoji), +1 to delight (a complaint negated, a
+    disliked thing gone, a happy emoji), 0 nowhere (no cue, or as much one way as the other)."""
+    signs = np.array([POLARITY[c] for c in CUES], np.float32)
+    out: np.ndarray = np.sign(np.asarray(values, np.float32) @ signs).astype(np.int8)
     return out

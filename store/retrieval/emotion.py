@@ -7,7 +7,9 @@ GoEmotions mapped to five classes and on product-feedback lines (see ``bench/EMO
 At run time the embedder hands over the hidden states entering that layer
 (:class:`store.retrieval.embeddings.Tap`); the head runs its own copy of the layer on them, so
 a quote is encoded once for both its vector and its emotion. Below the confidence threshold
-measured on dev the head shows no emotion rather than a wrong one (label None).
+measured on dev the head shows no emotion rather than a wrong one (label None); so it does,
+below a second threshold measured on dev, when the text's cues point to the other polarity
+(praise lost or taken back, yet labelled delighted; relief, yet labelled frustrated).
 Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, a few MB); ``version``
 (a hash of that file) is stored with each guessed emotion so that a new head re-reads them.
 """
@@ -45,14 +47,19 @@ _RESOURCE = "data/emotion_head.npz"
 BLOCK_ARRAYS = ("q_w", "q_b", "k_w", "k_b", "v_w", "v_b", "o_w", "o_b", "ln1_w", "ln1_b",
                 "i_w", "i_b", "out_w", "out_b", "ln2_w", "ln2_b")
 _META = ("labels", "layer", "blocks", "heads", "eps", "fingerprint", "model", "head_w",
-         "head_b", "temperature", "bias", "cue_w", "cues", "threshold")
+         "head_b", "temperature", "bias", "cue_w", "cues", "threshold", "conflict_threshold")
+
+#: The emotions on the unhappy side: labelling one of these delighted (or a delighted line
+#: one of these) is a polarity inversion, the error that destroys trust in every label.
+NEGATIVE_EMOTIONS = ("frustrated", "disappointed")
 
 
 @dataclass(frozen=True)
 class EmotionGuess:
     """One predicted emotion and the calibrated softmax probability of that class.
 
-    ``label`` is None when the head is unsure (``confidence`` below its threshold): show no
+    ``label`` is None when the head is unsure (``confidence`` below its threshold, or below
+    its conflict threshold when the text's cues point to the other polarity): show no
     emotion rather than a wrong one. ``version`` identifies the head that guessed."""
 
     label: str | None
@@ -94,11 +101,16 @@ class EmotionHead:
         self.bias = np.asarray(arrays["bias"], np.float32).reshape(-1)
         self.cue_w = np.asarray(arrays["cue_w"], np.float32)
         self.threshold = float(np.asarray(arrays["threshold"]).reshape(-1)[0])
+        #: below this confidence a label whose polarity the text's cues contradict is not shown
+        self.conflict_threshold = float(np.asarray(arrays["conflict_threshold"]).reshape(-1)[0])
         if str(arrays["cues"]) != text_cues.VERSION:
             raise ValueError(f"{where}: emotion head was trained on cues {str(arrays['cues'])!r}, "
                              f"this code makes {text_cues.VERSION!r}")
         if not 0 <= self.threshold < 1:
             raise ValueError(f"{where}: threshold must be in [0, 1), got {self.threshold}")
+        if not 0 <= self.conflict_threshold <= 1:
+            raise ValueError(f"{where}: conflict_threshold must be in [0, 1], got "
+                             f"{self.conflict_threshold}")
         #: identifies these weights: stored with each guessed emotion (``emotion_model``)
         self.version = version or hashlib.sha256(
             b"".join(np.ascontiguousarray(arrays[k]).tobytes() for k in sorted(arrays))
@@ -207,13 +219,21 @@ class EmotionHead:
         probabilities: np.ndarray = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
         return probabilities
 
-    def guesses(self, probabilities: np.ndarray) -> list[EmotionGuess]:
-        """The most probable class per row, or no label below ``threshold``."""
+    def guesses(self, probabilities: np.ndarray,
+                cue_values: np.ndarray | None = None) -> list[EmotionGuess]:
+        """The most probable class per row, or no label below ``threshold``; nor below
+        ``conflict_threshold`` when the row's text cues (``cue_values``, rows of
+        :func:`store.retrieval.cues.cues`) point to the other polarity (:func:`contradicted`)."""
         best = probabilities.argmax(axis=1)
+        signs = (np.zeros(len(best), np.int8) if cue_values is None
+                 else text_cues.polarity(cue_values))
         out = []
         for i, k in enumerate(best):
             confidence = float(probabilities[i, k])
-            label = self.labels[int(k)] if confidence >= self.threshold else None
+            label: str | None = self.labels[int(k)]
+            if confidence < self.threshold or (confidence < self.conflict_threshold
+                                               and contradicted(label, int(signs[i]))):
+                label = None
             out.append(EmotionGuess(label, confidence, self.version))
         return out
 
@@ -249,9 +269,10 @@ class EmotionReader:
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
                progress: Progress | None = None) -> tuple[np.ndarray, list[EmotionGuess]]:
-        """``(vectors, guesses)`` for ``texts``, in order."""
+        """``(vectors, guesses)`` for ``texts``, in order (the cues are read again from the
+        texts for the conflict rule: a regex pass, next to nothing beside the encoding)."""
         vectors, probs = self.probabilities(texts, batch_size=batch_size, progress=progress)
-        return vectors, self.head.guesses(probs)
+        return vectors, self.head.guesses(probs, text_cues.cues(texts))
 
 
 def load_reader(embedder: Any, path: str | Path | None = None) -> EmotionReader | None:
@@ -273,12 +294,14 @@ def load_reader(embedder: Any, path: str | Path | None = None) -> EmotionReader 
     return EmotionReader(embedder, head)
 
 
-#: The emotions on the unhappy side: labelling one of these delighted (or a delighted line
-#: one of these) is a polarity inversion, the error that destroys trust in every label.
-NEGATIVE_EMOTIONS = ("frustrated", "disappointed")
-
-
 def inverted(true: str, shown: str | None) -> bool:
     """Whether showing ``shown`` for a line whose emotion is ``true`` flips its polarity."""
     return ((true in NEGATIVE_EMOTIONS and shown == "delighted")
             or (true == "delighted" and shown in NEGATIVE_EMOTIONS))
+
+
+def contradicted(label: str | None, polarity: int) -> bool:
+    """Whether cues pointing to ``polarity`` (:func:`store.retrieval.cues.polarity`: -1
+    unhappy, +1 delighted) contradict ``label``."""
+    return ((label == "delighted" and polarity < 0)
+            or (label in NEGATIVE_EMOTIONS and polarity > 0))

@@ -1,0 +1,77 @@
+"""The emotion head on the sanity set, split into the lines a commit already had and the lines
+added after it (held-out lines written for a change are reported apart from the older ones).
+
+    .venv/bin/python bench/emotion_sanity_split.py REV [--head PATH|REV:PATH] [--no-conflict]
+
+Scores end to end through ``EmotionReader`` as ``bench/train_emotion.py`` does (no emotion is
+scored as neutral; sarcasm and ambiguous lines are left out of the macro-F1 and inversions).
+``--head`` reads a head file from a path or from git (default: the packaged head); an older
+head without a conflict threshold behaves as it did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from train_emotion import (  # noqa: E402
+    REPO,
+    SANITY_SET,
+    load_tsv,
+    padded,
+    product_scores,
+    read_head,
+)
+
+from store.retrieval import cues as text_cues  # noqa: E402
+from store.retrieval.embeddings import SentenceTransformerEmbedder  # noqa: E402
+from store.retrieval.emotion import EMOTIONS, EmotionHead, EmotionReader  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("rev", help="the commit whose sanity lines count as the older ones")
+    ap.add_argument("--head", default=str(REPO / "store" / "data" / "emotion_head.npz"))
+    ap.add_argument("--no-conflict", action="store_true", help="conflict threshold 0")
+    args = ap.parse_args()
+    before = subprocess.run(["git", "-C", str(REPO), "show",
+                             f"{args.rev}:tests/data/emotion_sanity.tsv"],
+                            capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        old_file = Path(tmp) / "before.tsv"
+        old_file.write_text(before, encoding="utf-8")
+        old = set(load_tsv(old_file)[0])
+    texts, y, tags = load_tsv(SANITY_SET)
+    with np.load(read_head(args.head)) as f:
+        arrays = padded({k: f[k] for k in f.files})
+    if args.no_conflict:
+        arrays["conflict_threshold"] = np.array([0.0], np.float32)
+    head = EmotionHead(arrays)
+    probs = EmotionReader(SentenceTransformerEmbedder(), head).probabilities(texts)[1]
+    values = text_cues.cues(texts)
+    print(f"head {args.head} (threshold {head.threshold:.2f}, conflict threshold "
+          f"{head.conflict_threshold:.2f})")
+    for name, rows in (("older lines", [t in old for t in texts]),
+                       ("newer lines", [t not in old for t in texts]),
+                       ("all lines", [True] * len(texts))):
+        idx = np.flatnonzero(rows)
+        part = product_scores(y[idx], probs[idx], [tags[i] for i in idx], head.threshold,
+                              values[idx], head.conflict_threshold)
+        print(f"{name}: {part['n_plain']} unambiguous, macro-F1 {part['f1']:.3f}, inversions "
+              f"{part['inv']} (with sarcasm {part['inv_all']}), no emotion {part['abstain']}")
+        for i in part["inverted"]:
+            j = idx[i]
+            shown = EMOTIONS[int(probs[j].argmax())]
+            print(f"  inverted (sarcasm included): {EMOTIONS[y[j]]} -> {shown} "
+                  f"({probs[j].max():.2f}): {texts[j]}")
+
+
+if __name__ == "__main__":
+    main()
