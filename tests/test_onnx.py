@@ -97,6 +97,15 @@ def test_a_failed_export_says_why_and_leaves_nothing_behind(tmp_path: Path) -> N
     assert [p.name for p in (tmp_path / "cache").iterdir()] == []
 
 
+def test_topic_precision_is_read_from_the_environment_and_checked() -> None:
+    from bot.config import ConfigError, Settings
+
+    assert Settings.from_env({}).topic_precision == "int8"
+    assert Settings.from_env({"VOICEBOT_TOPIC_PRECISION": " FP32 "}).topic_precision == "fp32"
+    with pytest.raises(ConfigError, match="VOICEBOT_TOPIC_PRECISION must be `int8`"):
+        Settings.from_env({"VOICEBOT_TOPIC_PRECISION": "int4"})
+
+
 def test_numpy_gelu_is_the_exact_erf_gelu() -> None:
     x = np.linspace(-8, 8, 4001)
     exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x])
