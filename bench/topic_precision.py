@@ -126,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         f" ({len(topics)} topics). Quotes are encoded by the fp32 graph in every row; only the "
         "topic's encoder changes. Cells: nDCG@10 / P@5 of the shipped ranking (plain dense in "
         "brackets). Encode times alternate topic by topic on a shared machine: compare within "
-        "the run.",
+        "the run. `/voice` encodes topics with the shipped 8-bit topic graph "
+        "(`VOICEBOT_TOPIC_PRECISION=int8`, the default); the other sections of this report "
+        "encode topics in fp32 (sentence-transformers), which this table shows to be "
+        "equivalent.",
         "",
         *lines,
         "",
