@@ -1,7 +1,11 @@
 """The emotion head on the sanity set, split into the lines a commit already had and the lines
 added after it (held-out lines written for a change are reported apart from the older ones).
 
-    .venv/bin/python bench/emotion_sanity_split.py REV [--head PATH|REV:PATH] [--no-conflict]
+    .venv/bin/python bench/emotion_sanity_split.py REV [REV ...] [--head PATH|REV:PATH]
+        [--no-conflict]
+
+With several commits (oldest first) the lines are split at each: the lines the first had, the
+lines each later one added, and the lines added after the last.
 
 Scores end to end through ``EmotionReader`` as ``bench/train_emotion.py`` does (no emotion is
 scored as neutral; sarcasm and ambiguous lines are left out of the macro-F1 and inversions).
@@ -37,18 +41,26 @@ from store.retrieval.emotion import EMOTIONS, EmotionHead, EmotionReader  # noqa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("rev", help="the commit whose sanity lines count as the older ones")
+    ap.add_argument("revs", nargs="+", metavar="rev",
+                    help="commits (oldest first) whose sanity lines count as the older ones")
     ap.add_argument("--head", default=str(REPO / "store" / "data" / "emotion_head.npz"))
     ap.add_argument("--no-conflict", action="store_true", help="conflict threshold 0")
     args = ap.parse_args()
-    before = subprocess.run(["git", "-C", str(REPO), "show",
-                             f"{args.rev}:tests/data/emotion_sanity.tsv"],
-                            capture_output=True, text=True, check=True).stdout
+    had: list[set[str]] = []  # the lines each commit had
     with tempfile.TemporaryDirectory() as tmp:
-        old_file = Path(tmp) / "before.tsv"
-        old_file.write_text(before, encoding="utf-8")
-        old = set(load_tsv(old_file)[0])
+        for rev in args.revs:
+            before = subprocess.run(["git", "-C", str(REPO), "show",
+                                     f"{rev}:tests/data/emotion_sanity.tsv"],
+                                    capture_output=True, text=True, check=True).stdout
+            old_file = Path(tmp) / "before.tsv"
+            old_file.write_text(before, encoding="utf-8")
+            had.append(set(load_tsv(old_file)[0]))
     texts, y, tags = load_tsv(SANITY_SET)
+    groups = [(f"lines of {args.revs[0]}", [t in had[0] for t in texts])]
+    for rev, earlier, now in zip(args.revs[1:], had, had[1:]):
+        groups.append((f"lines added by {rev}", [t in now and t not in earlier for t in texts]))
+    groups.append((f"lines added after {args.revs[-1]}", [t not in had[-1] for t in texts]))
+    groups.append(("all lines", [True] * len(texts)))
     with np.load(read_head(args.head)) as f:
         arrays = padded({k: f[k] for k in f.files})
     if args.no_conflict:
@@ -58,10 +70,11 @@ def main() -> None:
     values = text_cues.cues(texts)
     print(f"head {args.head} (threshold {head.threshold:.2f}, conflict threshold "
           f"{head.conflict_threshold:.2f})")
-    for name, rows in (("older lines", [t in old for t in texts]),
-                       ("newer lines", [t not in old for t in texts]),
-                       ("all lines", [True] * len(texts))):
+    for name, rows in groups:
         idx = np.flatnonzero(rows)
+        if not idx.size:
+            print(f"{name}: none")
+            continue
         part = product_scores(y[idx], probs[idx], [tags[i] for i in idx], head.threshold,
                               values[idx], head.conflict_threshold)
         print(f"{name}: {part['n_plain']} unambiguous, macro-F1 {part['f1']:.3f}, inversions "

@@ -159,8 +159,10 @@ support tickets, with emoji, negation, typos and marked sarcasm:
   before any head was trained with it (1d2c283; the head shipped before it inverted 4 of
   them). Caveat: the cue's word lists were then written by the same author with those lines
   in view, so they are held out from training and tuning, not from the cue's design. The
-  last 31 lines (7cda4b1: loss and relief lines, controls, and plain lines of each class)
-  were written and committed before the conflict rule and before any head scored them.
+  31 lines of 7cda4b1 (loss and relief lines, controls, and plain lines of each class)
+  were written and committed before the conflict rule and before any head scored them; the
+  last 36 (7fb95cf, the same kinds, worded with vocabulary kept out of the templates and
+  cues) before the loss/relief training data tried after it and before any head scored them.
 - Training adds synthetic product lines composed from templates (`bench/emotion_augment.py`:
   a product area x a phrasing of one emotion, optional emoji, typos, greetings; factual
   problem reports that take the emotion of an emoji they carry) and GoEmotions train items

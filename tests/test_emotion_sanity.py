@@ -92,13 +92,20 @@ def shown() -> dict[str, str | None]:
 
 
 KNOWN_INVERSIONS = {  # held-out loss lines the shipped head still inverts (bench/EMOTION.md):
-    # all five among the 31 lines written before the conflict rule (7cda4b1)
+    # five among the 31 lines written before the conflict rule (7cda4b1)
     "This used to be the best note app out there. Not since the redesign.",
     "Back when you had the per-team dashboards, this tool was perfect for us.",
     "So happy the annoying banner finally disappeared, it was the worst thing about the app.",
     "Relieved you dropped the clunky approval step, everyone hated it and now onboarding takes "
     "minutes.",
     "Glad that awful sync delay is gone, it used to drive us crazy.",
+    # and five among the 36 fresh lines of 7fb95cf (four relief lines, one liked thing back)
+    "Good riddance to the nagging upgrade prompt, the app feels calm now.",
+    "What a relief that the mandatory two-hour training was scrapped, the team dreaded sitting "
+    "through it.",
+    "thank god they ditched that horrible auto-play, was drivin me nuts",
+    "Loving that the cluttered sidebar got stripped down, it used to overwhelm me.",
+    "The shuffle button is back!! Missed it so much ❤️",
 }
 CONTRADICTED = (  # inverted by the head before the conflict rule, each at confidence 0.55
     "Used to be my favourite app before they cut the widgets.",
@@ -108,7 +115,7 @@ CONTRADICTED = (  # inverted by the head before the conflict rule, each at confi
 
 @pytest.mark.model
 @pytest.mark.xfail(strict=True, reason=f"the shipped head inverts {sorted(KNOWN_INVERSIONS)!r} "
-                   "(bench/EMOTION.md, 'The conflict rule'); strict: a head that fixes them "
+                   "(bench/EMOTION.md, 'Loss and relief'); strict: a head that fixes them "
                    "fails this mark")
 def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     flipped = [(label, shown[text], text) for label, _, _, text in plain(load(SANITY))
@@ -138,13 +145,13 @@ def test_a_liked_thing_taken_away_is_not_praise(shown: dict[str, str | None]) ->
     """Praise of something that was removed ("Such a shame they removed the widget, it was
     the best part.") is a disappointment; the controls (a disliked thing removed, "shame on
     you") keep their polarity. Most are right, and none but the known inversions flips
-    (bench/EMOTION.md reports them by tag: 40 of 53 right since the 31 lines of 7cda4b1,
-    so the bar is three quarters, down from 0.8 on the 32 lines before them)."""
+    (bench/EMOTION.md reports them by tag: 50 of 79 right since the 26 loss lines of 7fb95cf,
+    so the bar is 0.6, down from 0.75 on the 53 before them and 0.8 on the 32 before those)."""
     rows = [r for r in plain(load(SANITY)) if "loss" in r[2]]
     assert len(rows) >= 10 and {r[0] for r in rows} >= {"delighted", "disappointed"}
     assert {r[3] for r in rows if inverted(r[0], shown[r[3]])} <= KNOWN_INVERSIONS
     right = [r[3] for r in rows if shown[r[3]] == r[0]]
-    assert len(right) >= 0.75 * len(rows), set(r[3] for r in rows) - set(right)
+    assert len(right) >= 0.6 * len(rows), set(r[3] for r in rows) - set(right)
 
 
 @pytest.mark.model
@@ -168,9 +175,9 @@ def _macro_f1(shown: dict[str, str | None]) -> tuple[float, list[tuple[str, str,
 
 
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason="0.889 on the 294 unambiguous lines since the 31 "
-                   "held-out lines of 7cda4b1 (bench/EMOTION.md); strict: a head that meets the "
-                   "target fails this mark")
+@pytest.mark.xfail(strict=True, reason="0.844 on the 330 unambiguous lines since the 36 "
+                   "held-out lines of 7fb95cf (0.889 on the 294 before them; bench/EMOTION.md); "
+                   "strict: a head that meets the target fails this mark")
 def test_macro_f1_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     score, wrong = _macro_f1(shown)
     assert score >= 0.90, wrong
@@ -178,10 +185,10 @@ def test_macro_f1_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
 
 @pytest.mark.model
 def test_macro_f1_is_no_worse_than_measured(shown: dict[str, str | None]) -> None:
-    """Until the target above is met: not below the shipped head's 0.889 (bench/EMOTION.md),
-    rounded down; a guard against a worse head, not the target."""
+    """Until the target above is met: not below the shipped head's 0.844 on the 330 lines
+    (bench/EMOTION.md), rounded down; a guard against a worse head, not the target."""
     score, wrong = _macro_f1(shown)
-    assert score >= 0.885, wrong
+    assert score >= 0.84, wrong
 
 
 @pytest.mark.model
