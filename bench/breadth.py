@@ -81,8 +81,10 @@ def fit(rows: Sequence[Row]) -> ranking.CountModel:
     for _, d, topics, _ in rows:
         index, part = MemoryIndex(d.X), []
         for t in topics or range(len(d.topics)):
-            _, first, _, _ = ranking._score_pool(d.Q[t], index, p.pool, None, p)
-            ids, s, _, _ = ranking._score_pool(d.Q[t], index, ranking.COUNT_POOL_MAX, None, p)
+            _, first, _, _ = ranking._score_pool(ranking._SharedSearch(index, d.Q[t], None),
+                                                 p.pool, p)
+            ids, s, _, _ = ranking._score_pool(ranking._SharedSearch(index, d.Q[t], None),
+                                               ranking.COUNT_POOL_MAX, p)
             b = float(first.min())
             part.append((np.stack([s, s - b, np.ones_like(s)], 1), d.relevant(t)[ids]))
         n = sum(len(f) for f, _ in part)

@@ -50,15 +50,56 @@ def test_upsert_replaces_and_remove_deletes() -> None:
     assert len(index) == 2 and index.vectors([]).shape == (0, 4)
 
 
-@pytest.mark.parametrize("n", [10, 5000, 20_000])
-def test_a_scan_orders_best_first_with_ties_in_index_order(n: int) -> None:
+@pytest.mark.parametrize("n", [10, 5000, 20_000, 100_000])
+@pytest.mark.parametrize("ties", [True, False])
+def test_a_scan_orders_best_first_with_ties_in_index_order(n: int, ties: bool) -> None:
     rng = np.random.default_rng(n)
-    scores = rng.integers(0, 50, n).astype(np.float32)  # many exact ties
+    scores = (rng.integers(0, 50, n) if ties else rng.normal(size=n)).astype(np.float32)
     scan = Scan(ids=np.arange(n, dtype=np.int64) + 7, scores=scores)
     expected = np.argsort(-scores, kind="stable")
     for k in (1, 7, 400, 800, 3200, 4097, 12_800, n):  # growing, as the breadth count asks
         np.testing.assert_array_equal(scan.best(k), expected[: min(k, n)])
     assert scan.hits(3) == [(int(i) + 7, float(scores[i])) for i in expected[:3]]
+
+
+def test_the_sampled_cut_keeps_the_same_positions_as_a_full_partition() -> None:
+    """at_least narrows a large scan by a sample of every SAMPLE_STEP-th score; where the
+    sample misleads (the best scores all outside it, or all inside it) it still returns every
+    score >= the want-th best, in position order."""
+    from store.retrieval.index import SAMPLE_MIN, SAMPLE_STEP, at_least
+
+    n = 4 * SAMPLE_MIN
+    rng = np.random.default_rng(9)
+    sampled = np.arange(0, n, SAMPLE_STEP)
+    outside = rng.normal(size=n).astype(np.float32)
+    outside[sampled] -= 10.0  # the sample holds only the worst scores
+    inside = rng.normal(size=n).astype(np.float32)
+    inside[sampled] += 10.0  # the sample holds only the best: too few reach its cut
+    flat = np.zeros(n, dtype=np.float32)  # one score, all tied
+    for scores in (outside, inside, flat, rng.normal(size=n).astype(np.float32)):
+        for want in (1, 5, 1024, 4000, n // 4):
+            cut = np.partition(scores, n - want)[n - want]
+            np.testing.assert_array_equal(at_least(scores, want), np.flatnonzero(scores >= cut))
+
+
+def test_a_scan_reads_vectors_by_position_until_the_index_changes() -> None:
+    """Scan.vectors reads the rows where the scan found the quotes; once a row has moved
+    (a removal moves the last row into the gap) or been replaced, it reads by id, as
+    QuoteIndex.vectors does."""
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(50, 8)).astype(np.float32)
+    index = QuoteIndex(8)
+    index.upsert(list(range(100, 150)), vecs)
+    scan = index.scan(vecs[0])
+    top = scan.best(10)
+    np.testing.assert_array_equal(scan.vectors(top), index.vectors(scan.ids[top].tolist()))
+    index.remove([int(scan.ids[top[-1]])])  # the last row moves into its place
+    index.upsert([int(scan.ids[top[0]])], -vecs[:1])  # replaced in place
+    kept = top[:-1]
+    np.testing.assert_array_equal(scan.vectors(kept), index.vectors(scan.ids[kept].tolist()))
+    np.testing.assert_array_equal(scan.vectors(kept[:1]), -vecs[:1])
+    with pytest.raises(KeyError):  # gone from the index: as QuoteIndex.vectors
+        scan.vectors(top[-1:])
 
 
 @pytest.mark.parametrize("threads", [1, 2])

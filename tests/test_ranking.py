@@ -358,3 +358,66 @@ def test_smoothed_scores_equal_the_written_out_smoothing_at_every_pool_size() ->
             assert np.allclose(smoothed.rows(top), dense[top], atol=1e-5)
             q2 = ranking._expand(q, smoothed, p)
             assert np.allclose(q2, _expand_dense(q, dense, p), atol=1e-5)
+
+
+@pytest.mark.parametrize("team", [3, 25, 150, 399, 401, 1200])
+@pytest.mark.parametrize("with_filter", [False, True])
+def test_shared_pools_score_as_pools_read_apart(team: int, with_filter: bool) -> None:
+    """rank_and_count reads its pools as one block (the 200-quote pool's vectors and Gram
+    matrix are the first rows and top-left block of the 400-quote pool's) from one scan of a
+    QuoteIndex, by position: exactly what rank and count_matches return with each pool read
+    and multiplied on its own, on small teams and under a filter too."""
+    from store.retrieval.index import QuoteIndex
+
+    rng = np.random.default_rng(team)
+    centres = rng.normal(size=(6, 48))
+    X = ranking._unit((centres[rng.integers(0, 6, team)]
+                       + rng.normal(scale=0.6, size=(team, 48))).astype(np.float32))
+    index = QuoteIndex(48)
+    index.upsert([int(i) for i in rng.permutation(10 * team)[:team] + 1], X)
+    allowed = (lambda i: i % 5 != 0) if with_filter else None
+    asked: list[int] = []
+
+    def recording(i: int) -> bool:
+        asked.append(i)
+        return allowed is None or allowed(i)
+
+    for q in ranking._unit(centres[:3] + rng.normal(scale=0.3, size=(3, 48))):
+        for k in (20, 300):  # 300: the ranking's own pool (600) is the larger one
+            for threshold in (None, 0.3):
+                apart = (ranking.rank(q, index, k=k, allowed=allowed),
+                         ranking.count_matches(q, index, allowed, threshold=threshold))
+                asked.clear()
+                together = ranking.rank_and_count(q, index, k=k, allowed=recording,
+                                                  threshold=threshold)
+                assert together == apart, (team, k, threshold)
+                assert len(asked) == len(set(asked))  # each quote's filter asked once
+
+
+def test_an_index_that_breaks_ties_otherwise_at_each_k_never_yields_a_quote_twice() -> None:
+    """Another VectorSearch may order equal scores differently from one k to the next; the
+    shared search then starts its order over instead of appending a differently-cut tail."""
+
+    class Shuffling(BruteIndex):
+        def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+            self.asked.append(k)
+            s = self.X @ vector
+            order = np.random.default_rng(k).permutation(len(s))  # ties: another order per k
+            order = order[np.argsort(-s[order], kind="stable")][:k]
+            return [(int(self.ids[i]), float(s[i])) for i in order]
+
+    rng = np.random.default_rng(8)
+    base = rng.normal(size=(60, 16))
+    index = Shuffling({i: base[i % 60] for i in range(1, 1201)})  # every vector 20 times
+    q = unit(base[0] + 0.3 * rng.normal(size=16))
+    ranked, matched = ranking.rank_and_count(q, index, k=20, allowed=lambda i: i % 9 != 0,
+                                             threshold=-1.0)  # every quote counts
+    assert len(index.asked) > 1  # it searched again, for more
+    for got in (ranked, matched):
+        ids = [i for i, _ in got]
+        assert len(ids) == len(set(ids)) and all(i % 9 for i in ids)
+    assert {i for i, _ in matched} == {i for i in range(1, 1201) if i % 9}  # tail included
+    search = ranking._SharedSearch(index, q, lambda i: i % 9 != 0)
+    for n in (50, 200, 800):  # each pool read asks for more than the last
+        ids, V = search.pool(n)
+        assert len(ids) == len(set(ids)) == n == len(V)

@@ -118,31 +118,28 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.where(n > 0, n, 1.0)
 
 
-def _fetch(index: VectorSearch, vector: np.ndarray, n: int,
-           allowed: Callable[[int], bool] | None) -> list[tuple[int, float]]:
-    """The n best allowed hits, over-fetching until found or the index is exhausted."""
-    fetch = max(n, 32)
-    while True:
-        hits = index.search(vector, fetch)
-        kept = [h for h in hits if allowed is None or allowed(h[0])]
-        if len(kept) >= n or len(hits) < fetch:
-            return kept[:n]
-        fetch *= 4
+def _neighbour_count(n: int, p: RankParams) -> int:
+    """How many nearest other rows each row of an ``n``-quote pool is smoothed with (0: the
+    pool is not smoothed). It scales with the pool (``neighbours`` per ``pool`` quotes), so a
+    small team or a narrow filter is not averaged into one blob."""
+    if p.smoothing == 0:
+        return 0
+    return max(min(p.neighbours, n * p.neighbours // max(p.pool, 1), n - 1), 0)
 
 
-def _mutual_neighbours(V: np.ndarray, p: RankParams
+def _mutual_neighbours(V: np.ndarray, p: RankParams, G: np.ndarray | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(G, nn, mask)``: the pool's Gram matrix ``V @ V.T``, each row's ``kn`` nearest
-    other rows (``nn``, shape (n, kn)) and which of them are *mutual* (``mask``); None when
-    nothing is smoothed. The neighbour count scales with the pool (``neighbours`` per
-    ``pool`` quotes), so a small team or a narrow filter is not averaged into one blob. The
-    neighbours are found by ``kn`` passes of ``argmax``, several times faster than
-    ``argpartition`` along the rows of a 400 x 400 matrix."""
+    """``(G, nn, mask)``: the pool's Gram matrix ``V @ V.T`` (``G`` when given; returned
+    C-contiguous, for :class:`_Smoothed`'s flat gathers), each row's
+    ``kn`` (:func:`_neighbour_count`) nearest other rows (``nn``, shape (n, kn)) and which of
+    them are *mutual* (``mask``); None when nothing is smoothed. The neighbours are found by
+    ``kn`` passes of ``argmax``, several times faster than ``argpartition`` along the rows of
+    a 400 x 400 matrix."""
     n = len(V)
-    kn = min(p.neighbours, n * p.neighbours // max(p.pool, 1), n - 1)
-    if kn <= 0 or p.smoothing == 0:
+    kn = _neighbour_count(n, p)
+    if kn <= 0:
         return None
-    G = V @ V.T
+    G = V @ V.T if G is None else np.ascontiguousarray(G)  # a block of a larger pool's: copied
     marked = G.copy()
     rows = np.arange(n)
     marked[rows, rows] = -np.inf
@@ -150,8 +147,8 @@ def _mutual_neighbours(V: np.ndarray, p: RankParams
     for k in range(kn):  # each row's best remaining neighbour, then mark it taken
         nn[:, k] = best = marked.argmax(axis=1)
         marked[rows, best] = -np.inf
-    chosen = np.isneginf(marked)
-    chosen[rows, rows] = False
+    chosen = np.zeros((n, n), dtype=bool)
+    chosen[rows[:, None], nn] = True
     mask = chosen[nn, rows[:, None]]  # j = nn[i, k] has i among its own neighbours too
     return G, nn, mask
 
@@ -165,6 +162,7 @@ class _Smoothed:
     already computed to find them (``|V_i + f_i S_i|^2 = G_ii + 2 f_i sum_j G_ij + f_i^2
     sum_jk G_jk`` over the neighbours). At a 400-quote pool this halves the smoothing's
     cost; equal to the written-out smoothing within float32 rounding (tests/test_ranking.py).
+    ``G``: the pool's Gram matrix, when already computed (:meth:`_SharedSearch.pool`).
     """
 
     nn: np.ndarray | None  # (n, kn) neighbour rows; None: nothing smoothed
@@ -172,9 +170,9 @@ class _Smoothed:
     f: np.ndarray  # (n,) smoothing / mutual neighbours
     norm: np.ndarray  # (n,) norm of each row before unit length
 
-    def __init__(self, V: np.ndarray, p: RankParams) -> None:
+    def __init__(self, V: np.ndarray, p: RankParams, G: np.ndarray | None = None) -> None:
         self.V = V
-        found = _mutual_neighbours(V, p)
+        found = _mutual_neighbours(V, p, G)
         if found is None:
             self.nn = None
             return
@@ -183,9 +181,11 @@ class _Smoothed:
         count = W.sum(axis=1)
         self.nn, self.W = nn, W
         self.f = (p.smoothing / np.maximum(count, 1.0)).astype(V.dtype)
-        rows = np.arange(len(V))[:, None]
-        own = (W * G[rows, nn]).sum(axis=1)  # V_i . S_i
-        inner = np.einsum("ij,ijk,ik->i", W, G[nn[:, :, None], nn[:, None, :]], W)  # |S_i|^2
+        n = len(V)
+        flat = G.reshape(-1)  # G[a, b] is flat[a * n + b]: one gather, not two index arrays
+        own = (W * flat[np.arange(0, n * n, n)[:, None] + nn]).sum(axis=1)  # V_i . S_i
+        pairs = flat[(nn * n)[:, :, None] + nn[:, None, :]]  # G[nn[i, j], nn[i, k]]
+        inner = np.einsum("ij,ijk,ik->i", W, pairs, W)  # |S_i|^2
         sq = np.diagonal(G) + 2.0 * self.f * own + self.f * self.f * inner
         norm = np.sqrt(np.maximum(sq, 0.0))
         self.norm = np.where(norm > 0, norm, 1.0).astype(V.dtype)
@@ -222,60 +222,129 @@ Pool = tuple[list[int], np.ndarray, np.ndarray, np.ndarray]
 
 
 class _SharedSearch:
-    """One /voice search's view of the index, shared by :func:`rank` and
-    :func:`count_matches`: the query is scanned once (:meth:`QuoteIndex.scan` when the index
-    has it, which scores every quote in one pass) and every k-NN call for that vector, at any
-    k, is served from that scan; another vector's k-NN call searched with a larger k before
-    is served from that result (exact search: a top-k is a prefix of any larger top-k).
-    Scored pools are kept by size. Valid for one query vector and one ``allowed`` filter."""
+    """One search's view of the index, shared by :func:`rank` and :func:`count_matches`:
+    the *allowed* quotes nearest one query vector, in plain-similarity order (ties in the
+    index's order), looked at only as far as asked.
 
-    def __init__(self, index: VectorSearch, query: np.ndarray | None = None) -> None:
+    An index with ``scan`` (:class:`QuoteIndex`) is passed over once, scoring every quote;
+    the order, the ids and the vectors are then read from that scan by position (no look-up
+    per id), and ``allowed`` is asked only of the quotes looked at. Another
+    :class:`VectorSearch` is searched again only for more quotes than before (exact search:
+    a top-k is a prefix of any larger top-k).
+
+    A pool is the first n allowed quotes, so it is a prefix of any larger pool: its vectors
+    and Gram matrix are the first rows and the top-left block of the larger pool's, read
+    and computed once (the first pool read is at least ``gram`` quotes: the size the
+    breadth count may grow to). Scored pools are kept by size. Valid for one query vector
+    and one ``allowed`` filter.
+    """
+
+    def __init__(self, index: VectorSearch, query_vector: np.ndarray,
+                 allowed: Callable[[int], bool] | None, gram: int = 0) -> None:
         self.index = index
+        self.query = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
+        self.allowed = allowed
+        self.gram = gram
         self.pools: dict[int, Pool] = {}
-        self._hits: dict[bytes, tuple[int, list[tuple[int, float]]]] = {}
-        self._scan: Any = None
-        self._scanned = b""
         scan = getattr(index, "scan", None)
-        if query is not None and callable(scan):
-            self._scan = scan(query)
-            self._scanned = np.asarray(query, dtype=np.float32).tobytes()
+        self._scan: Any = scan(self.query) if callable(scan) else None
+        self._where = np.zeros(0, dtype=np.int64)  # by rank: position in the scan
+        self._ids = np.zeros(0, dtype=np.int64)  # by rank: quote id
+        self._ok = np.zeros(0, dtype=bool)  # by rank: allowed
+        self._all = False  # every quote of the team is ranked
+        self._block: tuple[list[int], np.ndarray] | None = None  # the largest pool read
+        self._block_all = False  # ... which holds every allowed quote
+        self._gram: np.ndarray | None = None  # its Gram matrix, once computed
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        key = np.asarray(vector, dtype=np.float32).tobytes()
-        known = self._hits.get(key)
-        if known is not None and (known[0] >= k or len(known[1]) < known[0]):
-            return known[1][:k]
-        hits = self._scan.hits(k) if key == self._scanned else self.index.search(vector, k)
-        self._hits[key] = (k, hits)
-        return hits
+    def _rank(self, m: int) -> None:
+        """Rank the ``m`` nearest quotes (or all there are), asking ``allowed`` of the new."""
+        known = len(self._ids)
+        if m <= known or self._all:
+            return
+        if self._scan is not None:
+            self._where = self._scan.best(m)
+            new = self._scan.ids[self._where[known:]]
+            self._all = len(self._where) < m
+        else:
+            hits = self.index.search(self.query, m)
+            found = np.array([i for i, _ in hits], dtype=np.int64)
+            self._all = len(hits) < m
+            if not np.array_equal(found[:known], self._ids):  # ties broken otherwise: anew
+                known, self._ids, self._ok = 0, self._ids[:0], self._ok[:0]
+            new = found[known:]
+        ok = (np.ones(len(new), dtype=bool) if self.allowed is None else
+              np.array([self.allowed(i) for i in new.tolist()], dtype=bool))
+        self._ids = np.concatenate([self._ids, new])
+        self._ok = np.concatenate([self._ok, ok])
 
-    def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        return self.index.vectors(ids)
+    def _first(self, n: int) -> np.ndarray:
+        """Ranks of the first ``n`` allowed quotes (fewer if there are fewer)."""
+        m = max(n, 32)
+        while True:
+            self._rank(m)
+            ranks = np.flatnonzero(self._ok)
+            if len(ranks) >= n or self._all:
+                return ranks[:n]
+            if self._scan is None:  # each search is a pass over the index: few, large ones
+                m *= 4
+            else:  # only ``allowed`` is asked of more: as many as the rate seen suggests
+                seen = len(self._ok)
+                m = seen + (seen * (n - len(ranks)) // max(len(ranks), 1)) * 5 // 4 + 32
+
+    def _vectors(self, ranks: np.ndarray) -> np.ndarray:
+        if self._scan is not None:
+            return np.asarray(self._scan.vectors(self._where[ranks]), dtype=np.float32)
+        return np.asarray(self.index.vectors(self._ids[ranks].tolist()), dtype=np.float32)
+
+    def pool(self, n: int) -> tuple[list[int], np.ndarray]:
+        """The first ``n`` allowed quotes (fewer if there are fewer): ids and stored vectors."""
+        if self._block is None or (len(self._block[0]) < n and not self._block_all):
+            size = max(n, self.gram)
+            ranks = self._first(size)
+            self._block = (self._ids[ranks].tolist(), self._vectors(ranks))
+            self._block_all = len(ranks) < size
+            self._gram = None
+        ids, V = self._block
+        return ids[:n], V[:n]
+
+    def gram_matrix(self, n: int) -> np.ndarray:
+        """The Gram matrix of the first ``n`` allowed quotes' vectors (n <= the largest pool
+        read): the top-left block of the largest pool's, computed once."""
+        if self._gram is None:
+            assert self._block is not None
+            V = self._block[1]
+            self._gram = V @ V.T
+        return self._gram[:n, :n]
+
+    def beyond(self, seen: set[int], done: int, fetch: int
+               ) -> tuple[int, list[int], np.ndarray]:
+        """The allowed quotes ranked in ``[done, fetch)`` but not in ``seen``: ``(the end of
+        that range, their ids, their stored vectors)``; the end is below ``fetch`` when the
+        team has no more quotes."""
+        self._rank(fetch)
+        end = min(fetch, len(self._ids))
+        ranks = done + np.flatnonzero(self._ok[done:end])
+        ranks = ranks[[i not in seen for i in self._ids[ranks].tolist()]]
+        return end, self._ids[ranks].tolist(), self._vectors(ranks)
 
 
-def _score_pool(query_vector: np.ndarray, index: VectorSearch, n: int,
-                allowed: Callable[[int], bool] | None,
-                p: RankParams) -> Pool:
-    """Pool ids in plain-similarity order, their shipped scores, the expanded query and the
-    pool's stored vectors."""
-    q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
-    ids = [i for i, _ in _fetch(index, q, n, allowed)]
+def _score_pool(search: _SharedSearch, n: int, p: RankParams) -> Pool:
+    """The first ``n`` allowed quotes (ids in plain-similarity order), their shipped scores,
+    the expanded query and their stored vectors."""
+    q = search.query
+    ids, raw = search.pool(n)
     if not ids:
         return [], np.zeros(0, dtype=np.float32), q, np.zeros((0, len(q)), dtype=np.float32)
-    raw = np.asarray(index.vectors(ids), dtype=np.float32)
-    V = _Smoothed(raw, p)
+    V = _Smoothed(raw, p, search.gram_matrix(len(ids)) if _neighbour_count(len(ids), p) else None)
     q2 = _expand(q, V, p)
     return ids, V.scores(q2), q2, raw
 
 
-def _pool(query_vector: np.ndarray, index: VectorSearch, n: int,
-          allowed: Callable[[int], bool] | None, p: RankParams) -> Pool:
-    """:func:`_score_pool`, computed once per size when ``index`` is a :class:`_SharedSearch`."""
-    if not isinstance(index, _SharedSearch):
-        return _score_pool(query_vector, index, n, allowed, p)
-    if n not in index.pools:
-        index.pools[n] = _score_pool(query_vector, index, n, allowed, p)
-    return index.pools[n]
+def _pool(search: _SharedSearch, n: int, p: RankParams) -> Pool:
+    """:func:`_score_pool`, computed once per size."""
+    if n not in search.pools:
+        search.pools[n] = _score_pool(search, n, p)
+    return search.pools[n]
 
 
 def newest_first_ties(ranked: list[tuple[int, float]],
@@ -305,7 +374,12 @@ def rank(query_vector: np.ndarray, index: VectorSearch, *, k: int,
     """
     if k <= 0:
         return []
-    ids, scores, _, _ = _pool(query_vector, index, max(params.pool, 2 * k), allowed, params)
+    return _rank(_SharedSearch(index, query_vector, allowed), k, said_at, params)
+
+
+def _rank(search: _SharedSearch, k: int, said_at: Callable[[int], float | None] | None,
+          params: RankParams) -> list[tuple[int, float]]:
+    ids, scores, _, _ = _pool(search, max(params.pool, 2 * k), params)
     order = np.argsort(-scores, kind="stable")[:k]
     ranked = [(ids[i], float(scores[i])) for i in order]
     return newest_first_ties(ranked, said_at) if said_at else ranked
@@ -331,14 +405,18 @@ def count_matches(query_vector: np.ndarray, index: VectorSearch,
     >= ``model.floor``): every quote examined comes from the query's own scan
     (:class:`_SharedSearch`), none from a second pass over the index.
     """
+    return _count(_SharedSearch(index, query_vector, allowed), threshold, model, params)
+
+
+def _count(search: _SharedSearch, threshold: float | None, model: CountModel,
+           params: RankParams) -> list[tuple[int, float]]:
     n = params.pool
-    ids, scores, q2, raw = _pool(query_vector, index, n, allowed, params)
+    ids, scores, q2, raw = _pool(search, n, params)
     if not ids:
         return []
     background = float(scores.min())
-    q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
     if threshold is None:
-        if float(raw[0] @ q) < model.gate:  # ids are in plain order: raw[0] is the nearest
+        if float(raw[0] @ search.query) < model.gate:  # ids in plain order: raw[0] is nearest
             return []
         low, beyond = model.lowest(background), model.floor
 
@@ -351,24 +429,24 @@ def count_matches(query_vector: np.ndarray, index: VectorSearch,
             return bool((s >= threshold).any())
     while len(ids) == n and n < COUNT_POOL_MAX and more(scores[-(n // 4):]):
         n = min(4 * n, COUNT_POOL_MAX)
-        ids, scores, q2, raw = _pool(query_vector, index, n, allowed, params)
-    found = {i: float(s) for i, s in zip(ids, scores) if s >= low}
+        ids, scores, q2, raw = _pool(search, n, params)
+    kept = np.flatnonzero(scores >= low)
+    found = dict(zip(np.asarray(ids)[kept].tolist(), scores[kept].tolist()))
     # capped: the rest scoring >= ``beyond`` (the model's floor: summing small probabilities
-    # over thousands of quotes past the pool would only add noise), in plain order
+    # over thousands of quotes past the pool would only add noise), in plain order, a step
+    # (the allowed quotes ranked in [done, fetch)) at a time
     if len(ids) == n and (scores[-(n // 4):] >= beyond).any():
         seen, done, fetch = set(ids), 0, 2 * n
         while True:
-            hits = index.search(q, fetch)
-            step = [i for i, _ in hits[done:]
-                    if i not in seen and (allowed is None or allowed(i))]
+            end, step, vectors = search.beyond(seen, done, fetch)
             hit = np.zeros(0, dtype=bool)
             if step:
-                s2 = np.asarray(index.vectors(step), dtype=np.float32) @ q2
+                s2 = vectors @ q2
                 hit = s2 >= beyond
                 found.update((i, float(s)) for i, s, h in zip(step, s2, hit) if h)
-            if len(hits) < fetch or (step and not hit[-max(len(step) // 4, 1):].any()):
+            if end < fetch or (step and not hit[-max(len(step) // 4, 1):].any()):
                 break
-            done, fetch = len(hits), fetch * 4
+            done, fetch = end, fetch * 4
     ranked = sorted(found.items(), key=lambda h: -h[1])
     if threshold is not None:
         return ranked
@@ -388,14 +466,13 @@ def rank_and_count(query_vector: np.ndarray, index: VectorSearch, *, k: int,
     Same results as the two calls apart. An index with ``scan`` (:class:`QuoteIndex`) is
     passed over once, scoring every quote, and that scan serves both pools and the count's
     tail; another :class:`VectorSearch` is searched once at the size the count may grow to.
+    The first pool read is of that size too, with its Gram matrix, whose top-left block is
+    the smaller pool's (:class:`_SharedSearch`).
     """
-    q = _unit(np.asarray(query_vector, dtype=np.float32).reshape(-1))
-    shared = _SharedSearch(index, q)
-    shared.search(q, max(COUNT_POOL_MAX, params.pool, 2 * k))  # serves both pools' fetches
-    ranked = rank(query_vector, shared, k=k, allowed=allowed, said_at=said_at, params=params)
-    matched = count_matches(query_vector, shared, allowed, threshold=threshold, model=model,
-                            params=params)
-    return ranked, matched
+    search = _SharedSearch(index, query_vector, allowed,
+                           gram=max(COUNT_POOL_MAX, params.pool, 2 * k))
+    ranked = _rank(search, k, said_at, params) if k > 0 else []
+    return ranked, _count(search, threshold, model, params)
 
 
 _PUNCT = re.compile(r"[^\w\s]+")
