@@ -138,6 +138,19 @@ def test_csv_export_guards_formulas_and_keeps_cells_whole(  # type: ignore[no-un
     assert tags == ["q4", "source=webinar, spring", "note=+1 fo"]
 
 
+def test_apostrophes_in_a_file_voicebot_did_not_write_are_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Only voicebot's export guards cells, so only its files are unguarded: in a survey
+    export, "'=" and "'-- meh" are what people typed (found by tests/test_properties.py)."""
+    from bot.core.importing import parse_file
+    from store.queries.quotes import NewQuote
+
+    path = tmp_path / "survey.csv"
+    path.write_text("text,speaker\n'=,Ann\n'-- meh,Bo\n''=x,Cy\n", encoding="utf-8")
+    parsed = parse_file(path, team_id="T1")
+    assert [q.text for _, q in parsed.rows if isinstance(q, NewQuote)] == \
+        ["'=", "'-- meh", "''=x"]
+
+
 def test_cell_guard_round_trips() -> None:
     for value in ["=1+1", "'=1", "''=1", "-", "'", "''", "plain", "it's", "'quoted'", ""]:
         assert unguard_cell(guard_cell(value)) == value

@@ -18,7 +18,13 @@ from pathlib import Path
 
 from bot.core.import_dates import Ambiguity, Order, decide_order, parse_date
 from bot.core.imports import RowProblem
-from bot.core.quote_columns import KNOWN_COLUMNS, origin_fields, tags_cell, unguard_cell
+from bot.core.quote_columns import (
+    EXPORT_COLUMNS,
+    KNOWN_COLUMNS,
+    origin_fields,
+    tags_cell,
+    unguard_cell,
+)
 from store.errors import InvalidQuote
 from store.queries.quotes import NewQuote, parse_source_kind
 from store.vocab import SourceKind
@@ -271,6 +277,10 @@ def _csv_records(text: str,
         raise ImportFileError(f"{path}: line 1: broken CSV ({exc}). Nothing was imported.") \
             from None
     out: list[tuple[int, dict[str, str] | RowProblem]] = []
+    # only voicebot's own export guards cells against spreadsheet formulas ("'=..."); in any
+    # other file a leading apostrophe is part of the words
+    ours = [h.strip().lower() for h in header[: len(EXPORT_COLUMNS)]] == list(EXPORT_COLUMNS)
+    cell = unguard_cell if ours else str
     while True:
         line = reader.line_num + 1
         try:
@@ -287,7 +297,7 @@ def _csv_records(text: str,
             out.append((line, RowProblem(line, f"{len(values)} fields but the header has "
                                                f"{len(header)}")))
             continue
-        out.append((line, dict(zip(header, map(unguard_cell, values)))))
+        out.append((line, dict(zip(header, map(cell, values)))))
     return header, out
 
 
