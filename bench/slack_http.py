@@ -113,6 +113,7 @@ class Served:
 
 @contextmanager
 def serve_app(database_url: str, texts: list[str], *, embedder: object | None = None,
+              topic_precision: str = "int8",
               reuse: bool = False,
               before_start: Callable[[Services], None] | None = None) -> Iterator[Served]:
     """Store ``texts`` (unless ``reuse`` and the database already holds quotes), start the
@@ -128,7 +129,8 @@ def serve_app(database_url: str, texts: list[str], *, embedder: object | None = 
     with StubSlack() as slack:
         settings = Settings(database_url=database_url,
                             slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
-                            slack_api_url=slack.base_url, torch_threads=1)  # as `serve`
+                            slack_api_url=slack.base_url, torch_threads=1,  # as `serve`
+                            topic_precision=topic_precision)
         services = build_services(settings, embedder=embedder)  # type: ignore[arg-type]
         with services.sessions() as session:
             have = session.scalar(select(func.count()).select_from(Quote)) if reuse else 0

@@ -5,7 +5,9 @@ bench/slack_http.py, on the same set-up (its :func:`~bench.slack_http.serve_app`
 the database if it already holds quotes (the 10k import takes minutes), so pass a file you
 keep:
 
-    python bench/slack_http_stages.py sqlite:////tmp/b10k.db 10000 40
+    python bench/slack_http_stages.py sqlite:////tmp/b10k.db 10000 40 [int8|fp32]
+
+(the last argument: how topics are encoded, VOICEBOT_TOPIC_PRECISION; default int8)
 """
 from __future__ import annotations
 
@@ -75,6 +77,7 @@ def rec(self, call):
 StubSlack._record = rec  # type: ignore[method-assign]
 
 url, quotes, requests = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+precision = sys.argv[4] if len(sys.argv) > 4 else "int8"
 texts, labels = sh.load_texts(sh.ROOT.parent / "shared" / "data", quotes)
 LABELS = {"send": "client_send", "ack": "client_ack", "hook": "client_hook"}
 
@@ -84,7 +87,7 @@ def marked(step: str) -> None:
 
 
 # the same set-up as bench/slack_http.py (serve_app), keeping the quotes already stored
-with sh.serve_app(url, texts, reuse=True) as app:
+with sh.serve_app(url, texts, reuse=True, topic_precision=precision) as app:
     app.warm(labels[:5])
     EV.clear()
     full, base = [], []
