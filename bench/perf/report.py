@@ -336,7 +336,8 @@ How it measures:
 - **/voice over HTTP**: `bench/slack_http.py`'s `measure` on the backend: 10k Banking77
   messages imported, the real app served by waitress against a stand-in Slack Web API,
   sequential signed `/voice` requests timed to the response_url post, alternating with the
-  in-process floor on the same topic (encode + exact NumPy scan of the stored vectors).
+  in-process floor on the same topic (the topic encoded as the search encodes it, by the
+  8-bit topic graph, + an exact NumPy scan of the stored vectors).
 - **Ready**: a fresh `python` process runs `build_services(Settings(database_url=...,
   torch_threads=1))` as `voicebot serve` does (imports, migrations check, model load from the
   prepared ONNX export, index load from stored vectors) and one warm-up encode; the wall time
