@@ -90,3 +90,74 @@ def test_about_goes_only_before_counts_where_it_means_something() -> None:
     assert plain(b) == "about 5 matching quotes from 1 person"
     b = Breadth(matches=2, people=4, companies=2, approximate=True)
     assert plain(b) == "about 4 people at 2 companies, in 2 distinct quotes"
+
+
+def _hit(n: int, counted: bool):  # type: ignore[no-untyped-def]
+    from bot.core.search import QuoteHit
+    from store.queries.quotes import QuoteView
+
+    view = QuoteView(id=n, team_id="T1", text=f"words {n}", speaker_name=f"S{n}",
+                     speaker_user_id=None, speaker_team_id=None, company=None, segment=None,
+                     source_kind="slack", source_url=None, channel_id="C1", message_ts=None,
+                     thread_ts=None, is_private=False, shareable=True, first_hand=True,
+                     relayed_by=None, captured_by="U1", captured_at=DAY, said_at=DAY, tags=(),
+                     emotion=None, emotion_confidence=None, embedding_model=None)
+    return QuoteHit(view, 1.0 - n / 10, counted=counted)
+
+
+def _contexts(counted: list[bool]) -> list[str]:
+    from bot.core.query import parse_query
+    from bot.core.search import SearchResult
+    from bot.slack.views.blocks import Target, search_reply
+
+    result = SearchResult(query=parse_query("export"), breadth=Breadth(matches=1, people=1),
+                          hits=tuple(_hit(n, c) for n, c in enumerate(counted, start=1)))
+    _, blocks = search_reply(result, Target("C1"), show_buttons=False)
+    return [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+
+
+def test_quotes_beyond_the_counted_matches_are_shown_as_less_related() -> None:
+    """The header says how many quotes match; quotes shown after them are not among them,
+    and the answer says so instead of letting a reader count them in."""
+    from bot.slack.views.blocks import LESS_RELATED, NOT_COUNTED
+
+    texts = _contexts([True, False, False])
+    assert texts.count(LESS_RELATED) == 1
+    assert texts.index(LESS_RELATED) == 1  # after the first quote's attribution
+    assert not any(NOT_COUNTED in t for t in texts)
+    assert LESS_RELATED not in _contexts([True, True])  # every quote shown is counted
+    # a quote outside the count moved up among counted ones is marked on its own line
+    mixed = _contexts([True, False, True])
+    assert LESS_RELATED not in mixed
+    assert [NOT_COUNTED in t for t in mixed] == [False, True, False]
+
+
+def test_the_terminal_shows_the_same_boundary() -> None:
+    from bot.cli.terminal import render
+    from bot.core.query import parse_query
+    from bot.core.search import SearchResult
+    from bot.slack.views.blocks import LESS_RELATED
+
+    result = SearchResult(query=parse_query("export"), breadth=Breadth(matches=1, people=1),
+                          hits=(_hit(1, True), _hit(2, False)))
+    text = render(result)
+    assert text.index("words 1") < text.index(LESS_RELATED) < text.index("words 2")
+
+
+def test_search_marks_what_its_header_does_not_count(services) -> None:  # type: ignore[no-untyped-def]
+    """End to end: one quote on the topic among unrelated ones; the unrelated ones shown
+    after it are not counted by the header and are marked as such."""
+    from bot.core.query import parse_query
+    from store.queries.quotes import NewQuote
+
+    texts = ["The CSV export times out on large workspaces every single time",
+             "I love the new colour scheme", "Where do I change my billing address?",
+             "Onboarding took us a week"]
+    services.imports.import_quotes([(n, NewQuote(team_id="T1", text=t, speaker_name=f"P{n}"))
+                                    for n, t in enumerate(texts)])
+    result = services.search.search("T1", parse_query("csv export timing out"))
+    assert result.breadth.matches == 1
+    assert [h.counted for h in result.hits][:1] == [True]
+    assert result.hits[0].quote.text == texts[0]
+    assert len(result.hits) > 1 and not any(h.counted for h in result.hits[1:])
+    assert result.less_related_from() == 1

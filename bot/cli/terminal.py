@@ -11,7 +11,7 @@ import re
 import textwrap
 
 from bot.core.search import SearchResult
-from bot.slack.views.blocks import describe_breadth
+from bot.slack.views.blocks import LESS_RELATED, NOT_COUNTED, describe_breadth
 from store.queries.quotes import QuoteView
 
 #: C0 controls except tab and newline, DEL, C1 controls (ESC/CSI/OSC start with these), and
@@ -69,13 +69,19 @@ def render(result: SearchResult, *, width: int = 88, title: str | None = None,
     lines.append("")
     if not result.hits and result.query.topic and result.unfiltered:
         lines.append(safe("  " + result.query.filtered_out(result.unfiltered)))
-    for n, hit in enumerate(result.hits, start=result.offset + 1):
+    less = result.less_related_from()
+    for k, hit in enumerate(result.hits):
+        n = result.offset + k + 1
+        if k == less:
+            lines.append(LESS_RELATED)
+            lines.append("")
         body = textwrap.fill(safe(hit.quote.text), width=width - 6,
                              initial_indent=f"{n:>2}. \u201c", subsequent_indent="     ",
                              replace_whitespace=False)
         lines.append(body + "\u201d")
         score = f"   [score {hit.score:.2f}]" if scores else ""
-        lines.append(f"     \u2014 {attribution(hit.quote)}{score}")
+        note = "" if hit.counted or less is not None and k >= less else NOT_COUNTED
+        lines.append(f"     \u2014 {attribution(hit.quote)}{note}{score}")
         if hit.quote.source_url:
             lines.append(f"     {safe(hit.quote.source_url)}")
         lines.append("")

@@ -65,6 +65,8 @@ class QuoteHit:
     quote: q.QuoteView
     score: float
     also: int = 0  # other captures of the same words, visible here
+    #: among the quotes the breadth header counts; False: shown as less closely related
+    counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,15 @@ class SearchResult:
     #: No quote matched the topic with the filters: how many match it without them (shown
     #: so that the filter, not the topic, is seen as the reason). None when not asked.
     unfiltered: int | None = None
+
+    def less_related_from(self) -> int | None:
+        """Index in ``hits`` from which every hit is outside the counted matches (the header
+        "N matching quotes" does not count them, so a reader is told), or None when the
+        page ends with a counted hit."""
+        start = len(self.hits)
+        while start > 0 and not self.hits[start - 1].counted:
+            start -= 1
+        return start if start < len(self.hits) else None
 
 
 class Beside:
@@ -212,7 +223,11 @@ class SearchService:
         page = chosen[offset:want]
         with timer("other_captures"):  # read in the same round trip as the views
             also = _other_captures(read.captures, [found[c.id] for c in page], allowed)
-        hits = tuple(QuoteHit(found[c.id], c.score, also.get(c.id, 0)) for c in page)
+        counted = {i for i, _ in matched}
+        counted_voices = {found[i].voice for i in counted if i in found}
+        hits = tuple(QuoteHit(found[c.id], c.score, also.get(c.id, 0),
+                              counted=c.id in counted or found[c.id].voice in counted_voices)
+                     for c in page)
         unfiltered = None
         if not hits and query.filters and offset == 0:  # say whether the filters are why
             unfiltered = self.search(team_id, replace(query, filters=Filters()), limit=1,

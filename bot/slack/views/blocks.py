@@ -189,8 +189,14 @@ def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
     filters = result.query.describe_filters()
     if filters:
         blocks.append(context("Filters: " + escape("; ".join(filters))))
-    for n, hit in enumerate(result.hits, start=result.offset + 1):
-        blocks.extend(quote_blocks(hit, n, target, mask=mask, show_buttons=show_buttons))
+    less = result.less_related_from()
+    for k, hit in enumerate(result.hits):
+        if k == less:
+            blocks.append(context(LESS_RELATED))
+        blocks.extend(quote_blocks(hit, result.offset + k + 1, target, mask=mask,
+                                   show_buttons=show_buttons,
+                                   note="" if hit.counted or less is not None and k >= less
+                                   else NOT_COUNTED))
     shown = result.offset + len(result.hits)
     if result.has_more and show_buttons and shown + len(result.hits) <= max_depth:
         # Which page to show next; where it may be shown comes from the click itself.
@@ -203,12 +209,18 @@ def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
     return fallback, blocks[:50]
 
 
+#: above the quotes shown beyond the counted matches (the header does not count them)
+LESS_RELATED = "Less closely related (not counted above):"
+#: on one such quote shown among counted ones (source diversity moved it up)
+NOT_COUNTED = " \u00b7 less closely related, not counted above"
+
+
 def quote_blocks(hit: QuoteHit, n: int, target: Target, *, mask: bool,
-                 show_buttons: bool) -> Blocks:
+                 show_buttons: bool, note: str = "") -> Blocks:
     quote = hit.quote
     body, shortened = quoted(quote.text, link=quote.source_url, mask=mask)
     section = mrkdwn_section(f"*{n}.*\n{body}", block_id=f"quote_{quote.id}")
-    blocks: Blocks = [section, context(attribution(quote) + also_note(hit.also))]
+    blocks: Blocks = [section, context(attribution(quote) + also_note(hit.also) + note)]
     if show_buttons:
         value = QuoteButton(quote.id).encode()
         elements = [button("Share in channel" if not target.thread_ts else "Share in thread",
