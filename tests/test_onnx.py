@@ -182,8 +182,15 @@ def test_the_export_is_reproducible(cache: Path, tmp_path: Path) -> None:
 
     (first,) = [p for p in cache.iterdir() if p.name.startswith("all-MiniLM")]
     manifest = json.loads((first / onnx_model.MANIFEST_FILE).read_text())
+    old = tmp_path / "all-MiniLM-L6-v2-onnx-0123456789abcdef"  # an earlier version's export
+    old.mkdir()
+    (old / onnx_model.MANIFEST_FILE).write_text("{}")
+    (old / onnx_model.MODEL_FILE).write_bytes(b"x" * 2**20)
+    said: list[str] = []
     again = onnx_model.prepare(tmp_path, bundled_model_path(), manifest["tap_layer"],
-                               say=lambda _: None)
+                               say=said.append)
+    assert any(str(old) in line and "(1 MiB); delete them" in line for line in said), said
+    assert old.exists()  # said, never deleted
     assert again.folder.name == first.name
     assert again.manifest["sha256"] == manifest["sha256"]
     assert again.manifest["files"] == manifest["files"]

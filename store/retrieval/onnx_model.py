@@ -180,4 +180,18 @@ def prepare(cache_root: str | Path, model_path: str | Path, tap_layer: int | Non
     if found is None:
         raise EmbeddingModelError(f"the ONNX export in {folder} is incomplete; delete it and "
                                   "run `voicebot model prepare`")
+    stale = older_exports(folder)
+    if stale:  # never deleted here: another voicebot version may still be using them
+        size = sum(f.stat().st_size for d in stale for f in d.iterdir() if f.is_file())
+        (say or log.warning)(
+            f"{len(stale)} older export(s) of the model are not used by this version: "
+            f"{', '.join(str(d) for d in stale)} ({size / 2**20:.0f} MiB); delete them once "
+            "no older voicebot runs from this cache")
     return verify(found)
+
+
+def older_exports(folder: Path) -> list[Path]:
+    """Other exports of the same model beside ``folder`` (made by other versions)."""
+    prefix = folder.name.rsplit("-", 1)[0] + "-"
+    return sorted(p for p in folder.parent.glob(prefix + "*")
+                  if p != folder and p.is_dir() and (p / MANIFEST_FILE).exists())
