@@ -245,3 +245,43 @@ def test_serving_never_imports_torch(cache: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"heavy": [], "embedder": "OnnxEmbedder", "emotion": "delighted", "dim": 384}
+
+
+def _resident_kib(address: int) -> int:
+    """Resident KiB of the mapping of this process that holds ``address``."""
+    current = False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5:  # a mapping's first line
+                start, end = (int(x, 16) for x in head[0].split("-"))
+                current = start <= address < end
+            elif current and line.startswith("Rss:"):
+                return int(head[1])
+    raise AssertionError(f"no mapping holds {address:#x}")
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_warm_up_pages_in_the_shared_word_embedding_table(cache: Path) -> None:
+    """The table is memory-mapped, so a page would become resident only when a token on it
+    is first seen and the server would grow with the vocabulary of new quotes (bench/LOAD.md);
+    warm-up reads it once, and new words then add nothing."""
+    from bot.config import Settings
+    from bot.container import make_embedder
+    from bot.core.vectors import Encoder
+
+    embedder = make_embedder(Settings(model_cache=str(cache)))
+    table = embedder._table_map  # type: ignore[attr-defined]
+    assert str(table.filename).endswith(onnx_model.EMBEDDINGS_FILE)
+    where = table.__array_interface__["data"][0]
+    table_kib = table.nbytes // 1024
+    assert _resident_kib(where) < table_kib // 4  # mapped, hardly read yet
+    embedder.encode(["the card never arrived"])
+    assert _resident_kib(where) < table_kib // 4  # a few words read a few pages
+    Encoder(embedder).warm_up()
+    after = _resident_kib(where)
+    assert after >= table_kib - 8  # every page resident
+    embedder.encode(["zygomorphic quetzal xylophones", "ubiquitous kumquat marmalade"])
+    embedder.encode_topic("perspicacious hippopotamus")  # type: ignore[attr-defined]
+    assert _resident_kib(where) == after

@@ -72,6 +72,7 @@ class OnnxEmbedder:
         # one word-embedding table for both sessions, memory-mapped: only the rows of tokens
         # seen are read in (ONNX Runtime uses a given initializer's memory as is)
         table = np.load(prepared.embeddings_file, mmap_mode="r")
+        self._table_map = table
         self._table = ort.OrtValue.ortvalue_from_numpy(table)
         self._table_name = str(manifest["topic"]["word_embeddings"])
 
@@ -142,6 +143,19 @@ class OnnxEmbedder:
         with self._lock:
             result = self._session.run(wanted, {"input_ids": input_ids, "attention_mask": mask})
         return result[0], (result[1] if tapped else None), mask
+
+    def touch_weights(self) -> int:
+        """Read the memory-mapped word-embedding table once; returns its size in bytes.
+
+        A page of the table becomes resident when a token on it is first seen, so resident
+        memory would creep up with the vocabulary of new quotes and topics, up to the whole
+        table (47 MiB; bench/LOAD.md found the same with torch's memory-mapped weights). Read
+        at start-up (``Encoder.warm_up``), it is resident from the start and serving no
+        longer grows it. The pages stay file-backed: clean, and shared by every process
+        that maps the same export."""
+        raw = np.asarray(self._table_map).reshape(-1).view(np.uint8)
+        int(raw[:: 4096].sum(dtype=np.uint64))  # one byte of every page
+        return int(raw.nbytes)
 
     def encode_topic(self, topic: str) -> np.ndarray:
         """The unit vector of one ``/voice`` topic, by the 8-bit topic graph (cosine >= 0.99
