@@ -104,7 +104,7 @@ def ready_probe(url: str, profile: bool) -> None:
         Settings(database_url=url, torch_threads=SERVE_TORCH_THREADS))
     t_build = now() - t1
     t2 = now()
-    services.embedder.encode(["warm up the model"])
+    services.encoder.warm_up()  # as `voicebot serve` (bot/server.py): pages in the weights
     t_warm = now() - t2
     total = now() - t0
     if prof is not None:
