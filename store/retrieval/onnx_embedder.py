@@ -96,7 +96,7 @@ class OnnxEmbedder:
         self._session = session(prepared.model_file, threads)
         self.topic_precision = topic_precision
         # a topic is one short text: one thread (a second one costs more to wake than it saves)
-        self._topic_session = session(prepared.topic_file, 1) if topic_precision == "int8" \
+        self._topic_session: Any = session(prepared.topic_file, 1) if topic_precision == "int8" \
             else None
         self._outputs = [o.name for o in self._session.get_outputs()]
         self._lock = threading.Lock()
@@ -132,7 +132,10 @@ class OnnxEmbedder:
         return [e.ids for e in self._tokenizer.encode_batch(list(texts),
                                                             add_special_tokens=True)]
 
-    def _run(self, ids: list[list[int]], tapped: bool) -> tuple[np.ndarray, Any, np.ndarray]:
+    def _run(self, ids: list[list[int]], tapped: bool,
+             topic: bool = False) -> tuple[np.ndarray, Any, np.ndarray]:
+        """One ONNX Runtime run over ``ids`` (padded to the longest), on the topic graph when
+        ``topic`` (which outputs only the vectors)."""
         width = max(len(x) for x in ids)
         input_ids = np.zeros((len(ids), width), dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
@@ -140,8 +143,10 @@ class OnnxEmbedder:
             input_ids[row, : len(x)] = x
             mask[row, : len(x)] = 1
         wanted = self._outputs if tapped else self._outputs[:1]
-        with self._lock:
-            result = self._session.run(wanted, {"input_ids": input_ids, "attention_mask": mask})
+        session, lock = (self._topic_session, self._topic_lock) if topic \
+            else (self._session, self._lock)
+        with lock:
+            result = session.run(wanted, {"input_ids": input_ids, "attention_mask": mask})
         return result[0], (result[1] if tapped else None), mask
 
     def touch_weights(self) -> int:
@@ -164,11 +169,8 @@ class OnnxEmbedder:
         if self._topic_session is None:
             vector: np.ndarray = self.encode([topic])[0]
             return vector
-        ids = np.asarray(self._tokenize([topic]), dtype=np.int64)
-        with self._topic_lock:
-            out = self._topic_session.run(["sentence_embedding"], {
-                "input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
-        topic_vector: np.ndarray = out[0]
+        vectors, _, _ = self._run(self._tokenize([topic]), False, topic=True)
+        topic_vector: np.ndarray = vectors[0]
         return topic_vector
 
     def encode(
