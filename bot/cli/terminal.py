@@ -69,10 +69,8 @@ def render(result: SearchResult, *, width: int = 88, title: str | None = None,
     lines.append("")
     if not result.hits and result.query.topic and result.unfiltered:
         lines.append(safe("  " + result.query.filtered_out(result.unfiltered)))
-    less = result.less_related_from()
-    for k, hit in enumerate(result.hits):
-        n = result.offset + k + 1
-        if k == less:
+    for n, hit, less_related, alone in result.placed():
+        if less_related:
             lines.append(LESS_RELATED)
             lines.append("")
         body = textwrap.fill(safe(hit.quote.text), width=width - 6,
@@ -80,7 +78,7 @@ def render(result: SearchResult, *, width: int = 88, title: str | None = None,
                              replace_whitespace=False)
         lines.append(body + "\u201d")
         score = f"   [score {hit.score:.2f}]" if scores else ""
-        note = "" if hit.counted or less is not None and k >= less else NOT_COUNTED
+        note = NOT_COUNTED if alone else ""
         lines.append(f"     \u2014 {attribution(hit.quote)}{note}{score}")
         if hit.quote.source_url:
             lines.append(f"     {safe(hit.quote.source_url)}")

@@ -101,6 +101,16 @@ class SearchResult:
             start -= 1
         return start if start < len(self.hits) else None
 
+    def placed(self) -> list[tuple[int, QuoteHit, bool, bool]]:
+        """Each hit as a renderer lays it out: ``(number, hit, less_related_starts, alone)``:
+        its number in the answer, whether the "less closely related" part starts at it, and
+        whether it is outside the count among counted hits (source diversity moved it up),
+        so marked on its own."""
+        less = self.less_related_from()
+        return [(self.offset + k + 1, hit, k == less,
+                 not hit.counted and (less is None or k < less))
+                for k, hit in enumerate(self.hits)]
+
 
 class Beside:
     """Runs short database look-ups on other threads while the caller encodes a topic, at

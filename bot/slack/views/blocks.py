@@ -189,14 +189,11 @@ def search_reply(result: SearchResult, target: Target, *, mask: bool = True,
     filters = result.query.describe_filters()
     if filters:
         blocks.append(context("Filters: " + escape("; ".join(filters))))
-    less = result.less_related_from()
-    for k, hit in enumerate(result.hits):
-        if k == less:
+    for n, hit, less_related, alone in result.placed():
+        if less_related:
             blocks.append(context(LESS_RELATED))
-        blocks.extend(quote_blocks(hit, result.offset + k + 1, target, mask=mask,
-                                   show_buttons=show_buttons,
-                                   note="" if hit.counted or less is not None and k >= less
-                                   else NOT_COUNTED))
+        blocks.extend(quote_blocks(hit, n, target, mask=mask, show_buttons=show_buttons,
+                                   note=NOT_COUNTED if alone else ""))
     shown = result.offset + len(result.hits)
     if result.has_more and show_buttons and shown + len(result.hits) <= max_depth:
         # Which page to show next; where it may be shown comes from the click itself.
