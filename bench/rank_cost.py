@@ -63,6 +63,16 @@ def vectors(data: Path, pool: int, cache: Path | None) -> tuple[np.ndarray, np.n
     return pool_vecs, topic_vecs
 
 
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say which vectors :func:`vectors` makes (shared with
+    bench/views_cost.py)."""
+    parser.add_argument("--pool", type=int, default=5000)
+    parser.add_argument("--noise", type=float, default=0.02)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="an .npz to keep the encoded vectors in between runs")
+
+
 def same(a: Any, b: Any) -> bool:
     """Equal ids in order and equal scores within float32 rounding, for both lists."""
     return all([i for i, _ in x] == [i for i, _ in y]
@@ -77,11 +87,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=150, help="per size (topics cycled)")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the queries")
-    parser.add_argument("--pool", type=int, default=5000)
-    parser.add_argument("--noise", type=float, default=0.02)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="an .npz to keep the encoded vectors in between runs")
+    add_corpus_arguments(parser)
     args = parser.parse_args()
 
     from bot.blas import limit_blas

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.perf.common import DEFAULT_DATA, TEAM, pct  # noqa: E402
+from bench.perf.common import TEAM, pct  # noqa: E402
 from bench.perf.corpus import insert_rows, load_corpus, make_vectors  # noqa: E402
-from bench.rank_cost import Hidden, vectors  # noqa: E402
+from bench.rank_cost import Hidden, add_corpus_arguments, vectors  # noqa: E402
 
 COVER = ("CREATE INDEX ix_bench_counted ON quotes (id, team_id, voice_id, speaker_user_id, "
          "speaker_name, company, said_at, captured_at)")
@@ -48,11 +48,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pool", type=int, default=5000)
-    parser.add_argument("--noise", type=float, default=0.02)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="an .npz to keep the encoded vectors in (as bench/rank_cost.py)")
+    add_corpus_arguments(parser)
     args = parser.parse_args()
 
     from sqlalchemy import select

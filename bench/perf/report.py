@@ -147,6 +147,11 @@ def stage_parts(st: dict[str, float], nested: dict[str, str]) -> str:
     return ", ".join(part(k) for k in st if k != "total" and k not in nested)
 
 
+def megabytes(mib: float) -> float:
+    """``mib`` MiB in MB (10^6 bytes), the unit of the memory target."""
+    return mib * 2**20 / 1e6
+
+
 def render(res: Results) -> tuple[str, str]:
     """(plain text table, markdown section)."""
     largest = max((s.size for s in res.sizes), default=0)
@@ -238,10 +243,10 @@ def render(res: Results) -> tuple[str, str]:
         rss = statistics.median(x["rss_ready_mb"] for x in res.ready)
         add(f"Resident memory of the ready server @ {human(res.ready_size)} (VmRSS once "
             "ready, median run)",
-            f"{rss:.0f} MiB = {rss * 2**20 / 1e6:.0f} MB (peak VmHWM "
+            f"{rss:.0f} MiB = {megabytes(rss):.0f} MB (peak VmHWM "
             f"{max(x['maxrss_mb'] for x in res.ready):.0f} MiB)",
             f"<= {TARGET_READY_RSS_MB:.0f} MB" + (at if res.ready_size != TARGET_SIZE else ""),
-            rss * 2**20 / 1e6 <= TARGET_READY_RSS_MB)
+            megabytes(rss) <= TARGET_READY_RSS_MB)
     elif "ready" not in res.skipped:
         add("Start to ready", "not measured", ok=None)
     if res.http:
@@ -374,7 +379,7 @@ def target_rows(res: Results) -> dict[str, tuple[str, bool | None]]:
         out[f"Start to ready @ {human(res.ready_size)} <= {TARGET_READY_S:.0f} s"] = (
             f"{ready:.2f} s", ready <= TARGET_READY_S)
         rss = statistics.median(x["rss_ready_mb"] for x in res.ready)  # MiB
-        mb = rss * 2**20 / 1e6
+        mb = megabytes(rss)
         out[f"Ready server RSS @ {human(res.ready_size)} <= {TARGET_READY_RSS_MB:.0f} MB"] = (
             f"{rss:.0f} MiB = {mb:.0f} MB", mb <= TARGET_READY_RSS_MB)
     if res.topic_onnx is not None:
