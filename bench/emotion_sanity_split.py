@@ -1,11 +1,13 @@
 """The emotion head on the sanity set, split into the lines a commit already had and the lines
 added after it (held-out lines written for a change are reported apart from the older ones).
 
-    .venv/bin/python bench/emotion_sanity_split.py REV [REV ...] [--head PATH|REV:PATH]
-        [--no-conflict]
+    .venv/bin/python bench/emotion_sanity_split.py [REV ...] [--head PATH|REV:PATH]
+        [--no-conflict] [--set tests/data/emotion_heldout_3.tsv]
 
 With several commits (oldest first) the lines are split at each: the lines the first had, the
-lines each later one added, and the lines added after the last.
+lines each later one added, and the lines added after the last. With no commit, only the
+whole set is scored. ``--set`` scores another file of the sanity set's format (default: the
+sanity set itself).
 
 Scores end to end through ``EmotionReader`` as ``bench/train_emotion.py`` does (no emotion is
 scored as neutral; sarcasm and ambiguous lines are left out of the macro-F1 and inversions).
@@ -41,26 +43,32 @@ from store.retrieval.emotion import EMOTIONS, EmotionHead, EmotionReader  # noqa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("revs", nargs="+", metavar="rev",
+    ap.add_argument("revs", nargs="*", metavar="rev",
                     help="commits (oldest first) whose sanity lines count as the older ones")
     ap.add_argument("--head", default=str(REPO / "store" / "data" / "emotion_head.npz"))
     ap.add_argument("--no-conflict", action="store_true", help="conflict threshold 0")
+    ap.add_argument("--set", type=Path, default=SANITY_SET,
+                    help="a file in the sanity set's format (default: the sanity set)")
     args = ap.parse_args()
+    scored = args.set if args.set.is_absolute() else REPO / args.set
     had: list[set[str]] = []  # the lines each commit had
     with tempfile.TemporaryDirectory() as tmp:
         for rev in args.revs:
             before = subprocess.run(["git", "-C", str(REPO), "show",
-                                     f"{rev}:tests/data/emotion_sanity.tsv"],
+                                     f"{rev}:{scored.relative_to(REPO)}"],
                                     capture_output=True, text=True, check=True).stdout
             old_file = Path(tmp) / "before.tsv"
             old_file.write_text(before, encoding="utf-8")
             had.append(set(load_tsv(old_file)[0]))
-    texts, y, tags = load_tsv(SANITY_SET)
-    groups = [(f"lines of {args.revs[0]}", [t in had[0] for t in texts])]
-    for rev, earlier, now in zip(args.revs[1:], had, had[1:]):
-        groups.append((f"lines added by {rev}", [t in now and t not in earlier for t in texts]))
-    groups.append((f"lines added after {args.revs[-1]}", [t not in had[-1] for t in texts]))
-    groups.append(("all lines", [True] * len(texts)))
+    texts, y, tags = load_tsv(scored)
+    groups: list[tuple[str, list[bool]]] = []
+    if args.revs:
+        groups.append((f"lines of {args.revs[0]}", [t in had[0] for t in texts]))
+        for rev, earlier, now in zip(args.revs[1:], had, had[1:]):
+            groups.append((f"lines added by {rev}",
+                           [t in now and t not in earlier for t in texts]))
+        groups.append((f"lines added after {args.revs[-1]}", [t not in had[-1] for t in texts]))
+    groups.append((f"all lines of {scored.relative_to(REPO)}", [True] * len(texts)))
     with np.load(read_head(args.head)) as f:
         arrays = padded({k: f[k] for k in f.files})
     if args.no_conflict:
