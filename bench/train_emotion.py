@@ -16,6 +16,9 @@ twice. Baselines on the frozen sentence vector are trained in the same run.
 
     .venv/bin/python bench/train_emotion.py [--data DIR] [--cache DIR]
 
+``--train-lines PATH`` adds hand-written product-feedback lines (the dev set's columns,
+e.g. bench/data/emotion_product_train.tsv) to the training data, next to the synthetic ones.
+
 Encoding is the cost: the states of every text are cached in ``--cache`` (keyed by the
 model and the texts), so a rerun with the same data spends minutes, not an hour. With
 ``--epochs 0`` the layer stays frozen and only the classifier and the cue weights learn.
@@ -827,6 +830,10 @@ def main() -> None:
     ap.add_argument("--product", type=int, default=PRODUCT_PER_CLASS,
                     help=f"synthetic product lines per class (default {PRODUCT_PER_CLASS}; 0: "
                     "GoEmotions only)")
+    ap.add_argument("--train-lines", type=Path, default=None,
+                    help="hand-written product-feedback lines to train on as well (the dev "
+                    "set's columns: label, voice, tags, text; e.g. "
+                    "bench/data/emotion_product_train.tsv); none by default")
     ap.add_argument("--emoji-share", type=float, default=EMOJI_SHARE,
                     help=f"share of GoEmotions train items also given an emoji (default "
                     f"{EMOJI_SHARE})")
@@ -875,6 +882,11 @@ def main() -> None:
         parts.append(Data(encode(embedder, syn_texts, "product-train", layer, args.cache)[1],
                           np.array([EMOTIONS.index(e) for _, e in lines]),
                           text_cues.cues(syn_texts)))
+    hand_texts, yhand = [], np.zeros(0, int)
+    if args.train_lines is not None:
+        hand_texts, yhand, _ = load_tsv(args.train_lines)
+        parts.append(Data(encode(embedder, hand_texts, "product-lines", layer, args.cache)[1],
+                          yhand, text_cues.cues(hand_texts)))
     variants = emoji_variants(kept_texts["train"], ytr.tolist(), args.emoji_share)
     if variants:
         rows = np.array([r for r, _, _ in variants])
@@ -958,7 +970,8 @@ def main() -> None:
         tried = [f"  - `--keep`: the layer, classifier and cue weights of `{args.init}`"]
     else:
         print(f"fine-tuning layer {layer} of {n_layers} on {len(train.y)} items "
-              f"({len(lines)} synthetic product lines, {len(variants)} emoji variants)",
+              f"({len(lines)} synthetic product lines, {len(hand_texts)} hand-written lines, "
+              f"{len(variants)} emoji variants)",
               flush=True)
         runs = {seed: train_block(embedder, layer, train, ge_dv, pd, seed, args.lr_block,
                                   args.inner, args.epochs, init) for seed in SEEDS}
@@ -1070,7 +1083,8 @@ def main() -> None:
 
     ge_train = f"a sample of {len(ytr)} GoEmotions train items" if args.train_sample else \
         "GoEmotions train"
-    items = (f"{len(train.y)} items ({ge_train}, {len(lines)} synthetic product lines, "
+    hand = f"{len(hand_texts)} hand-written product lines, " if args.train_lines else ""
+    items = (f"{len(train.y)} items ({ge_train}, {len(lines)} synthetic product lines, {hand}"
              f"{len(variants)} GoEmotions items with an emoji)")
     if args.keep:
         training = (
@@ -1117,6 +1131,9 @@ def main() -> None:
             md_row("synthetic product lines (train)", len(lines), len(lines),
                    *np.bincount([EMOTIONS.index(e) for _, e in lines],
                                 minlength=len(EMOTIONS))),
+            *([md_row(f"hand-written product lines (train, `{args.train_lines}`)",
+                      len(yhand), len(yhand), *np.bincount(yhand, minlength=len(EMOTIONS)))]
+              if args.train_lines is not None else []),
             md_row("GoEmotions train items with an emoji (train)", len(variants),
                    len(variants), *np.bincount([y for _, _, y in variants],
                                                minlength=len(EMOTIONS)))]),

@@ -74,6 +74,18 @@ def test_the_sets_are_well_formed_and_apart() -> None:
     assert len(synthetic) > 1000 and not set(texts) & synthetic  # nor does training
 
 
+def test_the_hand_written_training_lines_are_apart() -> None:
+    """bench/data/emotion_product_train.tsv (train_emotion.py --train-lines) is well formed,
+    has every class, and shares no line with the sanity or the dev set."""
+    train = load(ROOT / "bench" / "data" / "emotion_product_train.tsv")
+    assert all(label in EMOTIONS and voice in {"app", "admin", "ticket"}
+               and tags <= TAGS | {"relief"} for label, voice, tags, _ in train)
+    assert min(Counter(label for label, *_ in train)[e] for e in EMOTIONS) >= 50
+    texts = [normal(r[3]) for r in train]
+    assert len(set(texts)) == len(texts)
+    assert not set(texts) & {normal(r[3]) for r in load(SANITY) + load(DEV)}
+
+
 def test_polarity_inversion_is_defined_on_labels() -> None:
     assert inverted("frustrated", "delighted") and inverted("delighted", "disappointed")
     assert not inverted("frustrated", None) and not inverted("delighted", "neutral")
