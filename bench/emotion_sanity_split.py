@@ -2,7 +2,7 @@
 added after it (held-out lines written for a change are reported apart from the older ones).
 
     .venv/bin/python bench/emotion_sanity_split.py [REV ...] [--head PATH|REV:PATH]
-        [--no-conflict] [--set tests/data/emotion_heldout_3.tsv]
+        [--no-conflict] [--set bench/data/emotion_product_dev.tsv]
 
 With several commits (oldest first) the lines are split at each: the lines the first had, the
 lines each later one added, and the lines added after the last. With no commit, only the

@@ -118,6 +118,18 @@ KNOWN_INVERSIONS = {  # held-out loss lines the shipped head still inverts (benc
     "thank god they ditched that horrible auto-play, was drivin me nuts",
     "Loving that the cluttered sidebar got stripped down, it used to overwhelm me.",
     "The shuffle button is back!! Missed it so much ❤️",
+    # and nine among the 115 unambiguous lines a separate author wrote (1877601): two losses
+    # praised in the past tense, seven reliefs or improvements read as the old complaint
+    "I was a happy subscriber for six years, right up until the price doubled and family "
+    "sharing went away.",
+    "Such a great tool back when it was just a notebook. Now it's ads, stories and a shop.",
+    "That horrible autoplay is gone and I couldn't be happier.",
+    "Finally rid of the manual CSV uploads. The API sync just works.",
+    "Upgraded and the ads are gone, the app feels brand new ✨",
+    "The annoying beep on every message is finally optional 🙌",
+    "The painful approval chain is gone. Requests go through in one step and the team loves it.",
+    "Didn't expect the redesign to be this good. Everything is right where I want it.",
+    "Finallyyy no more captcha on every login!!",
 }
 CONTRADICTED = (  # inverted by the head before the conflict rule, each at confidence 0.55
     "Used to be my favourite app before they cut the widgets.",
@@ -187,9 +199,10 @@ def _macro_f1(shown: dict[str, str | None]) -> tuple[float, list[tuple[str, str,
 
 
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason="0.844 on the 330 unambiguous lines since the 36 "
-                   "held-out lines of 7fb95cf (0.889 on the 294 before them; bench/EMOTION.md); "
-                   "strict: a head that meets the target fails this mark")
+@pytest.mark.xfail(strict=True, reason="0.812 on the 445 unambiguous lines since the 115 "
+                   "of a separate author (1877601; 0.844 on the 330 before them, 0.889 on the "
+                   "294 before those; bench/EMOTION.md); strict: a head that meets the target "
+                   "fails this mark")
 def test_macro_f1_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     score, wrong = _macro_f1(shown)
     assert score >= 0.90, wrong
@@ -197,10 +210,10 @@ def test_macro_f1_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
 
 @pytest.mark.model
 def test_macro_f1_is_no_worse_than_measured(shown: dict[str, str | None]) -> None:
-    """Until the target above is met: not below the shipped head's 0.844 on the 330 lines
+    """Until the target above is met: not below the shipped head's 0.812 on the 445 lines
     (bench/EMOTION.md), rounded down; a guard against a worse head, not the target."""
     score, wrong = _macro_f1(shown)
-    assert score >= 0.84, wrong
+    assert score >= 0.81, wrong
 
 
 @pytest.mark.model
