@@ -66,6 +66,60 @@ def test_errors_are_one_line_and_nonzero(env: Path, capsys: pytest.CaptureFixtur
     assert "Did you mean `segment:`" in capsys.readouterr().err
 
 
+def test_a_workspace_without_quotes_is_named_not_searched(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A search of a workspace without quotes (often a mistyped --team) says so beside "No
+    quotes found"; an export or a deletion request for it is refused; a store of many
+    workspaces says how many it did not list."""
+    for n in range(7):
+        path = env / f"q{n}.csv"
+        path.write_text(f"text,speaker\nThe export times out on big boards {n},Ana\n")
+        assert run("import", str(path), "--team", f"T{n}") == 0
+    capsys.readouterr()
+    for argv in (("search", "export", "--team", "T9"), ("search", "--text", "export",
+                                                         "--team", "T9")):
+        assert run(*argv) == 0, argv
+        out = capsys.readouterr()
+        assert out.err.strip() == ("note: workspace 'T9' has no quotes yet; `voicebot teams` "
+                                   "lists the workspaces that have some"), argv
+    for argv in (("export", "--team", "T9"), ("forget", "--speaker", "Ana", "--team", "T9")):
+        assert run(*argv) == 1, argv
+        err = capsys.readouterr().err.strip()
+        assert err == ("error: the store has no quotes for workspace 'T9'; `voicebot teams` "
+                       "lists the workspaces it has"), argv
+    assert run("search", "--text", "nothing like this", "--team", "T3") == 0
+    assert "note:" not in capsys.readouterr().err  # T3 has quotes: nothing to say
+    assert run("search", "export") == 1
+    assert ("the store holds 7 workspaces (T0, T1, T2, T3, T4, and 2 more); pass --team"
+            in capsys.readouterr().err)
+    assert run("search", "export", "--team", "T3") == 0
+    assert "export times out on big boards 3" in capsys.readouterr().out
+
+
+def test_search_json_says_when_a_quote_was_said_only_when_known(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """said_at is the user's date, null when the source gave none; captured_at is always
+    there (the plain output falls back to it and says "captured")."""
+    path = env / "q.csv"
+    path.write_text("text,speaker,date\nThe export times out on big boards,Ana,2026-10-02\n"
+                    "Export to CSV loses the emoji,Bo,\n")
+    assert run("import", str(path), "--team", "T1") == 0
+    capsys.readouterr()
+    assert run("search", "export", "--json") == 0
+    hits = {h["speaker"]: h for h in json.loads(capsys.readouterr().out)}
+    assert hits["Ana"]["said_at"].startswith("2026-10-02")
+    assert hits["Bo"]["said_at"] is None
+    assert hits["Ana"]["captured_at"] and hits["Bo"]["captured_at"]
+
+
+def test_a_huge_topic_is_refused_with_a_terminal_example(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("search", "x" * 5000, "--team", "T1") == 1
+    err = capsys.readouterr().err
+    assert "5,000 characters long" in err and "`voicebot search export to CSV`" in err
+    assert "/voice" not in err
+
+
 def test_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")

@@ -33,9 +33,14 @@ def services_for(settings: Settings, args: argparse.Namespace) -> Services:
     return services
 
 
-def team_of(services: Services, team: str | None) -> str:
-    """``--team``, or the one workspace the store knows."""
+def team_of(services: Services, team: str | None, *, quoted: bool = False) -> str:
+    """``--team``, or the one workspace the store knows. ``quoted``: the command reads the
+    workspace's quotes, so a ``--team`` that has none is refused rather than answered with
+    nothing (a mistyped id would otherwise read as "no quotes found")."""
     if team:
+        if quoted and team not in services.lookup.teams():
+            raise CliError(f"the store has no quotes for workspace {team!r}; `voicebot teams` "
+                           "lists the workspaces it has")
         return team
     known = services.lookup.teams()
     if len(known) == 1:
@@ -43,7 +48,8 @@ def team_of(services: Services, team: str | None) -> str:
     if not known:
         raise CliError(f"the store has no workspace yet; pass --team T (your Slack team id: "
                        f"{FIND_TEAM_ID})")
-    raise CliError(f"the store holds {len(known)} workspaces ({', '.join(known[:5])}); "
+    shown = ", ".join(known[:5]) + (f", and {len(known) - 5} more" if len(known) > 5 else "")
+    raise CliError(f"the store holds {len(known)} workspaces ({shown}); "
                    "pass --team (`voicebot teams` lists them)")
 
 

@@ -129,7 +129,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if target is not None and not target.parent.is_dir():
         raise CliError(f"--output {target}: no such directory")
     services = services_for(settings, args)
-    team = team_of(services, args.team)
+    team = team_of(services, args.team, quoted=True)
     total = services.export.count(team)
     bar = Progress("exporting", total=total if sys.stderr.isatty() else None)
     try:

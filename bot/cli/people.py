@@ -44,7 +44,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     if not by.strip() or len(by) > 64:
         raise CliError("--by must name who is deleting, in at most 64 characters")
     services = services_for(settings, args)
-    team = team_of(services, args.team)
+    team = team_of(services, args.team, quoted=True)
     who = safe(repr(args.speaker))
     report = services.deletion.find_person(team, args.speaker)
     count = len(report.matches)

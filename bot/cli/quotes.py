@@ -90,7 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("search", help="find the quotes /voice would show",
                        description="Search quotes. The topic may hold filters: segment:, "
-                       "company:, source:, emotion:, speaker:, since:, before:.")
+                       "company:, source:, emotion:, speaker:, since:, before:, new:.")
     p.add_argument("topic", nargs="*", help="what to search for, e.g. 'export is slow'")
     p.add_argument("--text", metavar="WORDS", help="instead of a topic: list the quotes whose "
                    "words contain WORDS literally (case-insensitive), newest first, e.g. to "
@@ -178,18 +178,29 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     query = parse_query(" ".join(args.topic))
     if query.problems:
         raise CliError(" ".join(query.problems))
-    if query.topic and (problem := topic_problem(query.topic)):
+    if query.topic and (problem := topic_problem(query.topic, how="voicebot search")):
         raise CliError(problem)
     if not query.topic and not query.filters:
         raise CliError("give a topic to search for, e.g. `voicebot search export is slow`")
     services = services_for(settings, args)
-    result = services.search.search(team_of(services, args.team), query, limit=args.limit)
+    team = team_of(services, args.team)
+    result = services.search.search(team, query, limit=args.limit)
     if args.json:
         print(json.dumps([_hit_json(h.quote, h.score) for h in result.hits],
                          ensure_ascii=False, indent=2))
     else:
         print(render(result))
+    if not result.hits:
+        _no_quotes_hint(services, team)
     return 0
+
+
+def _no_quotes_hint(services: Services, team: str) -> None:
+    """On stderr, when a search found nothing because the workspace has no quotes at all
+    (often a mistyped --team)."""
+    if team not in services.lookup.teams():
+        print(f"note: workspace {team!r} has no quotes yet; `voicebot teams` lists the "
+              "workspaces that have some", file=sys.stderr)
 
 
 def _text_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -202,8 +213,10 @@ def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     if not args.text.strip():
         raise CliError("--text needs the words to look for")
     services = services_for(settings, args)
-    found = services.lookup.text_search(team_of(services, args.team), args.text,
-                                        limit=args.limit)
+    team = team_of(services, args.team)
+    found = services.lookup.text_search(team, args.text, limit=args.limit)
+    if not found:
+        _no_quotes_hint(services, team)
     if args.json:
         print(json.dumps([_hit_json(v, None) for v in found], ensure_ascii=False, indent=2))
         return 0
@@ -221,7 +234,10 @@ def _text_search(args: argparse.Namespace, settings: Settings) -> int:
 def _hit_json(quote: QuoteView, score: float | None) -> dict[str, object]:
     return {"id": quote.id, "text": quote.text, "speaker": quote.speaker_name,
             "company": quote.company, "segment": quote.segment, "source": quote.source_kind,
-            "url": quote.source_url, "said_at": quote.when.isoformat(),
+            "url": quote.source_url,
+            # when the user said it (null when the source gave no date), and when it was saved
+            "said_at": quote.said_at.isoformat() if quote.said_at else None,
+            "captured_at": quote.captured_at.isoformat(),
             "first_hand": quote.first_hand, "relayed_by": quote.relayed_by,
             "emotion": quote.emotion, "tags": list(quote.tags),
             "score": None if score is None else round(score, 4),

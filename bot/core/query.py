@@ -168,14 +168,16 @@ def _bounded(problems: list[str]) -> tuple[str, ...]:
     return (*unique[:MAX_PROBLEMS], f"\u2026and {rest:,} more problem{'s' if rest > 1 else ''}.")
 
 
-def topic_problem(topic: str) -> str | None:
-    """Why a topic cannot be searched, or None if it can."""
+def topic_problem(topic: str, *, how: str = "/voice") -> str | None:
+    """Why a topic cannot be searched, or None if it can; examples are written with ``how``
+    (the command that searches: ``/voice`` in Slack, ``voicebot search`` in a terminal)."""
     if len(topic) > MAX_TOPIC_CHARS:
         return (f"That topic is {len(topic):,} characters long. Search with a few words "
-                f"(at most {MAX_TOPIC_CHARS}), like `/voice export to CSV`.")
+                f"(at most {MAX_TOPIC_CHARS}), like `{how} export to CSV`.")
     meaningful = [ch for ch in topic if ch.isalnum() or unicodedata.category(ch) == "So"]
     if not meaningful:
-        return "That topic has no words to search for. Try `/voice onboarding` or `/voice help`."
+        return (f"That topic has no words to search for. Try `{how} onboarding`"
+                + (" or `/voice help`." if how == "/voice" else "."))
     if len(topic.strip()) < 2 and unicodedata.category(topic.strip()) != "So":
         return f"`{_code(topic.strip())}` is too short to search for. Use a word or two."
     return None

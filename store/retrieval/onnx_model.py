@@ -153,8 +153,8 @@ def prepare(cache_root: str | Path, model_path: str | Path, tap_layer: int | Non
         return existing
     folder = cache_folder(cache_root, model_path, tap_layer)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    (say or log.warning)(f"exporting the bundled model to ONNX once, into {folder} "
-                         "(about 20 s; `voicebot model prepare` does it ahead of time)")
+    (say or log.info)(f"exporting the bundled model to ONNX once, into {folder} "
+                      "(20-60 s; `voicebot model prepare` does it ahead of time)")
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".export-") as tmp:
         cmd = [sys.executable, "-m", "store.retrieval.onnx_export", str(model_path), tmp,
                "--key", folder.name.rsplit("-", 1)[1]]
