@@ -161,3 +161,15 @@ def test_search_marks_what_its_header_does_not_count(services) -> None:  # type:
     assert result.hits[0].quote.text == texts[0]
     assert len(result.hits) > 1 and not any(h.counted for h in result.hits[1:])
     assert result.less_related_from() == 1
+
+
+def test_companies_are_said_to_be_the_named_ones_when_some_quotes_name_none() -> None:
+    """The demo's consumers name no company and one interviewee does: never "24 people at 1
+    company"."""
+    some = Breadth(matches=23, people=24, companies=1, unnamed_companies=True,
+                   approximate=True)
+    assert plain(some) == "about 24 people (1 company named), in about 23 distinct quotes"
+    assert plain(Breadth(matches=12, people=7, companies=3, unnamed_companies=True)) == (
+        "12 matching quotes from 7 people (3 companies named)")
+    assert plain(Breadth(matches=5, people=5, unnamed_companies=True)) == (
+        "5 matching quotes from 5 people")

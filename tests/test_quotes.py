@@ -129,3 +129,20 @@ def test_recapture_inside_a_longer_paste_is_the_same_voice(services) -> None:  #
         team_id="T1", text=f"From ticket #4411: “{words}.” Customer on the Pro plan.",
         source_kind=SourceKind.SUPPORT_TICKET)).quote
     assert pasted.voice_id == first.id
+
+
+def test_the_tally_counts_quotes_that_name_no_company(services) -> None:  # type: ignore[no-untyped-def]
+    """"24 people at 1 company" must not be said of 24 people of whom one named a company:
+    the database's one tally statement says how many counted quotes name none."""
+    from store.queries import search as sq
+
+    named = services.capture.save(slack_quote("Export is slow", company="Acme")).quote
+    bare = services.capture.save(slack_quote("Export is slow for us too", message_ts="2.2",
+                                             company=None)).quote
+    blank = services.capture.save(slack_quote("Export keeps timing out", message_ts="3.3",
+                                              company="")).quote
+    with services.sessions() as session:
+        both = sq.tally(session, "T1", [named.id, bare.id, blank.id])
+        one = sq.tally(session, "T1", [named.id])
+    assert (both.voices, both.companies, both.unnamed) == (3, 1, 2)
+    assert (one.voices, one.companies, one.unnamed) == (1, 1, 0)

@@ -33,14 +33,9 @@ def services_for(settings: Settings, args: argparse.Namespace) -> Services:
     return services
 
 
-def team_of(services: Services, team: str | None, *, quoted: bool = False) -> str:
-    """``--team``, or the one workspace the store knows. ``quoted``: the command reads the
-    workspace's quotes, so a ``--team`` that has none is refused rather than answered with
-    nothing (a mistyped id would otherwise read as "no quotes found")."""
+def team_of(services: Services, team: str | None) -> str:
+    """``--team``, or the one workspace the store knows."""
     if team:
-        if quoted and team not in services.lookup.teams():
-            raise CliError(f"the store has no quotes for workspace {team!r}; `voicebot teams` "
-                           "lists the workspaces it has")
         return team
     known = services.lookup.teams()
     if len(known) == 1:
@@ -103,3 +98,11 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def note_if_no_quotes(services: Services, team: str) -> None:
+    """On stderr, when a command found nothing because the workspace has no quotes at all
+    (often a mistyped --team; the command's own answer stays what it was)."""
+    if team not in services.lookup.teams():
+        print(f"note: workspace {team!r} has no quotes yet; `voicebot teams` lists the "
+              "workspaces that have some", file=sys.stderr)

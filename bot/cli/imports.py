@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.common import CliError, Progress, run_by, services_for, team_of
+from bot.cli.common import CliError, Progress, note_if_no_quotes, run_by, services_for, team_of
 from bot.config import Settings
 
 
@@ -129,7 +129,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if target is not None and not target.parent.is_dir():
         raise CliError(f"--output {target}: no such directory")
     services = services_for(settings, args)
-    team = team_of(services, args.team, quoted=True)
+    team = team_of(services, args.team)
     total = services.export.count(team)
     bar = Progress("exporting", total=total if sys.stderr.isatty() else None)
     try:
@@ -141,6 +141,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         bar.close()
     print(f"exported {written} quotes of team {team}"
           + (f" to {target} ({fmt})" if target else f" ({fmt})"), file=sys.stderr)
+    if not written:
+        note_if_no_quotes(services, team)
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from bot.cli.common import CliError, services_for, team_of
+from bot.cli.common import CliError, note_if_no_quotes, services_for, team_of
 from bot.config import Settings
 
 log = logging.getLogger("voicebot")
@@ -44,7 +44,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     if not by.strip() or len(by) > 64:
         raise CliError("--by must name who is deleting, in at most 64 characters")
     services = services_for(settings, args)
-    team = team_of(services, args.team, quoted=True)
+    team = team_of(services, args.team)
     who = safe(repr(args.speaker))
     report = services.deletion.find_person(team, args.speaker)
     count = len(report.matches)
@@ -63,6 +63,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
               f"deleted; review with `voicebot search --text {safe(shlex.quote(args.speaker))}"
               f" --team {team} --limit 100`")
     if count == 0:
+        note_if_no_quotes(services, team)
         return 0
     if not args.yes:
         if not sys.stdin.isatty():  # no one to ask: a dry run

@@ -10,7 +10,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import CliError, Progress, import_team, run_by, services_for, team_of
+from bot.cli.common import (
+    CliError,
+    Progress,
+    import_team,
+    note_if_no_quotes,
+    run_by,
+    services_for,
+    team_of,
+)
 from bot.cli.desk import desk_import, desk_text
 from bot.cli.transcripts import transcript_import
 from bot.config import Settings
@@ -191,16 +199,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render(result))
     if not result.hits:
-        _no_quotes_hint(services, team)
+        note_if_no_quotes(services, team)
     return 0
 
-
-def _no_quotes_hint(services: Services, team: str) -> None:
-    """On stderr, when a search found nothing because the workspace has no quotes at all
-    (often a mistyped --team)."""
-    if team not in services.lookup.teams():
-        print(f"note: workspace {team!r} has no quotes yet; `voicebot teams` lists the "
-              "workspaces that have some", file=sys.stderr)
 
 
 def _text_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -216,7 +217,7 @@ def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     team = team_of(services, args.team)
     found = services.lookup.text_search(team, args.text, limit=args.limit)
     if not found:
-        _no_quotes_hint(services, team)
+        note_if_no_quotes(services, team)
     if args.json:
         print(json.dumps([_hit_json(v, None) for v in found], ensure_ascii=False, indent=2))
         return 0
@@ -224,6 +225,7 @@ def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     breadth = Breadth(matches=len(found),
                       people=len({v.speaker_key for v in found if v.speaker_key}),
                       companies=len({v.company_key for v in found if v.company_key}),
+                      unnamed_companies=any(not v.company_key for v in found),
                       first=min(dates, default=None), last=max(dates, default=None))
     result = SearchResult(query=parse_query(""), hits=tuple(QuoteHit(v, 1.0) for v in found),
                           breadth=breadth)

@@ -79,6 +79,8 @@ class Breadth:
     first: datetime | None = None
     last: datetime | None = None
     approximate: bool = False  # an estimate, shown as "about N"
+    #: some matching quotes name no company: the companies are those named, not all
+    unnamed_companies: bool = False
 
 
 @dataclass(frozen=True)
@@ -302,4 +304,5 @@ def _breadth(tally: sq.Tally, *, approximate: bool = False) -> Breadth:
     if not tally.voices:
         return Breadth()
     return Breadth(matches=tally.voices, people=tally.people, companies=tally.companies,
-                   first=tally.first, last=tally.last, approximate=approximate)
+                   first=tally.first, last=tally.last, approximate=approximate,
+                   unnamed_companies=tally.unnamed > 0)

@@ -58,6 +58,8 @@ class Tally:
     companies: int = 0
     first: datetime | None = None
     last: datetime | None = None
+    #: quotes that name no company (so "at N companies" would not be true of all of them)
+    unnamed: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def _found_statement(dialect: str) -> Any:
     the counted quotes (distinct voices in ``id``, oldest and newest said in ``said_at`` and
     ``captured_at``, JSON arrays of their distinct speaker ids, of their distinct names
     without an id, and of their distinct companies in ``speaker_user_id``, ``speaker_name``
-    and ``company``); 2 every capture of the shown quotes' voices (``id``, ``voice_id``)."""
+    and ``company``, and how many name no company in ``revision_count``); 2 every capture
+    of the shown quotes' voices (``id``, ``voice_id``)."""
     if dialect not in ("sqlite", "postgresql"):
         raise ValueError(f"no search statement for the {dialect!r} database")
     # Rows are found by primary key first, in materialized CTEs, and only then checked for
@@ -133,6 +136,7 @@ def _found_statement(dialect: str) -> Any:
                                                      else_=m.c.speaker_user_id)),
         speaker_name=_distinct_json(dialect, case((no_id, m.c.speaker_name))),
         company=_distinct_json(dialect, m.c.company),
+        revision_count=func.sum(case((func.coalesce(m.c.company, "") == "", 1), else_=0)),
     )).where(m.c.team_id == team)
     voices = (select(func.coalesce(shown.c.voice_id, shown.c.id))
               .where(shown.c.team_id == team))
@@ -171,7 +175,8 @@ def views_and_tally(session: Session, team_id: str, shown: Sequence[int],
             firms = {normalize_key(c) for c in _listed(r.company) if c}
             tally = Tally(int(r.id or 0), len(people - {None}), len(firms - {""}),
                           _aware(r.said_at) if r.said_at else None,
-                          _aware(r.captured_at) if r.captured_at else None)
+                          _aware(r.captured_at) if r.captured_at else None,
+                          unnamed=int(r.revision_count or 0))
         elif r.team_id == team_id:
             captures[r.id] = r.voice_id
     return Found(views, tally, captures)

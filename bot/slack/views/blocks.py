@@ -143,7 +143,9 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
 
     Words that add up: a quote captured for several speakers (linked re-captures) counts once
     as a quote but each speaker counts as a person, so when there are more people than quotes
-    the people lead: "33 people at 4 companies, in 32 distinct quotes". An estimated count
+    the people lead: "33 people at 4 companies, in 32 distinct quotes". When some quotes
+    name no company, the companies are the ones named: "12 matching quotes from 9 people (1
+    company named)", not "at 1 company". An estimated count
     (``b.approximate``) reads "about 10 matching quotes from about 9 people" ("about" only
     before counts of 3 or more: "about 5 matching quotes from 1 person").
     """
@@ -160,7 +162,9 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
 
     quotes = n(b.matches, "matching quote", "matching quotes")
     people = f"{about(b.people)}{w(b.people, 'person', 'people')}" if b.people else ""
-    companies = f" at {w(b.companies, 'company', 'companies')}" if b.companies else ""
+    companies = ("" if not b.companies else
+                 f" at {w(b.companies, 'company', 'companies')}" if not b.unnamed_companies
+                 else f" ({w(b.companies, 'company', 'companies')} named)")
     if b.people > b.matches:
         text = (f"{people}{companies}, in {about(b.matches)}"
                 f"{n(b.matches, 'distinct quote', 'distinct quotes')}")
