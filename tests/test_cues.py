@@ -105,3 +105,26 @@ def test_hostile_and_empty_text_gives_zero_cues() -> None:
     assert many[0, CUES.index("negated_positive")] == 1.0
     lost = cues(["It was great. They removed it. " * 2000])  # one pass over the sentences
     assert lost[0, CUES.index("negated_positive")] == 1.0
+
+
+def test_emoji_counts_skip_only_texts_they_cannot_match() -> None:
+    """cues() searches an ASCII text for a face only when one of its emoticons is in it; the
+    counts are those of searching every text, on the sanity and product dev lines and on
+    faces in and out of context."""
+    from pathlib import Path
+
+    from store.retrieval import cues as module
+
+    root = Path(__file__).resolve().parents[1]
+    lines = [line.split("\t")[-1] for name in ("tests/data/emotion_sanity.tsv",
+                                              "bench/data/emotion_product_dev.tsv")
+             for line in (root / name).read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    lines += [f"{a} {m} {b}" for marks in EMOJI.values() for m in marks
+              for a, b in (("ok", "."), ("x", "y"), ("", ""), ("a" + m, m + "b"))]
+    lines += ["O_o really", "o_O", "<3<3 <3", "A:/B", "plain words only", ""]
+    assert len(lines) > 300
+    for line in lines:
+        text = module._normalize(line)
+        want = [min(len(p.findall(text)), 2) / 2 for p in module._EMOJI]
+        assert cues([line])[0][:len(EMOJI)].tolist() == want, line

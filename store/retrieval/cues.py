@@ -146,6 +146,10 @@ def _pattern(marks: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _EMOJI = tuple(_pattern(marks) for marks in EMOJI.values())
+#: Per :data:`_EMOJI` pattern, its ASCII emoticons as matched: in an ASCII text the pattern
+#: can match only where one of these is a substring (its emoji are not ASCII), so a text
+#: holding none of them is not searched (most quotes have no emoji or emoticon).
+_EMOTICONS = tuple(tuple(m.lower() for m in marks if m.isascii()) for marks in EMOJI.values())
 
 
 def _taken_back(text: str) -> tuple[int, int]:
@@ -187,7 +191,9 @@ def cues(texts: Sequence[str]) -> np.ndarray:
     out = np.zeros((len(texts), len(CUES)), np.float32)
     for i, raw in enumerate(texts):
         text = _normalize(raw)
-        row = [len(p.findall(text)) for p in _EMOJI]
+        plain = text.isascii()
+        row = [len(p.findall(text)) if not plain or any(m in text for m in marks) else 0
+               for p, marks in zip(_EMOJI, _EMOTICONS)]
         positive, negative = _taken_back(text)
         lost_liked, lost_disliked = _lost(text)
         positive += lost_liked
