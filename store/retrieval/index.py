@@ -80,7 +80,8 @@ class SplitScanner:
 
 
 #: :meth:`QuoteIndex.search_many` scores at most this many (query, quote) pairs at once
-#: (16 MiB of float32), in blocks of at least 64 queries.
+#: (16 MiB of float32), in blocks of at least 64 queries, and picks each row's best from
+#: at most this many in whole-block operations (:func:`best_rows`, which copies the block).
 MANY_SCORES = 1 << 22
 
 
@@ -324,7 +325,12 @@ class QuoteIndex:
                 S = queries[start : start + block] @ self._X[:n].T  # (block, n)
                 # as Scan.hits(k), but ordering only each row's k best, not Scan.best's
                 # BEST_MIN: an import looks for 5 neighbours of every quote
-                out += best_rows(S, ids, k)
+                if S.size <= MANY_SCORES:
+                    out += best_rows(S, ids, k)
+                else:  # a large team: no whole-block copies beside the scores
+                    for row in S:
+                        top = best_first(row, k)[:k]
+                        out.append(list(zip(ids[top].tolist(), row[top].tolist())))
         return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
