@@ -111,19 +111,19 @@ class NewVectors:
         nearest, and those earlier ones, are read from the database."""
         index = self.indexes.get(team_id)
         earlier_hits: dict[int, list[int]] = {}
-        for quote_id, hits in zip(ids, index.search_many(vecs, 5)):
-            earlier = [i for i, _ in hits if i < quote_id]
-            if earlier:
-                earlier_hits[quote_id] = earlier
+        for quote_id, nearest in zip(ids, index.search_many(vecs, 5)):
+            before = [i for i, _ in nearest if i < quote_id]
+            if before:
+                earlier_hits[quote_id] = before
         if not earlier_hits:
             return {}
-        wanted = set(earlier_hits) | {i for hits in earlier_hits.values() for i in hits}
+        wanted = set(earlier_hits) | {i for before in earlier_hits.values() for i in before}
         with self.sessions() as session:
             texts = voices.texts(session, wanted)
         new_vecs = dict(zip(ids, vecs))
         links: dict[int, int] = {}
-        for quote_id, hits in earlier_hits.items():
-            earlier = [i for i in hits if i in texts]
+        for quote_id, before in earlier_hits.items():
+            earlier = [i for i in before if i in texts]
             if not earlier:
                 continue
             mine = self._words(quote_id, texts.get(quote_id, ""))
