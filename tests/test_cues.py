@@ -105,3 +105,45 @@ def test_hostile_and_empty_text_gives_zero_cues() -> None:
     assert many[0, CUES.index("negated_positive")] == 1.0
     lost = cues(["It was great. They removed it. " * 2000])  # one pass over the sentences
     assert lost[0, CUES.index("negated_positive")] == 1.0
+
+
+def _searched_everywhere(line: str) -> list[float]:
+    """cues() of one line as it was first written: every pattern searched in every text,
+    every sentence searched for a loss."""
+    from store.retrieval import cues as module
+
+    text = module._normalize(line)
+    row = [len(p.findall(text)) for p in module._EMOJI]
+    positive, negative = module._taken_back(text)
+    sentences = [s for s in module._SENTENCE.split(text) if s.strip()]
+    for i, sentence in enumerate(sentences):
+        if module._GONE.search(sentence):
+            window = " . ".join(sentences[max(0, i - 1) : i + 2])
+            positive += bool(module._PAST_LIKED.search(window))
+            negative += bool(module._PAST_DISLIKED.search(window))
+    positive += len(module._NEG_POS.findall(text)) + len(module._WISHED_PRAISE.findall(text))
+    negative += len(module._NEG_NEG.findall(text)) + len(module._PRAISING_WISH.findall(text))
+    return [min(v, 2) / 2 for v in [*row, positive, negative]]
+
+
+def test_cues_skip_only_searches_that_cannot_match() -> None:
+    """cues() searches an ASCII text for a face only when one of its emoticons is in it, and
+    a text's sentences for a loss only when the whole text has one; the values are those of
+    searching everything, on the sanity and product dev lines, on faces in and out of
+    context and on losses across sentence ends."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    lines = [line.split("\t")[-1] for name in ("tests/data/emotion_sanity.tsv",
+                                               "bench/data/emotion_product_dev.tsv")
+             for line in (root / name).read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    lines += [f"{a} {m} {b}" for marks in EMOJI.values() for m in marks
+              for a, b in (("ok", "."), ("x", "y"), ("", ""), ("a" + m, m + "b"))]
+    lines += ["O_o really", "o_O", "<3<3 <3", "A:/B", "plain words only", "",
+              "What a shame. On the bright side it was the best part!",
+              "shame! on you", "They took it. away. It was great", "no. longer useful"]
+    assert len(lines) > 300
+    got = cues(lines)
+    for line, row in zip(lines, got):
+        assert row.tolist() == _searched_everywhere(line), line

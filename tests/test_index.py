@@ -238,3 +238,33 @@ def test_search_many_is_scan_hits_of_each_row_ties_in_index_order() -> None:
                 scores = queries[start : start + 64] @ vecs.T
                 want += [Scan(ids=index.ids(), scores=row).hits(k) for row in scores]
             assert index.search_many(queries, k) == want
+
+
+def test_best_rows_is_best_first_of_each_row() -> None:
+    """search_many's whole-block selection keeps, per row, exactly best_first(row, k)[:k]:
+    ties at the cut and inside the k in position order (rounded scores make many ties)."""
+    from store.retrieval.index import best_first, best_rows
+
+    rng = np.random.default_rng(7)
+    for n in (1, 4, 5, 6, 300, 9000):
+        ids = np.arange(10, 10 + n, dtype=np.int64)[rng.permutation(n)]
+        for rounding in (None, 1):
+            scores = rng.normal(size=(40, n)).astype(np.float32)
+            if rounding is not None:
+                scores = np.round(scores, rounding)
+            for k in (1, 5, 7):
+                want = [list(zip(ids[top].tolist(), row[top].tolist()))
+                        for row in scores for top in [best_first(row, k)[:k]]]
+                assert best_rows(scores, ids, k) == want
+
+
+def test_search_many_blocks_score_alike() -> None:
+    """The default block (every query of an import batch at once against a small team) finds
+    what blocks of 64 queries find."""
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(3000, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index = QuoteIndex(384)
+    index.upsert(list(range(1, 3001)), vecs)
+    queries = vecs[2488:]
+    assert index.search_many(queries, 5) == index.search_many(queries, 5, block=64)

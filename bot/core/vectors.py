@@ -18,9 +18,11 @@ from store.queries import voices
 from store.queries.quotes import NewQuote
 from store.retrieval.embeddings import Embedder, encode_topic
 from store.retrieval.index import IndexRegistry
-from store.retrieval.ranking import Candidate, is_near_duplicate
+from store.retrieval.ranking import near_duplicate, normalize_text
 
 Progress = Callable[[int], None]
+#: Quotes whose normalized words :class:`NewVectors` keeps between batches.
+NORMALIZED_KEPT = 65536
 
 
 class EmotionEncoder(Protocol):
@@ -92,6 +94,8 @@ class NewVectors:
     def __init__(self, sessions: sessionmaker[Session], indexes: IndexRegistry) -> None:
         self.sessions = sessions
         self.indexes = indexes
+        #: ``{quote id: (text, normalize_text(text))}`` of quotes lately compared
+        self._normalized: dict[int, tuple[str, str]] = {}
 
     def add(self, team_id: str, ids: Sequence[int], vecs: np.ndarray) -> dict[int, int]:
         """Index the new quotes; returns ``{new id: first capture id}`` for repeated words."""
@@ -102,34 +106,45 @@ class NewVectors:
                     vecs: np.ndarray) -> dict[int, int]:
         """Mark new quotes whose words were already captured as the same voice as the earlier
         capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
-        the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD)."""
+        the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD), among
+        each quote's 5 nearest in the index. Only the quotes with an earlier one among their
+        nearest, and those earlier ones, are read from the database."""
         index = self.indexes.get(team_id)
-        nearest = dict(zip(ids, index.search_many(vecs, 5)))
-        wanted = set(ids) | {i for hits in nearest.values() for i, _ in hits}
+        earlier_hits: dict[int, list[int]] = {}
+        for quote_id, nearest in zip(ids, index.search_many(vecs, 5)):
+            before = [i for i, _ in nearest if i < quote_id]
+            if before:
+                earlier_hits[quote_id] = before
+        if not earlier_hits:
+            return {}
+        wanted = set(earlier_hits) | {i for before in earlier_hits.values() for i in before}
         with self.sessions() as session:
             texts = voices.texts(session, wanted)
         new_vecs = dict(zip(ids, vecs))
-        candidates: dict[int, Candidate] = {}  # one per quote: its text is normalized once
-
-        def candidate(quote_id: int, vector: np.ndarray | None) -> Candidate:
-            if quote_id not in candidates:
-                candidates[quote_id] = Candidate(
-                    id=quote_id, score=0.0, speaker_key=None, company_key=None,
-                    text_key=texts.get(quote_id, ""), vector=vector)
-            return candidates[quote_id]
-
         links: dict[int, int] = {}
-        for quote_id, hits in nearest.items():
-            earlier = [i for i, _ in hits if i < quote_id and i in texts]
+        for quote_id, before in earlier_hits.items():
+            earlier = [i for i in before if i in texts]
             if not earlier:
                 continue
-            mine = candidate(quote_id, new_vecs[quote_id])
-            others = index.vectors(earlier)
-            same = [i for i, v in zip(earlier, others)
-                    if is_near_duplicate(mine, candidate(i, v))]
+            mine = self._words(quote_id, texts.get(quote_id, ""))
+            vector = new_vecs[quote_id]
+            same = [i for i, v in zip(earlier, index.vectors(earlier))
+                    if near_duplicate(mine, vector, self._words(i, texts[i]), v)]
             if same:
                 links[quote_id] = min(same)
         if not links:
             return {}
         with self.sessions.begin() as session:
             return voices.link(session, links)
+
+    def _words(self, quote_id: int, text: str) -> str:
+        """``normalize_text(text)``, kept for the next batches of an import (whose nearest
+        quotes are often the last batches' quotes), up to :data:`NORMALIZED_KEPT` quotes."""
+        known = self._normalized.get(quote_id)
+        if known is not None and known[0] == text:
+            return known[1]
+        words = normalize_text(text)
+        if len(self._normalized) >= NORMALIZED_KEPT:
+            self._normalized.clear()
+        self._normalized[quote_id] = (text, words)
+        return words

@@ -146,6 +146,10 @@ def _pattern(marks: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _EMOJI = tuple(_pattern(marks) for marks in EMOJI.values())
+#: Per :data:`_EMOJI` pattern, its ASCII emoticons as matched: in an ASCII text the pattern
+#: can match only where one of these is a substring (its emoji are not ASCII), so a text
+#: holding none of them is not searched (most quotes have no emoji or emoticon).
+_EMOTICONS = tuple(tuple(m.lower() for m in marks if m.isascii()) for marks in EMOJI.values())
 
 
 def _taken_back(text: str) -> tuple[int, int]:
@@ -171,6 +175,8 @@ def _lost(text: str) -> tuple[int, int]:
     """Losses of a liked thing and of a disliked one: per sentence that says something is
     gone, whether it or a neighbouring sentence describes the thing as liked or disliked in
     the past."""
+    if not _GONE.search(text):  # a match in a sentence is one in the whole text
+        return 0, 0
     sentences = [s for s in _SENTENCE.split(text) if s.strip()]
     liked = disliked = 0
     for i, sentence in enumerate(sentences):
@@ -184,10 +190,12 @@ def _lost(text: str) -> tuple[int, int]:
 
 def cues(texts: Sequence[str]) -> np.ndarray:
     """``(len(texts), len(CUES))`` float32 cue values in [0, 1]."""
-    out = np.zeros((len(texts), len(CUES)), np.float32)
-    for i, raw in enumerate(texts):
+    counts = []
+    for raw in texts:
         text = _normalize(raw)
-        row = [len(p.findall(text)) for p in _EMOJI]
+        plain = text.isascii()
+        row = [len(p.findall(text)) if not plain or any(m in text for m in marks) else 0
+               for p, marks in zip(_EMOJI, _EMOTICONS)]
         positive, negative = _taken_back(text)
         lost_liked, lost_disliked = _lost(text)
         positive += lost_liked
@@ -195,7 +203,9 @@ def cues(texts: Sequence[str]) -> np.ndarray:
         positive += len(_NEG_POS.findall(text)) + len(_WISHED_PRAISE.findall(text))
         negative += len(_NEG_NEG.findall(text)) + len(_PRAISING_WISH.findall(text))
         row += [positive, negative]
-        out[i] = np.minimum(np.asarray(row, np.float32), _CAP) / _CAP
+        counts.append(row)
+    out: np.ndarray = np.minimum(np.asarray(counts, np.float32).reshape(len(texts), len(CUES)),
+                                 _CAP) / _CAP
     return out
 
 

@@ -165,10 +165,12 @@ class EmotionHead:
         return self._torch
 
     def logits(self, states: torch.Tensor | np.ndarray, mask: torch.Tensor | np.ndarray,
-               texts: Sequence[str], *, run: BaseLogits | None = None) -> np.ndarray:
+               texts: Sequence[str], *, run: BaseLogits | None = None,
+               cue_values: np.ndarray | None = None) -> np.ndarray:
         """Raw class scores for a batch: ``states`` (B, T, D) entering ``layer``, ``mask``
         (B, T) with 1 for real tokens, and the batch's ``texts`` (for the emoji and negation
-        cues, :mod:`store.retrieval.cues`). ``run`` scores the states before the cues (the
+        cues, :mod:`store.retrieval.cues`; ``cue_values``, when given, are those texts'
+        ``cues.cues`` rows, already computed). ``run`` scores the states before the cues (the
         ONNX embedder's :class:`~store.retrieval.emotion_onnx.OnnxHead`); without it NumPy
         arrays are scored without torch (:func:`store.retrieval.emotion_numpy.logits`, the
         same math), tensors with torch."""
@@ -180,7 +182,9 @@ class EmotionHead:
             base = numpy_logits(self, states, np.asarray(mask))
         else:
             base = self._torch_logits(states, mask)  # type: ignore[arg-type]  # torch here
-        scores: np.ndarray = base + text_cues.cues(texts) @ self.cue_w.T
+        if cue_values is None:
+            cue_values = text_cues.cues(texts)
+        scores: np.ndarray = base + cue_values @ self.cue_w.T
         return scores
 
     def _torch_logits(self, states: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
@@ -255,24 +259,32 @@ class EmotionReader:
     def probabilities(self, texts: Sequence[str], *, batch_size: int | None = None,
                       progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(vectors, probabilities)`` for ``texts``: columns in ``head.labels`` order."""
+        vectors, probs, _ = self._read(texts, batch_size, progress)
+        return vectors, probs
+
+    def _read(self, texts: Sequence[str], batch_size: int | None,
+              progress: Progress | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(vectors, probabilities, cue values)``: the cues are read from each text once,
+        for the logits and for the conflict rule (:meth:`encode`)."""
         probs = np.zeros((len(texts), len(self.head.labels)), np.float32)
+        values = text_cues.cues(texts)
 
         def consume(rows: np.ndarray, states: Any, mask: Any) -> None:
             batch = [texts[int(i)] for i in rows]
             probs[rows] = self.head.probabilities_from_logits(
-                self.head.logits(states, mask, batch, run=self.run))
+                self.head.logits(states, mask, batch, run=self.run, cue_values=values[rows]))
 
         sizes = {} if batch_size is None else {"batch_size": batch_size}  # None: the embedder's
         vectors = self.embedder.encode(texts, **sizes, progress=progress,
                                        tap=Tap(self.head.layer, consume))
-        return vectors, probs
+        return vectors, probs, values
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
                progress: Progress | None = None) -> tuple[np.ndarray, list[EmotionGuess]]:
-        """``(vectors, guesses)`` for ``texts``, in order (the cues are read again from the
-        texts for the conflict rule: a regex pass, next to nothing beside the encoding)."""
-        vectors, probs = self.probabilities(texts, batch_size=batch_size, progress=progress)
-        return vectors, self.head.guesses(probs, text_cues.cues(texts))
+        """``(vectors, guesses)`` for ``texts``, in order (the text cues feed both the
+        logits and the conflict rule)."""
+        vectors, probs, values = self._read(texts, batch_size, progress)
+        return vectors, self.head.guesses(probs, values)
 
 
 def load_reader(embedder: Any, path: str | Path | None = None) -> EmotionReader | None:

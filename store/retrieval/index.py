@@ -79,6 +79,12 @@ class SplitScanner:
         return out
 
 
+#: :meth:`QuoteIndex.search_many` scores at most this many (query, quote) pairs at once
+#: (16 MiB of float32), in blocks of at least 64 queries, and picks each row's best from
+#: at most this many in whole-block operations (:func:`best_rows`, which copies the block).
+MANY_SCORES = 1 << 22
+
+
 #: :meth:`Scan.best` orders at least this many quotes at once: one selection over the whole
 #: scan serves the ranking's pools (the first 400 allowed quotes) and the breadth count's
 #: first step past them (to 800); a count that goes further orders 4x more each time.
@@ -121,6 +127,28 @@ def best_first(scores: np.ndarray, want: int) -> np.ndarray:
     top = at_least(scores, want) if 0 < want < n else np.arange(n)
     ordered: np.ndarray = top[np.argsort(-scores[top], kind="stable")]
     return ordered
+
+
+def best_rows(scores: np.ndarray, ids: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    """Per row of ``scores`` (queries x quotes ``ids``), its ``k`` best ``(id, score)``, best
+    first, equal scores in position order: ``best_first(row, k)[:k]`` of every row, in a
+    few whole-matrix operations instead of a pass per row."""
+    rows, n = scores.shape
+    if not 0 < k < n:
+        out = []
+        for row in scores:
+            top = best_first(row, k)[:k]
+            out.append(list(zip(ids[top].tolist(), row[top].tolist())))
+        return out
+    cut = np.partition(scores, n - k, axis=1)[:, n - k]  # each row's k-th best score
+    row_of, col = np.nonzero(scores >= cut[:, None])  # row by row, positions ascending
+    kept = scores[row_of, col]
+    order = np.lexsort((-kept, row_of))  # by row, best first; stable: ties by position
+    starts = np.searchsorted(row_of, np.arange(rows))  # each row keeps >= k
+    pick = order[(starts[:, None] + np.arange(k)).ravel()]
+    top_ids = ids[col[pick]].reshape(rows, k).tolist()
+    top_scores = kept[pick].reshape(rows, k).tolist()
+    return [list(zip(a, b)) for a, b in zip(top_ids, top_scores)]
 
 
 @dataclass(frozen=True)
@@ -280,9 +308,10 @@ class QuoteIndex:
         return self.scan(vector).hits(k)
 
     def search_many(self, vectors: np.ndarray, k: int,
-                    block: int = 64) -> list[list[tuple[int, float]]]:
+                    block: int | None = None) -> list[list[tuple[int, float]]]:
         """:meth:`search` for several query vectors (``block`` at a time: the scores of a
-        block of queries against every quote are held at once)."""
+        block of queries against every quote are held at once; by default as many as fit
+        in :data:`MANY_SCORES` scores, at least 64)."""
         queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         out: list[list[tuple[int, float]]] = []
         with self._lock:
@@ -290,13 +319,18 @@ class QuoteIndex:
             ids = self._ids[:n].copy()
             if n == 0 or k <= 0:
                 return [[] for _ in range(len(queries))]
+            if block is None:  # one product for an import's batch against a small team
+                block = max(64, MANY_SCORES // n)
             for start in range(0, len(queries), block):
                 S = queries[start : start + block] @ self._X[:n].T  # (block, n)
                 # as Scan.hits(k), but ordering only each row's k best, not Scan.best's
                 # BEST_MIN: an import looks for 5 neighbours of every quote
-                for row in S:
-                    top = best_first(row, k)[:k]
-                    out.append(list(zip(ids[top].tolist(), row[top].tolist())))
+                if S.size <= MANY_SCORES:
+                    out += best_rows(S, ids, k)
+                else:  # a large team: no whole-block copies beside the scores
+                    for row in S:
+                        top = best_first(row, k)[:k]
+                        out.append(list(zip(ids[top].tolist(), row[top].tolist())))
         return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:

@@ -516,11 +516,18 @@ class Candidate:
 
 def is_near_duplicate(a: Candidate, b: Candidate) -> bool:
     """Same words re-captured: same/contained normalized text or cosine >= threshold."""
-    if same_text(a.normalized, b.normalized):
+    return near_duplicate(a.normalized, a.vector, b.normalized, b.vector)
+
+
+def near_duplicate(a: str, a_vector: np.ndarray | None, b: str,
+                   b_vector: np.ndarray | None) -> bool:
+    """:func:`is_near_duplicate` of two quotes' normalized texts (:func:`normalize_text`)
+    and vectors."""
+    if same_text(a, b):
         return True
-    if a.vector is None or b.vector is None:
+    if a_vector is None or b_vector is None:
         return False
-    return float(np.dot(a.vector, b.vector)) >= NEAR_DUPLICATE_THRESHOLD
+    return float(np.dot(a_vector, b_vector)) >= NEAR_DUPLICATE_THRESHOLD
 
 
 def diversify(candidates: Sequence[Candidate], k: int = 5, max_per_source: int = 2,
