@@ -7,6 +7,8 @@ FAISS index and links each to an earlier capture of the same words.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -21,8 +23,10 @@ from store.retrieval.index import IndexRegistry
 from store.retrieval.ranking import near_duplicate, normalize_text
 
 Progress = Callable[[int], None]
-#: Quotes whose normalized words :class:`NewVectors` keeps between batches.
-NORMALIZED_KEPT = 65536
+#: Quotes whose normalized words :class:`NewVectors` keeps between batches, the most recently
+#: used: an import batch of 512 and their nearest earlier quotes fit, and a server that runs
+#: for months holds at most this many (~2 MB), not one entry per quote it ever linked.
+NORMALIZED_KEPT = 4096
 
 
 class EmotionEncoder(Protocol):
@@ -95,7 +99,8 @@ class NewVectors:
         self.sessions = sessions
         self.indexes = indexes
         #: ``{quote id: (text, normalize_text(text))}`` of quotes lately compared
-        self._normalized: dict[int, tuple[str, str]] = {}
+        self._normalized: OrderedDict[int, tuple[str, str]] = OrderedDict()
+        self._normalized_lock = threading.Lock()  # captures link from several workers
 
     def add(self, team_id: str, ids: Sequence[int], vecs: np.ndarray) -> dict[int, int]:
         """Index the new quotes; returns ``{new id: first capture id}`` for repeated words."""
@@ -140,11 +145,15 @@ class NewVectors:
     def _words(self, quote_id: int, text: str) -> str:
         """``normalize_text(text)``, kept for the next batches of an import (whose nearest
         quotes are often the last batches' quotes), up to :data:`NORMALIZED_KEPT` quotes."""
-        known = self._normalized.get(quote_id)
-        if known is not None and known[0] == text:
-            return known[1]
+        with self._normalized_lock:
+            known = self._normalized.get(quote_id)
+            if known is not None and known[0] == text:
+                self._normalized.move_to_end(quote_id)
+                return known[1]
         words = normalize_text(text)
-        if len(self._normalized) >= NORMALIZED_KEPT:
-            self._normalized.clear()
-        self._normalized[quote_id] = (text, words)
+        with self._normalized_lock:
+            self._normalized[quote_id] = (text, words)
+            self._normalized.move_to_end(quote_id)
+            while len(self._normalized) > NORMALIZED_KEPT:
+                self._normalized.popitem(last=False)
         return words
