@@ -110,7 +110,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("demo", help="load bundled sample customer messages and search them",
                        description="Load 462 real public customer messages (Banking77, "
-                       "CC-BY-4.0) into the configured database under team TDEMO, then "
+                       "CC-BY-4.0) and a short sample interview transcript (the customer's "
+                       "turns only) into the configured database under team TDEMO, then "
                        "run a few searches.")
     p.add_argument("topic", nargs="*", help="search this topic instead of the sample topics")
     p.set_defaults(func=cmd_demo)
