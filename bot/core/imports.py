@@ -5,8 +5,10 @@ committed batches, encoded once per batch; rows that are stored quotes update th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -98,11 +100,7 @@ class Importer:
             unchanged += same
             if progress and same:
                 progress(same)
-            for start in range(0, len(fresh), batch_size):
-                batch = fresh[start:start + batch_size]
-                added += self._add(team_id, batch, run)
-                if progress:
-                    progress(len(batch))
+            added += self._add_all(team_id, fresh, batch_size, run, progress)
             for start in range(0, len(changed), batch_size):
                 corrected = changed[start:start + batch_size]
                 done, problems = self._update(team_id, corrected, run)
@@ -122,8 +120,36 @@ class Importer:
             by_words = imports.by_words(session, team_id, wanted) if wanted else {}
         return pair(items, by_key, by_words, run.file_name if run else None)
 
-    def _add(self, team_id: str, fresh: list[NewQuote], run: ImportRun | None) -> int:
-        vecs, guesses = self.encoder.encode([it.text for it in fresh])
+    def _add_all(self, team_id: str, fresh: list[NewQuote], batch_size: int,
+                 run: ImportRun | None, progress: Progress | None) -> int:
+        """Add ``fresh`` in batches: each batch is encoded while the batch before it is
+        stored (:meth:`_store`, on one other thread, in order), so the database work and the
+        near-duplicate links run beside the model instead of after it. A batch is reported
+        to ``progress`` once stored; a failure stops the import at that batch, and the
+        batches before it stay committed."""
+        added = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="voicebot-import-store") as storer:
+            stored: Future[int] | None = None
+            done = 0
+            for start in range(0, len(fresh), batch_size):
+                batch = fresh[start:start + batch_size]
+                encoded = self.encoder.encode([it.text for it in batch])
+                if stored is not None:
+                    added += stored.result()
+                    if progress:
+                        progress(done)
+                stored = storer.submit(self._store, team_id, batch, *encoded, run)
+                done = len(batch)
+            if stored is not None:
+                added += stored.result()
+                if progress:
+                    progress(done)
+        return added
+
+    def _store(self, team_id: str, fresh: list[NewQuote], vecs: np.ndarray,
+               guesses: Sequence[Any] | None, run: ImportRun | None) -> int:
+        """Insert ``fresh`` (encoded as ``vecs`` with ``guesses``) in one transaction, then
+        index them and link re-captured words."""
         now = self.clock()
         rows = [to_row(it, embedding=to_blob(v), model=self.encoder.model, now=now)
                 for it, v in zip(fresh, vecs)]
