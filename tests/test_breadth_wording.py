@@ -173,3 +173,32 @@ def test_companies_are_said_to_be_the_named_ones_when_some_quotes_name_none() ->
         "12 matching quotes from 7 people (3 companies named)")
     assert plain(Breadth(matches=5, people=5, unnamed_companies=True)) == (
         "5 matching quotes from 5 people")
+
+
+def test_offers_and_the_digest_say_named_companies_alike() -> None:
+    """The evidence offer and the weekly digest use the same rule as the /voice header."""
+    from datetime import timedelta
+
+    from bot.core.digest import DigestData
+    from bot.core.query import parse_query
+    from bot.core.search import SearchResult
+    from bot.slack.views.digest import _breadth
+    from bot.slack.views.offers import offer
+
+    some = SearchResult(query=parse_query("card delivery"),
+                        breadth=Breadth(matches=7, people=7, companies=2,
+                                        unnamed_companies=True))
+    assert offer(1, "card delivery", some)[0].startswith(
+        "7 users (2 companies named) talked about")
+    every = SearchResult(query=parse_query("card delivery"),
+                         breadth=Breadth(matches=7, people=7, companies=2))
+    assert offer(1, "card delivery", every)[0].startswith("7 users at 2 companies talked")
+
+    def week(unnamed: bool) -> DigestData:
+        return DigestData(team_id="T1", start=DAY, end=DAY + timedelta(days=7), total=12,
+                          people=7, companies=1, themes=(), frustrated=(), confused=(),
+                          disappointed=(), delighted=(), used=(), habits=(),
+                          unnamed_companies=unnamed)
+
+    assert _breadth(week(True), "*") == "*12* new quotes from *7* people (*1* company named)."
+    assert _breadth(week(False), "*") == "*12* new quotes from *7* people at *1* company."

@@ -68,6 +68,8 @@ class DigestData:
     #: Topics argued this week whose newest quote is older than the workspace's threshold:
     #: (topic, newest quote's date); only topics asked where this digest's readers could see.
     old_evidence: tuple[tuple[str, datetime], ...] = ()
+    #: some of the week's quotes name no company (the companies are the ones named)
+    unnamed_companies: bool = False
     stale_months: int = 6
 
     @property
@@ -116,7 +118,8 @@ class DigestService:
             frustrated=by_emotion("frustrated"), confused=by_emotion("confused"),
             disappointed=by_emotion("disappointed"), delighted=by_emotion("delighted"),
             used=used, habits=self._habits(week), old_evidence=tuple(old),
-            stale_months=stale_months)
+            stale_months=stale_months,
+            unnamed_companies=any(not v.company_key for v in week))
 
     def _used(self, session: Session, team_id: str, start: datetime, end: datetime,
               channel_id: str | None) -> tuple[tuple[q.QuoteView, int], ...]:

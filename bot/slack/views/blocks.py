@@ -162,9 +162,7 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
 
     quotes = n(b.matches, "matching quote", "matching quotes")
     people = f"{about(b.people)}{w(b.people, 'person', 'people')}" if b.people else ""
-    companies = ("" if not b.companies else
-                 f" at {w(b.companies, 'company', 'companies')}" if not b.unnamed_companies
-                 else f" ({w(b.companies, 'company', 'companies')} named)")
+    companies = companies_phrase(b.companies, b.unnamed_companies, bold)
     if b.people > b.matches:
         text = (f"{people}{companies}, in {about(b.matches)}"
                 f"{n(b.matches, 'distinct quote', 'distinct quotes')}")
@@ -174,6 +172,19 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
         text += (f", {date(b.first)} to {date(b.last)}" if b.first.date() != b.last.date()
                  else f", on {date(b.first)}")
     return text
+
+
+def companies_phrase(companies: int, unnamed: bool, bold: str = "*", *,
+                     number_only: bool = False) -> str:
+    """" at 4 companies" when every quote names its company, " (4 companies named)" when some
+    name none (so it is not read as everyone's), "" for none. ``bold`` wraps the number and
+    the noun, or only the number with ``number_only``."""
+    if not companies:
+        return ""
+    noun = "company" if companies == 1 else "companies"
+    counted = (f"{bold}{companies}{bold} {noun}" if number_only else
+               f"{bold}{companies} {noun}{bold}")
+    return f" ({counted} named)" if unnamed else f" at {counted}"
 
 
 def breadth_text(result: SearchResult) -> str:

@@ -6,6 +6,7 @@ from bot.core.digest import HABIT_TARGET, DigestData
 from bot.slack.views.blocks import (
     Blocks,
     attribution,
+    companies_phrase,
     context,
     date_token,
     escape,
@@ -42,9 +43,7 @@ def _breadth(data: DigestData, bold: str = "") -> str:
     if data.people:
         text += (f" from {bold}{data.people}{bold} "
                  f"{'person' if data.people == 1 else 'people'}")
-    if data.companies:
-        text += (f" at {bold}{data.companies}{bold} "
-                 f"compan{'y' if data.companies == 1 else 'ies'}")
+    text += companies_phrase(data.companies, data.unnamed_companies, bold, number_only=True)
     return text + "."
 
 

@@ -7,7 +7,15 @@ from datetime import datetime
 
 from bot.core.search import SearchResult
 from bot.slack.payloads import OfferButton
-from bot.slack.views.blocks import Blocks, button, context, date_token, escape, message
+from bot.slack.views.blocks import (
+    Blocks,
+    button,
+    companies_phrase,
+    context,
+    date_token,
+    escape,
+    message,
+)
 from bot.slack.views.blocks import mrkdwn_section as section
 from store.queries.suggest import Offer, OfferCounts
 
@@ -23,8 +31,7 @@ def offer(offer_id: int, topic: str, result: SearchResult) -> tuple[str, Blocks]
     """The ephemeral offer: "7 users at 5 companies talked about card delivery times"."""
     b = result.breadth
     who = f"{b.people} {'user' if b.people == 1 else 'users'}"
-    if b.companies:
-        who += f" at {b.companies} compan{'y' if b.companies == 1 else 'ies'}"
+    who += companies_phrase(b.companies, b.unnamed_companies, bold="")
     text = (f"{who} talked about \u201c{escape(topic)}\u201d ({b.matches} quote"
             f"{'s' * (b.matches != 1)}) \u2014 see their words before you decide?")
     value = OfferButton(offer_id).encode()
