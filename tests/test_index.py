@@ -268,3 +268,46 @@ def test_search_many_blocks_score_alike() -> None:
     index.upsert(list(range(1, 3001)), vecs)
     queries = vecs[2488:]
     assert index.search_many(queries, 5) == index.search_many(queries, 5, block=64)
+
+
+def test_the_id_map_behaves_as_a_dict_through_any_sequence_of_changes() -> None:
+    """QuoteIndex keeps quote id -> row in two sorted arrays (RowMap), not a dict of int
+    objects: random loads, upserts (new, replaced, out of order), removals and look-ups give
+    what a dict and a list of rows give."""
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        index = QuoteIndex(4)
+        model: dict[int, np.ndarray] = {}
+        start = rng.choice(np.arange(1, 400), size=int(rng.integers(0, 40)), replace=False)
+        vecs = rng.normal(size=(len(start) + 3, 4)).astype(np.float32)
+        index.load(start, vecs)
+        model.update((int(i), vecs[k].copy()) for k, i in enumerate(start))
+        for _ in range(30):
+            action = rng.integers(0, 3)
+            if action == 0:  # upsert: some new (ascending or not), some replaced
+                ids = rng.choice(np.arange(1, 600), size=int(rng.integers(1, 8)), replace=False)
+                v = rng.normal(size=(len(ids), 4)).astype(np.float32)
+                index.upsert(ids.tolist(), v)
+                model.update((int(i), v[k].copy()) for k, i in enumerate(ids))
+            elif action == 1:  # remove, some not there
+                ids = rng.choice(np.arange(1, 600), size=int(rng.integers(1, 6)), replace=False)
+                index.remove(ids.tolist())
+                for i in ids:
+                    model.pop(int(i), None)
+            else:
+                probe = rng.choice(np.arange(1, 600), size=10)
+                assert [int(i) in index for i in probe] == [int(i) in model for i in probe]
+            assert len(index) == len(model)
+            assert sorted(index.ids().tolist()) == sorted(model)
+            if model:
+                keys = list(model)
+                rng.shuffle(keys)
+                assert np.array_equal(index.vectors(keys), np.stack([model[k] for k in keys]))
+        missing = max(model, default=0) + 1
+        with pytest.raises(KeyError):
+            index.vectors([missing])
+
+
+def test_load_refuses_an_id_twice() -> None:
+    with pytest.raises(ValueError, match="same quote id twice"):
+        QuoteIndex(4).load(np.array([3, 1, 3]), np.zeros((3, 4), dtype=np.float32))
