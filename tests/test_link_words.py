@@ -22,3 +22,11 @@ def test_the_words_kept_are_bounded_and_the_least_recently_used_go(
     for i in range(100, 1000):
         new._words(i, "x")
     assert len(new._normalized) == 3
+
+
+def test_a_single_capture_keeps_no_words() -> None:
+    """A captured quote (one at a time, in a server that runs for months) is normalized and
+    forgotten; only an import's batches keep words for the next batch."""
+    new = NewVectors(sessions=None, indexes=None)  # type: ignore[arg-type]  # _words only
+    assert new._words(7, "Export is SLOW", keep=False) == "export is slow"
+    assert not new._normalized

@@ -146,3 +146,20 @@ def test_the_tally_counts_quotes_that_name_no_company(services) -> None:  # type
         one = sq.tally(session, "T1", [named.id])
     assert (both.voices, both.companies, both.unnamed) == (3, 1, 2)
     assert (one.voices, one.companies, one.unnamed) == (1, 1, 0)
+
+
+def test_captures_keep_no_normalized_words_but_imports_do(services) -> None:  # type: ignore[no-untyped-def]
+    """Linking a captured quote to earlier captures of the same words keeps nothing for later
+    (a server captures for months); an import's batches keep words for the next batch."""
+    first = services.capture.save(slack_quote("The export button is impossible to find")).quote
+    again = services.capture.save(slack_quote("The export button is impossible to find!",
+                                             channel_id="C2", message_ts="2.2")).quote
+    assert again.voice_id == first.id  # linked, so the words were compared
+    linker = services.imports.vectors
+    assert not linker._normalized
+    services.imports.import_quotes(
+        [(2, NewQuote(team_id="T1", text="The export button is impossible to find",
+                      speaker_name="Ana", source_kind=SourceKind.SURVEY)),
+         (3, NewQuote(team_id="T1", text="Dark mode please", speaker_name="Bo",
+                      source_kind=SourceKind.SURVEY))])
+    assert linker._normalized  # the import's batch compared words and kept them

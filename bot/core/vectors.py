@@ -113,8 +113,11 @@ class NewVectors:
         capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
         the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD), among
         each quote's 5 nearest in the index. Only the quotes with an earlier one among their
-        nearest, and those earlier ones, are read from the database."""
+        nearest, and those earlier ones, are read from the database. Their normalized words
+        are kept for the next batch only for a batch of several quotes (an import): a
+        capture's one quote keeps nothing, so a server's memory does not grow with them."""
         index = self.indexes.get(team_id)
+        keep = len(ids) > 1
         earlier_hits: dict[int, list[int]] = {}
         for quote_id, nearest in zip(ids, index.search_many(vecs, 5)):
             before = [i for i, _ in nearest if i < quote_id]
@@ -131,10 +134,10 @@ class NewVectors:
             earlier = [i for i in before if i in texts]
             if not earlier:
                 continue
-            mine = self._words(quote_id, texts.get(quote_id, ""))
+            mine = self._words(quote_id, texts.get(quote_id, ""), keep)
             vector = new_vecs[quote_id]
             same = [i for i, v in zip(earlier, index.vectors(earlier))
-                    if near_duplicate(mine, vector, self._words(i, texts[i]), v)]
+                    if near_duplicate(mine, vector, self._words(i, texts[i], keep), v)]
             if same:
                 links[quote_id] = min(same)
         if not links:
@@ -142,9 +145,12 @@ class NewVectors:
         with self.sessions.begin() as session:
             return voices.link(session, links)
 
-    def _words(self, quote_id: int, text: str) -> str:
-        """``normalize_text(text)``, kept for the next batches of an import (whose nearest
-        quotes are often the last batches' quotes), up to :data:`NORMALIZED_KEPT` quotes."""
+    def _words(self, quote_id: int, text: str, keep: bool = True) -> str:
+        """``normalize_text(text)``, kept (with ``keep``) for the next batches of an import
+        (whose nearest quotes are often the last batches' quotes), up to
+        :data:`NORMALIZED_KEPT` quotes."""
+        if not keep:
+            return normalize_text(text)
         with self._normalized_lock:
             known = self._normalized.get(quote_id)
             if known is not None and known[0] == text:
