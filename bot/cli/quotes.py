@@ -204,7 +204,6 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-
 def _text_search(args: argparse.Namespace, settings: Settings) -> int:
     """``search --text``: a literal substring of the words, not a similarity search."""
     from bot.cli.terminal import render

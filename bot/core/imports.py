@@ -128,22 +128,23 @@ class Importer:
         to ``progress`` once stored; a failure stops the import at that batch, and the
         batches before it stay committed."""
         added = 0
+
+        def stored(batch: Future[int], size: int) -> None:
+            nonlocal added
+            added += batch.result()  # a failed batch raises here
+            if progress:
+                progress(size)
+
         with ThreadPoolExecutor(1, thread_name_prefix="voicebot-import-store") as storer:
-            stored: Future[int] | None = None
-            done = 0
+            pending: tuple[Future[int], int] | None = None
             for start in range(0, len(fresh), batch_size):
                 batch = fresh[start:start + batch_size]
                 encoded = self.encoder.encode([it.text for it in batch])
-                if stored is not None:
-                    added += stored.result()
-                    if progress:
-                        progress(done)
-                stored = storer.submit(self._store, team_id, batch, *encoded, run)
-                done = len(batch)
-            if stored is not None:
-                added += stored.result()
-                if progress:
-                    progress(done)
+                if pending is not None:
+                    stored(*pending)
+                pending = storer.submit(self._store, team_id, batch, *encoded, run), len(batch)
+            if pending is not None:
+                stored(*pending)
         return added
 
     def _store(self, team_id: str, fresh: list[NewQuote], vecs: np.ndarray,

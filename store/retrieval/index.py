@@ -132,9 +132,11 @@ def best_first(scores: np.ndarray, want: int) -> np.ndarray:
 def best_rows(scores: np.ndarray, ids: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
     """Per row of ``scores`` (queries x quotes ``ids``), its ``k`` best ``(id, score)``, best
     first, equal scores in position order: ``best_first(row, k)[:k]`` of every row, in a
-    few whole-matrix operations instead of a pass per row."""
+    few whole-matrix operations instead of a pass per row while the block holds at most
+    :data:`MANY_SCORES` scores (a larger one, a large team's, is walked row by row: no
+    whole-block copies beside the scores)."""
     rows, n = scores.shape
-    if not 0 < k < n:
+    if not 0 < k < n or scores.size > MANY_SCORES:
         out = []
         for row in scores:
             top = best_first(row, k)[:k]
@@ -161,9 +163,6 @@ class RowMap:
     def __init__(self) -> None:
         self._ids = np.empty(0, dtype=np.int64)
         self._rows = np.empty(0, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self._ids)
 
     def reset(self, ids: np.ndarray) -> None:
         """Row ``k`` holds ``ids[k]``; ValueError when an id is given twice."""
@@ -388,12 +387,7 @@ class QuoteIndex:
                 S = queries[start : start + block] @ self._X[:n].T  # (block, n)
                 # as Scan.hits(k), but ordering only each row's k best, not Scan.best's
                 # BEST_MIN: an import looks for 5 neighbours of every quote
-                if S.size <= MANY_SCORES:
-                    out += best_rows(S, ids, k)
-                else:  # a large team: no whole-block copies beside the scores
-                    for row in S:
-                        top = best_first(row, k)[:k]
-                        out.append(list(zip(ids[top].tolist(), row[top].tolist())))
+                out += best_rows(S, ids, k)
         return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
