@@ -834,6 +834,9 @@ def main() -> None:
                     help="hand-written product-feedback lines to train on as well (the dev "
                     "set's columns: label, voice, tags, text; e.g. "
                     "bench/data/emotion_product_train.tsv); none by default")
+    ap.add_argument("--threads", type=int,
+                    default=int(os.environ.get("VOICEBOT_TORCH_THREADS", "2")),
+                    help="torch CPU threads (default: $VOICEBOT_TORCH_THREADS or 2)")
     ap.add_argument("--emoji-share", type=float, default=EMOJI_SHARE,
                     help=f"share of GoEmotions train items also given an emoji (default "
                     f"{EMOJI_SHARE})")
@@ -849,7 +852,7 @@ def main() -> None:
 
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     t_start = time.time()
     embedder = SentenceTransformerEmbedder()
     n_layers = len(embedder.transformer_layers())
