@@ -10,6 +10,7 @@ import pytest
 
 from store.retrieval import ranking
 from store.retrieval.ranking import Candidate, RankParams
+from tests.close import assert_same_ranking
 
 DENSE_ONLY = replace(ranking.PARAMS, neighbours=0, feedback_weight=0.0)  # score == cosine
 FEEDBACK_ONLY = replace(ranking.PARAMS, neighbours=0)
@@ -314,7 +315,8 @@ def test_rank_and_count_equal_the_two_calls_with_fewer_scans(with_filter: bool) 
                 ranking.count_matches(query, apart, allowed, threshold=0.5))
     together = BruteIndex(vectors)
     got = ranking.rank_and_count(query, together, k=20, allowed=allowed, threshold=0.5)
-    assert got == expected
+    assert_same_ranking(got[0], expected[0])
+    assert_same_ranking(got[1], expected[1])
     assert len(expected[1]) > ranking.PARAMS.pool  # the count had to grow past the first pool
     assert len(together.asked) < len(apart.asked)
 
@@ -365,8 +367,9 @@ def test_smoothed_scores_equal_the_written_out_smoothing_at_every_pool_size() ->
 def test_shared_pools_score_as_pools_read_apart(team: int, with_filter: bool) -> None:
     """rank_and_count reads its pools as one block (the 200-quote pool's vectors and Gram
     matrix are the first rows and top-left block of the 400-quote pool's) from one scan of a
-    QuoteIndex, by position: exactly what rank and count_matches return with each pool read
-    and multiplied on its own, on small teams and under a filter too."""
+    QuoteIndex, by position: what rank and count_matches return with each pool read and
+    multiplied on its own (within float32 rounding: tests/close.py), on small teams and under
+    a filter too."""
     from store.retrieval.index import QuoteIndex
 
     rng = np.random.default_rng(team)
@@ -390,7 +393,8 @@ def test_shared_pools_score_as_pools_read_apart(team: int, with_filter: bool) ->
                 asked.clear()
                 together = ranking.rank_and_count(q, index, k=k, allowed=recording,
                                                   threshold=threshold)
-                assert together == apart, (team, k, threshold)
+                assert_same_ranking(together[0], apart[0])
+                assert_same_ranking(together[1], apart[1])
                 assert len(asked) == len(set(asked))  # each quote's filter asked once
 
 
