@@ -35,7 +35,7 @@ def test_packaged_weights_are_small_and_describe_their_model(head: EmotionHead) 
     assert head.labels == EMOTIONS == ("frustrated", "confused", "delighted", "disappointed",
                                        "neutral")
     assert head.model == "sentence-transformers/all-MiniLM-L6-v2"
-    assert head.layer == 5 and head.dim == 384 and len(head.fingerprint) == 16
+    assert head.layer == 4 and head.dim == 384 and len(head.fingerprint) == 16  # layers 4, 5
     assert EmotionHead.load(PACKAGED).fingerprint == head.fingerprint
 
 

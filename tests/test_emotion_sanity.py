@@ -103,43 +103,40 @@ def shown() -> dict[str, str | None]:
     return {t: g.label for t, g in zip(texts, guesses)}
 
 
-KNOWN_INVERSIONS = {  # held-out loss lines the shipped head still inverts (bench/EMOTION.md):
-    # five among the 31 lines written before the conflict rule (7cda4b1)
-    "This used to be the best note app out there. Not since the redesign.",
-    "Back when you had the per-team dashboards, this tool was perfect for us.",
+KNOWN_INVERSIONS = {  # unambiguous lines the shipped two-block head inverts (bench/EMOTION.md,
+    # "Two fine-tuned layers"); the one-block head before it inverted 19, 10 of them these:
     "So happy the annoying banner finally disappeared, it was the worst thing about the app.",
     "Relieved you dropped the clunky approval step, everyone hated it and now onboarding takes "
     "minutes.",
-    "Glad that awful sync delay is gone, it used to drive us crazy.",
-    # and five among the 36 fresh lines of 7fb95cf (four relief lines, one liked thing back)
     "Good riddance to the nagging upgrade prompt, the app feels calm now.",
     "What a relief that the mandatory two-hour training was scrapped, the team dreaded sitting "
     "through it.",
     "thank god they ditched that horrible auto-play, was drivin me nuts",
     "Loving that the cluttered sidebar got stripped down, it used to overwhelm me.",
-    "The shuffle button is back!! Missed it so much ❤️",
-    # and nine among the 115 unambiguous lines a separate author wrote (1877601): two losses
-    # praised in the past tense, seven reliefs or improvements read as the old complaint
     "I was a happy subscriber for six years, right up until the price doubled and family "
     "sharing went away.",
     "Such a great tool back when it was just a notebook. Now it's ads, stories and a shop.",
-    "That horrible autoplay is gone and I couldn't be happier.",
-    "Finally rid of the manual CSV uploads. The API sync just works.",
-    "Upgraded and the ads are gone, the app feels brand new ✨",
-    "The annoying beep on every message is finally optional 🙌",
-    "The painful approval chain is gone. Requests go through in one step and the team loves it.",
     "Didn't expect the redesign to be this good. Everything is right where I want it.",
     "Finallyyy no more captcha on every login!!",
+    # and six it inverts that the one-block head did not: a relief, comparisons with the
+    # past, and praise without positive words
+    "Thanks for dropping the forced weekly password change, our staff hated it.",
+    "The old dashboard was good, and the new one is even better.",
+    "I was sceptical about the redesign at first, but now I prefer it to the old layout.",
+    "Never had such a smooth rollout, the team adopted it in a day.",
+    "Rolled this out to 200 people and nobody needed help. Smoothest launch we've had.",
+    "The new permissions screen is a huge improvement. No more hunting through five tabs to "
+    "grant access.",
 }
-CONTRADICTED = (  # inverted by the head before the conflict rule, each at confidence 0.55
-    "Used to be my favourite app before they cut the widgets.",
-    "So glad they removed the annoying popup, it was the worst part.",
-)
+CONTRADICTED = {  # inverted by the one-block head before the conflict rule, at confidence 0.55
+    "Used to be my favourite app before they cut the widgets.": "disappointed",
+    "So glad they removed the annoying popup, it was the worst part.": "delighted",
+}
 
 
 @pytest.mark.model
 @pytest.mark.xfail(strict=True, reason=f"the shipped head inverts {sorted(KNOWN_INVERSIONS)!r} "
-                   "(bench/EMOTION.md, 'Loss and relief'); strict: a head that fixes them "
+                   "(bench/EMOTION.md, 'Two fine-tuned layers'); strict: a head that fixes them "
                    "fails this mark")
 def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     flipped = [(label, shown[text], text) for label, _, _, text in plain(load(SANITY))
@@ -159,9 +156,11 @@ def test_at_most_the_known_inversions(shown: dict[str, str | None]) -> None:
 
 @pytest.mark.model
 def test_an_unsure_label_the_cues_contradict_is_not_shown(shown: dict[str, str | None]) -> None:
-    """The head still reads these two as the other polarity (0.55), against their loss and
-    relief cues: below the conflict threshold measured on dev it shows no emotion instead."""
-    assert [shown[text] for text in CONTRADICTED] == [None, None]
+    """A head read these two as the other polarity (0.55), against their loss and relief
+    cues; below the conflict threshold measured on dev it showed no emotion instead. The
+    two-block head reads both right; neither may flip back."""
+    for text, label in CONTRADICTED.items():
+        assert shown[text] in (label, None), text
 
 
 @pytest.mark.model
@@ -199,10 +198,9 @@ def _macro_f1(shown: dict[str, str | None]) -> tuple[float, list[tuple[str, str,
 
 
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason="0.812 on the 445 unambiguous lines since the 115 "
-                   "of a separate author (1877601; 0.844 on the 330 before them, 0.889 on the "
-                   "294 before those; bench/EMOTION.md); strict: a head that meets the target "
-                   "fails this mark")
+@pytest.mark.xfail(strict=True, reason="0.888 on the 445 unambiguous lines with the two-block "
+                   "head (0.812 with the one-block head before it; bench/EMOTION.md); strict: "
+                   "a head that meets the target fails this mark")
 def test_macro_f1_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     score, wrong = _macro_f1(shown)
     assert score >= 0.90, wrong
@@ -210,13 +208,19 @@ def test_macro_f1_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
 
 @pytest.mark.model
 def test_macro_f1_is_no_worse_than_measured(shown: dict[str, str | None]) -> None:
-    """Until the target above is met: not below the shipped head's 0.812 on the 445 lines
+    """Until the target above is met: not below the shipped head's 0.888 on the 445 lines
     (bench/EMOTION.md), rounded down; a guard against a worse head, not the target."""
     score, wrong = _macro_f1(shown)
-    assert score >= 0.81, wrong
+    assert score >= 0.88, wrong
 
 
 @pytest.mark.model
 def test_the_failures_of_issue_13_are_fixed(shown: dict[str, str | None]) -> None:
+    """The two angry emoji lines read as negative; the unhappy account deletion (delighted
+    0.62 before issue 13) is never delighted. The two-block head shows no emotion for it
+    (below its threshold, measured on dev): unsure, not wrong, as the issue asks."""
     for text, label in KNOWN.items():
-        assert shown[text] in (label, *NEGATIVE_EMOTIONS) and shown[text] is not None, text
+        assert shown[text] in (label, *NEGATIVE_EMOTIONS, None), text
+        assert not inverted(label, shown[text]), text
+    emoji = [text for text in KNOWN if any(ord(c) > 0x2000 for c in text)]
+    assert len(emoji) == 2 and all(shown[text] in NEGATIVE_EMOTIONS for text in emoji)
