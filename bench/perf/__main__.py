@@ -48,8 +48,11 @@ def parse_args(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:
                    help="stored quote counts for search latency (default 1000,10000,100000)")
     p.add_argument("--ingest", type=int, default=2000, help="quotes to ingest (default 2000)")
     p.add_argument("--ingest-batch", type=int, default=None,
-                   help="import_quotes batch size = texts per interleaved chunk (default: "
-                        "import_quotes' own default)")
+                   help="import_quotes batch size (default: import_quotes' own default)")
+    p.add_argument("--ingest-chunk", type=int, default=0,
+                   help="texts per import_quotes call, the unit the four runs rotate on "
+                        "(default 0: all --ingest texts in one import, as `voicebot import` "
+                        "imports a file; the bench before 2026-12-08 used one batch)")
     p.add_argument("--ingest-rounds", type=int, default=2,
                    help="passes over the ingest texts, each into a new team (default 2)")
     p.add_argument("--queries", type=int, default=200,
@@ -165,7 +168,8 @@ def run_backend(args: argparse.Namespace, corpus, dbs: BenchDatabases, res: Resu
         log(f"ingest: {len(ingest_texts)} texts, raw ONNX vs import_quotes (ONNX) vs "
             "import_quotes (sentence-transformers)")
         bench_ingest(dbs, bulk, baseline, ingest_texts,
-                     args.ingest_batch or import_batch_size(), max(1, args.ingest_rounds), res)
+                     args.ingest_batch or import_batch_size(), max(1, args.ingest_rounds), res,
+                     per_call=args.ingest_chunk)
         if args.profile:
             res.profile += "\n### cProfile: import_quotes of 256 quotes\n" + profile_ingest(
                 dbs, bulk, corpus.texts[args.ingest + args.pool:][:256] or ingest_texts[:256])

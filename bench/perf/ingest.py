@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 
 
 def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch: int,
-                 rounds: int, res: Results) -> None:
+                 rounds: int, res: Results, per_call: int = 0) -> None:
     """The ONNX model's raw bulk encode vs import_quotes on it vs today's sentence-transformers
     import (``baseline``), on the same texts, interleaved.
 
-    The texts are split in chunks of ``batch`` (import_quotes' batch size, so the raw model
-    is handed exactly the texts one import transaction encodes); each chunk goes through
+    The texts are split in chunks of ``per_call`` texts (0: one chunk of them all, imported by
+    one ``import_quotes`` call in batches of ``batch``, as `voicebot import` imports a
+    file: the import encodes a batch while the one before it is stored); each chunk goes
+    through
 
     - ``raw``: the exported encoder alone (``embedder.encode``: tokenize + ONNX Runtime,
       vectors only);
@@ -46,7 +48,7 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
     try:
         embedder.encode(texts[:16])  # warm-up
         baseline.encode(texts[:16])
-        size = max(1, batch)
+        size = per_call if per_call > 0 else len(texts)
         parts = [texts[i : i + size] for i in range(0, len(texts), size)]
         spent = {"raw": 0.0, "raw_full": 0.0, "ingest": 0.0, "baseline": 0.0}
         ratios: list[float] = []
@@ -96,6 +98,7 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
                 raise RuntimeError("the index does not hold every imported quote")
         res.ingest_n = len(texts)
         res.ingest_batch = batch
+        res.ingest_chunk = size
         res.ingest_rounds = rounds
         res.raw_qps = done / spent["raw"]
         res.raw_full_qps = done / spent["raw_full"]
