@@ -128,6 +128,15 @@ class Started:
             stop()
 
 
+def warm(services: Services) -> None:
+    """Warm the model (:meth:`~bot.core.vectors.Encoder.warm_up`: the first capture should
+    not pay for set-up), then give back to the OS the pages that loading and warming freed
+    (the emotion head's graph once its session is built, the first batches' buffers), so
+    a ready server holds what it uses (bench/PERF.md measures it here, as serve runs it)."""
+    services.encoder.warm_up()
+    trim_heap()
+
+
 def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None,
           identity: BotIdentity | None = None) -> Started:
     """Load the model and indexes, warm them, build the app and mark ``wsgi`` ready.
@@ -135,7 +144,7 @@ def start(settings: Settings, wsgi: BotWSGI, services: Services | None = None,
 
     services = services or build_services(settings)
     log.info(f"model {services.embedder.name}", extra={"dimensions": services.embedder.dim})
-    services.encoder.warm_up()  # the first capture should not pay for set-up
+    warm(services)
     team_id = enterprise_id = None
     if settings.slack_bot_token and not settings.slack_client_id:
         identity = identity or check_bot_token(settings)

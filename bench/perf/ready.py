@@ -69,6 +69,7 @@ def ready_probe(url: str, profile: bool) -> None:
     """Run in a fresh interpreter: time build_services() and print one JSON line."""
     t0 = now()
     import bot.container as container
+    import bot.server as server
     import store.db as sdb
     import store.queries.quotes as squotes
     import store.queries.vector_copy as vector_copy
@@ -104,7 +105,7 @@ def ready_probe(url: str, profile: bool) -> None:
         Settings(database_url=url, torch_threads=SERVE_TORCH_THREADS))
     t_build = now() - t1
     t2 = now()
-    services.encoder.warm_up()  # as `voicebot serve` (bot/server.py): pages in the weights
+    server.warm(services)  # as `voicebot serve` (bot/server.py): pages in the weights, trims
     t_warm = now() - t2
     total = now() - t0
     if prof is not None:

@@ -94,7 +94,12 @@ class EmotionHead:
             absent = [k for k in keys if k not in arrays]
             if absent:
                 raise ValueError(f"{where}: emotion head is missing arrays {absent}")
-            self.blocks.append({k: np.asarray(arrays[f"b{b}.{k}"], np.float32)
+            # matrices stay as shipped (float16: half the memory of a server that runs the
+            # head in ONNX Runtime and never reads them); each use widens them exactly
+            self.blocks.append({k: np.asarray(arrays[f"b{b}.{k}"],
+                                              np.float16 if arrays[f"b{b}.{k}"].ndim == 2
+                                              and arrays[f"b{b}.{k}"].dtype == np.float16
+                                              else np.float32)
                                 for k in BLOCK_ARRAYS})
         self.head_w = np.asarray(arrays["head_w"], np.float32)
         self.head_b = np.asarray(arrays["head_b"], np.float32).reshape(-1)
@@ -160,7 +165,7 @@ class EmotionHead:
         if self._torch is None:
             import torch
 
-            self._torch = [{k: torch.from_numpy(v) for k, v in blk.items()}
+            self._torch = [{k: torch.from_numpy(v.astype(np.float32)) for k, v in blk.items()}
                            for blk in self.blocks]
         return self._torch
 

@@ -51,7 +51,7 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.nd
 
 def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``x @ w.T + b`` over the last axis, as one 2-D matrix product (BLAS)."""
-    out: np.ndarray = x.reshape(-1, x.shape[-1]) @ w.T + b
+    out: np.ndarray = x.reshape(-1, x.shape[-1]) @ w.astype(np.float32, copy=False).T + b
     return out.reshape(*x.shape[:-1], w.shape[0])
 
 
