@@ -49,10 +49,12 @@ def parse_args(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:
     p.add_argument("--ingest", type=int, default=2000, help="quotes to ingest (default 2000)")
     p.add_argument("--ingest-batch", type=int, default=None,
                    help="import_quotes batch size (default: import_quotes' own default)")
-    p.add_argument("--ingest-chunk", type=int, default=0,
+    p.add_argument("--ingest-chunk", type=int, default=None,
                    help="texts per import_quotes call, the unit the four runs rotate on "
-                        "(default 0: all --ingest texts in one import, as `voicebot import` "
-                        "imports a file; the bench before 2026-12-08 used one batch)")
+                        "(default: one batch, so the raw runs encode exactly the texts of one "
+                        "import transaction; 0: all --ingest texts in one call, as `voicebot "
+                        "import` imports a file, its batches pipelined, but the raw runs then "
+                        "sort all texts by length at once and pad less than 512 at a time)")
     p.add_argument("--ingest-rounds", type=int, default=2,
                    help="passes over the ingest texts, each into a new team (default 2)")
     p.add_argument("--queries", type=int, default=200,
@@ -167,9 +169,9 @@ def run_backend(args: argparse.Namespace, corpus, dbs: BenchDatabases, res: Resu
     if "ingest" in args.parts:
         log(f"ingest: {len(ingest_texts)} texts, raw ONNX vs import_quotes (ONNX) vs "
             "import_quotes (sentence-transformers)")
-        bench_ingest(dbs, bulk, baseline, ingest_texts,
-                     args.ingest_batch or import_batch_size(), max(1, args.ingest_rounds), res,
-                     per_call=args.ingest_chunk)
+        batch = args.ingest_batch or import_batch_size()
+        bench_ingest(dbs, bulk, baseline, ingest_texts, batch, max(1, args.ingest_rounds), res,
+                     per_call=batch if args.ingest_chunk is None else args.ingest_chunk)
         if args.profile:
             res.profile += "\n### cProfile: import_quotes of 256 quotes\n" + profile_ingest(
                 dbs, bulk, corpus.texts[args.ingest + args.pool:][:256] or ingest_texts[:256])

@@ -19,10 +19,12 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
     """The ONNX model's raw bulk encode vs import_quotes on it vs today's sentence-transformers
     import (``baseline``), on the same texts, interleaved.
 
-    The texts are split in chunks of ``per_call`` texts (0: one chunk of them all, imported by
-    one ``import_quotes`` call in batches of ``batch``, as `voicebot import` imports a
-    file: the import encodes a batch while the one before it is stored); each chunk goes
-    through
+    The texts are split in chunks of ``per_call`` texts (``batch``, as bench/perf.py passes by
+    default: the raw model is handed exactly the texts one import transaction encodes; 0: one
+    chunk of them all, imported by one ``import_quotes`` call in batches of ``batch`` as
+    `voicebot import` imports a file, encoding a batch while the one before it is stored,
+    where the raw runs sort all the texts by length at once and so pad less); each chunk
+    goes through
 
     - ``raw``: the exported encoder alone (``embedder.encode``: tokenize + ONNX Runtime,
       vectors only);

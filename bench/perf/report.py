@@ -319,10 +319,11 @@ How it measures:
   `store/retrieval/onnx_quantize.py`; its retrieval quality against fp32 topics is in
   bench/QUALITY.md, "Topic precision"), the fp32 graph's `encode([topic])` (what quotes are
   encoded with) and torch's.
-- **Ingest**: the same N real sentences (by default all N in one call, as `voicebot import`
-  imports a file, in import_quotes' default batch size: it encodes a batch while the one
-  before is stored; `--ingest-chunk` splits them into smaller calls, and the bench before
-  2026-12-08 made each call one batch, with nothing to overlap) go
+- **Ingest**: the same N real sentences, in chunks of import_quotes' default batch size
+  (one `import_quotes` call per chunk, so the raw runs encode exactly the texts of one import
+  transaction; `--ingest-chunk 0` imports all N in one call instead, as `voicebot import`
+  imports a file, its batches pipelined, but then the raw runs sort all N texts by length at
+  once and pad less than an import that sorts 512 at a time) go
   through (a) the raw ONNX encode of the whole chunk (tokenize + `InferenceSession.run`,
   vectors only), (b) the raw run of the exported model with both of its outputs (the same
   encode, its hidden-states output fed to the emotion head's ONNX graph; no text cues,
