@@ -242,7 +242,8 @@ def render(res: Results) -> tuple[str, str]:
             f"{r['index_fill_s']:.2f} s), "
             f"DB read of stored vectors {r['db_read_s']:.2f} s (inside index load, or in "
             f"parallel with the model if the app prefetches), "
-            f"warm-up (Encoder.warm_up: page in the weights, encode once) {r['warmup_s']:.2f} s")
+            "warm-up (bot.server.warm: page in the weights, encode once, trim the heap) "
+            f"{r['warmup_s']:.2f} s")
         rss = statistics.median(x["rss_ready_mb"] for x in res.ready)
         add(f"Resident memory of the ready server @ {human(res.ready_size)} (VmRSS once "
             "ready, median run)",
@@ -359,9 +360,9 @@ How it measures:
 - **Ready**: a fresh `python` process runs `build_services(Settings(database_url=...,
   torch_threads=1))` as `voicebot serve` does (imports, migrations check, model load from the
   prepared ONNX export, index load from stored vectors) and the warm-up `voicebot serve` runs
-  (`Encoder.warm_up`: the weights paged in, one encode of each kind); the wall time is
-  measured by the parent from spawn to the "ready" line; the RSS is the child's VmRSS once
-  ready, the peak its VmHWM.
+  (`bot.server.warm`: the weights paged in, one encode of each kind, freed pages given
+  back to the OS); the wall time is measured by the parent from spawn to the "ready" line;
+  the RSS is the child's VmRSS once ready, the peak its VmHWM.
 """
 
 
