@@ -37,6 +37,8 @@ def test_packaged_weights_are_small_and_describe_their_model(head: EmotionHead) 
     assert head.model == "sentence-transformers/all-MiniLM-L6-v2"
     assert head.layer == 4 and head.dim == 384 and len(head.fingerprint) == 16  # layers 4, 5
     assert EmotionHead.load(PACKAGED).fingerprint == head.fingerprint
+    # matrices stay float16 in memory (bench/PERF.md, ready RSS), vectors float32
+    assert head.blocks[0]["q_w"].dtype == np.float16 and head.blocks[0]["q_b"].dtype == np.float32
 
 
 def test_probabilities_are_calibrated_distributions(head: EmotionHead) -> None:

@@ -67,6 +67,14 @@ class EmotionGuess:
     version: str = ""
 
 
+def _block_array(a: np.ndarray) -> np.ndarray:
+    """A block's weights as held in memory: float16 matrices stay as shipped (half the memory,
+    in a server that runs the head in ONNX Runtime and never reads them; each use widens them,
+    exactly), everything else float32."""
+    keep = a.ndim == 2 and a.dtype == np.float16
+    return np.asarray(a, np.float16 if keep else np.float32)
+
+
 class EmotionHead:
     """Fine-tuned top layer(s) + mean pooling + linear classifier, calibrated by temperature.
 
@@ -94,13 +102,7 @@ class EmotionHead:
             absent = [k for k in keys if k not in arrays]
             if absent:
                 raise ValueError(f"{where}: emotion head is missing arrays {absent}")
-            # matrices stay as shipped (float16: half the memory of a server that runs the
-            # head in ONNX Runtime and never reads them); each use widens them exactly
-            self.blocks.append({k: np.asarray(arrays[f"b{b}.{k}"],
-                                              np.float16 if arrays[f"b{b}.{k}"].ndim == 2
-                                              and arrays[f"b{b}.{k}"].dtype == np.float16
-                                              else np.float32)
-                                for k in BLOCK_ARRAYS})
+            self.blocks.append({k: _block_array(arrays[f"b{b}.{k}"]) for k in BLOCK_ARRAYS})
         self.head_w = np.asarray(arrays["head_w"], np.float32)
         self.head_b = np.asarray(arrays["head_b"], np.float32).reshape(-1)
         self.bias = np.asarray(arrays["bias"], np.float32).reshape(-1)
