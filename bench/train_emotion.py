@@ -8,13 +8,17 @@ With ``--keep`` nothing is trained: the ``--init`` head's layer, classifier and 
 are kept, and only what is chosen on dev after training (temperature, per-class correction,
 confidence threshold, conflict threshold) is chosen again.
 
-The shipped head fine-tunes a copy of all-MiniLM-L6-v2's top transformer layer (the lower
-layers stay frozen, so their output is computed once and cached) with a linear classifier on
-its mean-pooled tokens. At run time the app reads the hidden states entering that layer from
-the forward pass that makes each quote's vector (store/retrieval/emotion.py), so nothing is encoded
-twice. Baselines on the frozen sentence vector are trained in the same run.
+The shipped head fine-tunes copies of all-MiniLM-L6-v2's top two transformer layers (the
+lower layers stay frozen, so their output is computed once and cached) with a linear
+classifier on the mean-pooled tokens. At run time the app reads the hidden states entering
+those layers from the forward pass that makes each quote's vector
+(store/retrieval/emotion.py), so nothing is encoded twice. Baselines on the frozen sentence
+vector are trained in the same run. The shipped head was trained by (bench/EMOTION.md)
 
-    .venv/bin/python bench/train_emotion.py [--data DIR] [--cache DIR]
+    .venv/bin/python bench/train_emotion.py --blocks 2 \
+        --train-lines bench/data/emotion_product_train.tsv --product 300 [--data DIR] [--cache DIR]
+
+(``--blocks`` defaults to 1: the one-block head shipped before 2026-12-08.)
 
 ``--train-lines PATH`` adds hand-written product-feedback lines (the dev set's columns,
 e.g. bench/data/emotion_product_train.tsv) to the training data, next to the synthetic ones.
