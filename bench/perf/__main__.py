@@ -51,10 +51,9 @@ def parse_args(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:
                    help="import_quotes batch size (default: import_quotes' own default)")
     p.add_argument("--ingest-chunk", type=int, default=None,
                    help="texts per import_quotes call, the unit the four runs rotate on "
-                        "(default: one batch, so the raw runs encode exactly the texts of one "
-                        "import transaction; 0: all --ingest texts in one call, as `voicebot "
-                        "import` imports a file, its batches pipelined, but the raw runs then "
-                        "sort all texts by length at once and pad less than 512 at a time)")
+                        "(default: one batch, one import transaction per call; 0: all --ingest "
+                        "texts in one call, as `voicebot import` imports a file, its batches "
+                        "pipelined). The raw runs encode a batch at a time either way")
     p.add_argument("--ingest-rounds", type=int, default=2,
                    help="passes over the ingest texts, each into a new team (default 2)")
     p.add_argument("--queries", type=int, default=200,

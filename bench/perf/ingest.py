@@ -19,11 +19,11 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
     """The ONNX model's raw bulk encode vs import_quotes on it vs today's sentence-transformers
     import (``baseline``), on the same texts, interleaved.
 
-    The texts are split in chunks of ``per_call`` texts (``batch``, as bench/perf.py passes by
-    default: the raw model is handed exactly the texts one import transaction encodes; 0: one
-    chunk of them all, imported by one ``import_quotes`` call in batches of ``batch`` as
-    `voicebot import` imports a file, encoding a batch while the one before it is stored,
-    where the raw runs sort all the texts by length at once and so pad less); each chunk
+    The texts are split in chunks of ``per_call`` texts (0: one chunk of them all, imported by
+    one ``import_quotes`` call in batches of ``batch`` as `voicebot import` imports a file,
+    encoding a batch while the one before it is stored; ``batch``: one import transaction per
+    call, nothing to overlap). The raw runs encode each chunk a ``batch`` at a time, as the
+    import hands the model its texts, so both sort and pad the same batches. Each chunk
     goes through
 
     - ``raw``: the exported encoder alone (``embedder.encode``: tokenize + ONNX Runtime,
@@ -73,8 +73,17 @@ def bench_ingest(db: BenchDatabases, embedder, baseline, texts: list[str], batch
                     raise RuntimeError(f"import added {summary.added} of {len(chunk)}")
             return ingest
 
+        def in_batches(encode: Callable[[list[str]], object]) -> Callable[[list[str]], None]:
+            """``encode`` a batch at a time, as an import hands the model its texts (each
+            batch sorted by length on its own, so both pad alike)."""
+            def run(chunk: list[str]) -> None:
+                for start in range(0, len(chunk), batch):
+                    encode(chunk[start : start + batch])
+            return run
+
         steps: list[tuple[str, Callable[[list[str]], None]]] = [
-            ("raw", embedder.encode), ("raw_full", full_model(services.encoder)),
+            ("raw", in_batches(embedder.encode)),
+            ("raw_full", in_batches(full_model(services.encoder))),
             ("ingest", importer(services)), ("baseline", importer(base))]
         done = 0
         for r in range(rounds):

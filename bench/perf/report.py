@@ -321,10 +321,9 @@ How it measures:
   bench/QUALITY.md, "Topic precision"), the fp32 graph's `encode([topic])` (what quotes are
   encoded with) and torch's.
 - **Ingest**: the same N real sentences, in chunks of import_quotes' default batch size
-  (one `import_quotes` call per chunk, so the raw runs encode exactly the texts of one import
-  transaction; `--ingest-chunk 0` imports all N in one call instead, as `voicebot import`
-  imports a file, its batches pipelined, but then the raw runs sort all N texts by length at
-  once and pad less than an import that sorts 512 at a time) go
+  (one `import_quotes` call, one transaction, per chunk; `--ingest-chunk 0` imports all N in
+  one call instead, as `voicebot import` imports a file, its batches pipelined; the raw runs
+  encode a batch at a time either way, sorted and padded as the import's) go
   through (a) the raw ONNX encode of the whole chunk (tokenize + `InferenceSession.run`,
   vectors only), (b) the raw run of the exported model with both of its outputs (the same
   encode, its hidden-states output fed to the emotion head's ONNX graph; no text cues,
