@@ -7,8 +7,9 @@ two teams (the second team's import finds the first team's quotes in the databas
 second round of the ingest bench does), and prints:
 
 * the seconds and share of the parts: ONNX Runtime's runs and the tokenizer (the raw run
-  pays both), the cue regexes, near-duplicate links, the INSERT, the dedupe look-ups, the
-  rest;
+  pays both), the cue regexes, the dedupe look-ups, the rest;
+* the storing thread's time (each batch stored beside the next one's encode: the INSERT and
+  the near-duplicate links), profiled on its own;
 * a SHA-256 digest of the stored rows (text, attribution, vector bytes, emotion, voice
   link), so that a change to the import path can be shown to store the same thing.
 """
@@ -78,6 +79,18 @@ def main() -> int:
     try:
         embedder.encode(texts[:16])
         prof = cProfile.Profile()
+        store_prof = cProfile.Profile()  # the storing thread's (Importer._add_all)
+        if not args.no_profile:
+            store = services.imports._store
+
+            def profiled_store(*a: object, **k: object) -> int:
+                store_prof.enable()
+                try:
+                    return store(*a, **k)  # type: ignore[arg-type]
+                finally:
+                    store_prof.disable()
+
+            services.imports._store = profiled_store  # type: ignore[method-assign]
         load = os.getloadavg()
         took = 0.0
         for r in range(args.rounds):
@@ -117,6 +130,14 @@ def main() -> int:
             print(f"  {'total (profiled)':34s} {total:6.2f} s")
             model = sum(_cum(stats, w, n) for _, funcs in PARTS[:2] for w, n in funcs)
             print(f"  beyond the model: {1 - model / total:.1%}")
+            # the storing thread runs beside the next batch's encode; the last batch's after it
+            kept = pstats.Stats(store_prof)
+            spent = kept.total_tt  # type: ignore[attr-defined]
+            print(f"storing thread (Importer._store, beside the encode): {spent:.2f} s "
+                  f"= {spent / took:.1%} of the import's wall time")
+            for label, funcs in PARTS[3:5]:
+                s = sum(_cum(kept, w, n) for w, n in funcs)
+                print(f"  {label:34s} {s:6.2f} s {s / spent:6.1%} of it")
             if os.environ.get("PROFILE_TOP"):
                 stats.sort_stats("tottime").print_stats(int(os.environ["PROFILE_TOP"]))
                 stats.print_callees("link_voices")
