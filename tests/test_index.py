@@ -318,3 +318,20 @@ def test_the_id_map_behaves_as_a_dict_through_any_sequence_of_changes() -> None:
 def test_load_refuses_an_id_twice() -> None:
     with pytest.raises(ValueError, match="same quote id twice"):
         QuoteIndex(4).load(np.array([3, 1, 3]), np.zeros((3, 4), dtype=np.float32))
+
+
+def test_present_reads_the_ids_that_are_there_with_their_vectors() -> None:
+    """present(ids): those of ``ids`` in the index, in the order asked, and exactly their
+    stored vectors (what a ``in`` check per id and vectors() of the rest gave), in one look-up."""
+    rng = np.random.default_rng(5)
+    vecs = rng.normal(size=(6, 4)).astype(np.float32)
+    index = QuoteIndex(4)
+    index.upsert([10, 20, 30, 40, 50, 60], vecs)
+    index.remove([30])
+    ids, got = index.present([60, 30, 999, 10, 20])
+    assert ids == [60, 10, 20]
+    assert np.array_equal(got, np.stack([vecs[5], vecs[0], vecs[1]]))
+    assert np.array_equal(got, index.vectors(ids))
+    none, empty = index.present([])
+    assert none == [] and empty.shape == (0, 4)
+    assert index.present([7])[0] == [] and index.present([7])[1].shape == (0, 4)

@@ -130,11 +130,11 @@ class DigestService:
         return tuple(out[:5])
 
     def _themes(self, team_id: str, week: list[q.QuoteView]) -> tuple[Theme, ...]:
-        index = self.indexes.get(team_id)
-        present = [v for v in week if v.id in index]
+        ids, vecs = self.indexes.get(team_id).present([v.id for v in week])
+        by_id = {v.id: v for v in week}
+        present = [by_id[i] for i in ids]
         if len(present) < 2:
             return ()
-        vecs = index.vectors([v.id for v in present])
         clusters: list[list[int]] = []
         centroids: list[np.ndarray] = []
         for row, vec in enumerate(vecs):

@@ -160,12 +160,11 @@ class SearchService:
     def closeness(self, team_id: str, topic: str, quote_ids: Sequence[int]) -> list[float]:
         """Plain cosine similarity of ``topic`` to each quote (the ranking's scores are
         relative; this is the absolute "is it about the same thing" reading)."""
-        index = self.indexes.get(team_id)
-        present = [i for i in quote_ids if i in index]
+        present, vecs = self.indexes.get(team_id).present(quote_ids)
         if not present:
             return [0.0 for _ in quote_ids]
         vector = encode_topic(self.embedder, topic)
-        sims = dict(zip(present, (float(x) for x in index.vectors(present) @ vector)))
+        sims = dict(zip(present, (float(x) for x in vecs @ vector)))
         return [sims.get(i, 0.0) for i in quote_ids]
 
     @db_errors

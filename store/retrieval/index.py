@@ -402,6 +402,16 @@ class QuoteIndex:
             found: np.ndarray = self._X[rows]
             return found
 
+    def present(self, ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
+        """The ids of ``ids`` that are in the index (in their order) and their stored vectors,
+        read together under the lock (one look-up for all, and no removal between them)."""
+        wanted = np.asarray([int(i) for i in ids], dtype=np.int64)
+        with self._lock:
+            rows = self._row.find(wanted)
+            keep = np.flatnonzero(rows >= 0)
+            found: np.ndarray = self._X[rows[keep]]
+        return wanted[keep].tolist(), found
+
     def _at(self, positions: np.ndarray, ids: np.ndarray, version: int) -> np.ndarray:
         """:meth:`Scan.vectors`: rows ``positions`` if ``version`` is still this index's
         (every row where the scan found it), else :meth:`vectors` of ``ids[positions]``."""
