@@ -154,18 +154,14 @@ def describe_breadth(b: Breadth, *, date: Callable[[datetime], str] = date_token
     def about(count: int) -> str:  # an estimate says so, except where "about" means nothing
         return "about " if b.approximate and count >= 3 else ""
 
-    def n(count: int, one: str, many: str) -> str:  # the number in bold
-        return f"{bold}{count}{bold} {one if count == 1 else many}"
-
-    def w(count: int, one: str, many: str) -> str:  # number and noun in bold
-        return f"{bold}{count} {one if count == 1 else many}{bold}"
-
-    quotes = n(b.matches, "matching quote", "matching quotes")
-    people = f"{about(b.people)}{w(b.people, 'person', 'people')}" if b.people else ""
+    quotes = counted(b.matches, "matching quote", "matching quotes", bold, number_only=True)
+    people = (f"{about(b.people)}{counted(b.people, 'person', 'people', bold)}"
+              if b.people else "")
     companies = companies_phrase(b.companies, b.unnamed_companies, bold)
     if b.people > b.matches:
-        text = (f"{people}{companies}, in {about(b.matches)}"
-                f"{n(b.matches, 'distinct quote', 'distinct quotes')}")
+        distinct = counted(b.matches, "distinct quote", "distinct quotes", bold,
+                           number_only=True)
+        text = f"{people}{companies}, in {about(b.matches)}{distinct}"
     else:
         text = f"{about(b.matches)}{quotes}" + (f" from {people}" if people else "") + companies
     if b.first and b.last:
@@ -181,10 +177,16 @@ def companies_phrase(companies: int, unnamed: bool, bold: str = "*", *,
     the noun, or only the number with ``number_only``."""
     if not companies:
         return ""
-    noun = "company" if companies == 1 else "companies"
-    counted = (f"{bold}{companies}{bold} {noun}" if number_only else
-               f"{bold}{companies} {noun}{bold}")
-    return f" ({counted} named)" if unnamed else f" at {counted}"
+    phrase = counted(companies, "company", "companies", bold, number_only=number_only)
+    return f" ({phrase} named)" if unnamed else f" at {phrase}"
+
+
+def counted(count: int, one: str, many: str, bold: str = "*", *,
+            number_only: bool = False) -> str:
+    """"*4 companies*": the count and its noun (``one`` or ``many``) wrapped in ``bold``, or
+    only the number ("*4* companies") with ``number_only``."""
+    noun = one if count == 1 else many
+    return f"{bold}{count}{bold} {noun}" if number_only else f"{bold}{count} {noun}{bold}"
 
 
 def breadth_text(result: SearchResult) -> str:

@@ -8,6 +8,7 @@ from bot.slack.views.blocks import (
     attribution,
     companies_phrase,
     context,
+    counted,
     date_token,
     escape,
     mrkdwn_section,
@@ -39,10 +40,9 @@ def _period(data: DigestData) -> str:
 
 def _breadth(data: DigestData, bold: str = "") -> str:
     """"12 new quotes from 7 people at 4 companies", the parts that are zero left out."""
-    text = f"{bold}{data.total}{bold} new quote{'s' * (data.total != 1)}"
+    text = counted(data.total, "new quote", "new quotes", bold, number_only=True)
     if data.people:
-        text += (f" from {bold}{data.people}{bold} "
-                 f"{'person' if data.people == 1 else 'people'}")
+        text += f" from {counted(data.people, 'person', 'people', bold, number_only=True)}"
     text += companies_phrase(data.companies, data.unnamed_companies, bold, number_only=True)
     return text + "."
 

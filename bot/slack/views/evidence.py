@@ -11,6 +11,7 @@ from bot.slack.views.blocks import (
     Blocks,
     attribution,
     context,
+    counted,
     date_token,
     escape,
     excerpt,
@@ -41,8 +42,8 @@ def thread_evidence(items: Sequence[tuple[QuoteView, Citation]], *,
         return text, [mrkdwn_section(text)]
     people = {v.speaker_key or f"quote:{v.id}" for v, _ in items}
     shown = items[:MAX_LISTED]
-    head = (f"*Evidence in this thread:* {len(items)} user quote{'s' * (len(items) != 1)} "
-            f"from {len(people)} {'person' if len(people) == 1 else 'people'}")
+    head = (f"*Evidence in this thread:* {counted(len(items), 'user quote', 'user quotes', '')} "
+            f"from {counted(len(people), 'person', 'people', '')}")
     blocks: Blocks = [mrkdwn_section(head)]
     for n, (view, cited) in enumerate(shown, 1):
         body, _ = quoted(view.text, link=view.source_url, mask=mask, limit=600)
