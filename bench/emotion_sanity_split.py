@@ -34,9 +34,9 @@ from train_emotion import (  # noqa: E402
     padded,
     product_scores,
     read_head,
+    signs,
 )
 
-from store.retrieval import cues as text_cues  # noqa: E402
 from store.retrieval.embeddings import SentenceTransformerEmbedder  # noqa: E402
 from store.retrieval.emotion import EMOTIONS, EmotionHead, EmotionReader  # noqa: E402
 
@@ -75,7 +75,7 @@ def main() -> None:
         arrays["conflict_threshold"] = np.array([0.0], np.float32)
     head = EmotionHead(arrays)
     probs = EmotionReader(SentenceTransformerEmbedder(), head).probabilities(texts)[1]
-    values = text_cues.cues(texts)
+    polarity = signs(texts)
     print(f"head {args.head} (threshold {head.threshold:.2f}, conflict threshold "
           f"{head.conflict_threshold:.2f})")
     for name, rows in groups:
@@ -84,7 +84,7 @@ def main() -> None:
             print(f"{name}: none")
             continue
         part = product_scores(y[idx], probs[idx], [tags[i] for i in idx], head.threshold,
-                              values[idx], head.conflict_threshold)
+                              polarity[idx], head.conflict_threshold)
         print(f"{name}: {part['n_plain']} unambiguous, macro-F1 {part['f1']:.3f}, inversions "
               f"{part['inv']} (with sarcasm {part['inv_all']}), no emotion {part['abstain']}")
         for i in part["inverted"]:

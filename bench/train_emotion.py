@@ -247,8 +247,9 @@ on the product dev set, then maximises product dev + GoEmotions dev macro-F1:
 **When the cues contradict the head, no emotion below {conflict:.2f}**: the text cues
 (`store.retrieval.cues.polarity`: praise negated, taken back or lost, or an angry or sad
 emoji, point to an unhappy emotion; a complaint negated, a disliked thing gone, or a happy
-emoji, to delight) may point to the other polarity than the head's label (delighted against
-unhappy cues; frustrated or disappointed against happy ones). Below a confidence of
+emoji, to delight; with the text's leanings, `store.retrieval.cues.leanings`: relief, praise
+by comparison, nostalgia) may point to the other polarity than the head's label (delighted
+against unhappy cues; frustrated or disappointed against happy ones). Below a confidence of
 {conflict:.2f} such a label is not shown either (`store.retrieval.emotion.contradicted`):
 abstaining is never an inversion, but it costs recall. The conflict threshold is chosen on
 both dev sets after the threshold above: among those that cost at most {GE_DEV_MARGIN} of
@@ -731,36 +732,43 @@ def head_logits(head: EmotionHead, d: Data) -> np.ndarray:
     return _BLOCK_LOGITS[key] + d.cues @ head.cue_w.T
 
 
-def shown_rows(probs: np.ndarray, threshold: float, cue_values: np.ndarray | None = None,
+def signs(texts: list[str], cue_values: np.ndarray | None = None) -> np.ndarray:
+    """Where each text's cues and leanings point (``store.retrieval.cues.polarity``), as
+    ``EmotionHead.guesses`` reads them for the conflict rule."""
+    values = text_cues.cues(texts) if cue_values is None else cue_values
+    return text_cues.polarity(values, text_cues.leanings(texts))
+
+
+def shown_rows(probs: np.ndarray, threshold: float, polarity: np.ndarray | None = None,
                conflict: float = 0.0) -> np.ndarray:
     """Rows the head shows an emotion for: confidence at least ``threshold``, and at least
-    ``conflict`` when the row's cues contradict the label (as ``EmotionHead.guesses``)."""
+    ``conflict`` when the row's ``polarity`` (:func:`signs`) contradicts the label (as
+    ``EmotionHead.guesses``)."""
     pred, confidence = probs.argmax(1), probs.max(1)
     shown = confidence >= threshold
-    if cue_values is not None and conflict > 0:
-        signs = text_cues.polarity(cue_values)
-        against = np.array([contradicted(EMOTIONS[k], int(g)) for k, g in zip(pred, signs)],
-                           bool)
+    if polarity is not None and conflict > 0:
+        against = np.array([contradicted(EMOTIONS[k], int(g))
+                            for k, g in zip(pred, polarity)], bool)
         shown &= ~(against & (confidence < conflict))
     return shown
 
 
-def with_threshold(probs: np.ndarray, threshold: float, cue_values: np.ndarray | None = None,
+def with_threshold(probs: np.ndarray, threshold: float, polarity: np.ndarray | None = None,
                    conflict: float = 0.0) -> np.ndarray:
     """Predicted class per row; no emotion (:func:`shown_rows`) is scored as neutral."""
     pred = probs.argmax(1)
-    pred[~shown_rows(probs, threshold, cue_values, conflict)] = EMOTIONS.index("neutral")
+    pred[~shown_rows(probs, threshold, polarity, conflict)] = EMOTIONS.index("neutral")
     return pred
 
 
 def product_scores(y: np.ndarray, probs: np.ndarray, tags: list[set[str]],
-                   threshold: float, cue_values: np.ndarray | None = None,
+                   threshold: float, polarity: np.ndarray | None = None,
                    conflict: float = 0.0) -> dict:
     """Macro-F1 on the unambiguous lines (no sarcasm/ambiguous tag; no emotion = neutral),
     polarity inversions (all lines, and the unambiguous ones) and per-tag accuracy."""
     pred = probs.argmax(1)
-    shown = shown_rows(probs, threshold, cue_values, conflict)
-    scored = with_threshold(probs, threshold, cue_values, conflict)
+    shown = shown_rows(probs, threshold, polarity, conflict)
+    scored = with_threshold(probs, threshold, polarity, conflict)
     plain = np.array([not (t & {"sarcasm", "ambiguous"}) for t in tags])
     inv = np.array([bool(s) and inverted(EMOTIONS[a], EMOTIONS[b])
                     for a, b, s in zip(y, pred, shown)])
@@ -878,10 +886,13 @@ def main() -> None:
     (xtr, str_, ytr, _, _), (xdv, sdv, ydv, _, _), (xte, ste, yte, strict_te, _) = data.values()
     ge_dv = Data(sdv, ydv, text_cues.cues(kept_texts["dev"]))
     ge_te = Data(ste, yte, text_cues.cues(kept_texts["test"]))
+    ge_dv_signs, ge_te_signs = (signs(kept_texts[k], d.cues)
+                                for k, d in (("dev", ge_dv), ("test", ge_te)))
     pd_texts, ypd, pd_tags = load_tsv(PRODUCT_DEV)
     sn_texts, ysn, sn_tags = load_tsv(SANITY_SET)
     pd = Data(encode(embedder, pd_texts, "product-dev", layer, args.cache)[1], ypd,
               text_cues.cues(pd_texts))
+    pd_signs = signs(pd_texts, pd.cues)
     parts = [Data(str_, ytr, text_cues.cues(kept_texts["train"]))]
     lines = product_lines(args.product) if args.product else []
     if lines:
@@ -922,6 +933,7 @@ def main() -> None:
 
     sn = Data(encode(embedder, sn_texts, "sanity", layer, args.cache)[1], ysn,
               text_cues.cues(sn_texts))
+    sn_signs = signs(sn_texts, sn.cues)
 
     def evaluate(name: str, head: EmotionHead, end_to_end: bool = False) -> tuple[dict, dict]:
         """GoEmotions, product dev and the sanity set through ``head`` (cached states; the
@@ -930,12 +942,12 @@ def main() -> None:
             return head.probabilities_from_logits(head_logits(head, d))
 
         t, c = head.threshold, head.conflict_threshold
-        record(name, with_threshold(probs(ge_dv), t, ge_dv.cues, c),
-               with_threshold(probs(ge_te), t, ge_te.cues, c))
+        record(name, with_threshold(probs(ge_dv), t, ge_dv_signs, c),
+               with_threshold(probs(ge_te), t, ge_te_signs, c))
         sn_probs = (EmotionReader(embedder, head).probabilities(sn_texts)[1] if end_to_end
                     else probs(sn))
-        result = (product_scores(ypd, probs(pd), pd_tags, t, pd.cues, c),
-                  product_scores(ysn, sn_probs, sn_tags, t, sn.cues, c))
+        result = (product_scores(ypd, probs(pd), pd_tags, t, pd_signs, c),
+                  product_scores(ysn, sn_probs, sn_tags, t, sn_signs, c))
         product_rows.append((name, *result))
         print(f"  {name}: product dev {result[0]['f1']:.3f}, sanity {result[1]['f1']:.3f} "
               f"(inversions {result[1]['inv']}, with sarcasm {result[1]['inv_all']})",
@@ -1023,10 +1035,11 @@ def main() -> None:
     # macro-F1, then the lowest threshold (the fewest labels withheld)
     conflicts = []
     for c in CONFLICT_THRESHOLDS:
-        scores = product_scores(ypd, p_pd, pd_tags, threshold, pd.cues, float(c))
-        ge_scores = product_scores(ydv, p_ge, [set()] * len(ydv), threshold, ge_dv.cues, float(c))
+        scores = product_scores(ypd, p_pd, pd_tags, threshold, pd_signs, float(c))
+        ge_scores = product_scores(ydv, p_ge, [set()] * len(ydv), threshold, ge_dv_signs,
+                                   float(c))
         against = sum(int((shown_rows(p, threshold) & ~shown_rows(p, threshold, cv, float(c)))
-                          .sum()) for p, cv in ((p_ge, ge_dv.cues), (p_pd, pd.cues)))
+                          .sum()) for p, cv in ((p_ge, ge_dv_signs), (p_pd, pd_signs)))
         conflicts.append((float(c), scores["inv_all"] + ge_scores["inv_all"], scores["f1"],
                           ge_scores["f1"], against, scores["inv_all"], ge_scores["inv_all"]))
     ge_floor = conflicts[0][3] - GE_DEV_MARGIN
@@ -1053,11 +1066,12 @@ def main() -> None:
                                   "calibrated, threshold)", head, end_to_end=True)
     ge_test = rows_[-1][2]
     pte = with_threshold(head.probabilities_from_logits(head_logits(head, ge_te)), threshold,
-                         ge_te.cues, conflict)
+                         ge_te_signs, conflict)
     per_class = zip(EMOTIONS, macro_f1(yte, pte, None), macro_f1(yte[sample], pte[sample], None))
     reader = EmotionReader(embedder, head)
     _, probs = reader.probabilities(list(SANITY) + list(KNOWN_FAILURES))
-    guesses = head.guesses(probs, text_cues.cues(list(SANITY) + list(KNOWN_FAILURES)))
+    shown_texts = list(SANITY) + list(KNOWN_FAILURES)
+    guesses = head.guesses(probs, text_cues.cues(shown_texts), text_cues.leanings(shown_texts))
     out = args.out.resolve()
     counts = {k: np.bincount(d[2], minlength=len(EMOTIONS)) for k, d in data.items()}
     pd_counts = np.bincount(ypd, minlength=len(EMOTIONS))

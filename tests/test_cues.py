@@ -147,3 +147,37 @@ def test_cues_skip_only_searches_that_cannot_match() -> None:
     got = cues(lines)
     for line, row in zip(lines, got):
         assert row.tolist() == _searched_everywhere(line), line
+
+
+def test_leanings_read_relief_comparison_and_nostalgia() -> None:
+    """A disliked thing gone, or praise by comparison, leans to delight; praise in the past
+    with a turn leans to disappointment; a removal nobody asked for, something bad that is
+    back, and plain lines lean nowhere."""
+    from store.retrieval.cues import leanings
+
+    delight = ["Good riddance to the nagging rating prompt.",
+               "Thank goodness the clunky two-step upload is gone.",
+               "The dreaded weekly timesheet reminder was scrapped, phew.",
+               "The new calendar is a huge improvement over the old one."]
+    unhappy = ["I was a loyal customer for years, until the price doubled.",
+               "It was the best notes app back when it was simple."]
+    neither = ["They removed the export button and now I can't do my job.",
+               "The annoying autoplay is back after you swore it was removed.",
+               "No more free tier? Seriously?", "We export the report every Monday.", "",
+               "😡" * 500]
+    assert leanings(delight).tolist() == [1] * len(delight)
+    assert leanings(unhappy).tolist() == [-1] * len(unhappy)
+    assert leanings(neither).tolist() == [0] * len(neither)
+
+
+def test_a_leaning_counts_as_one_more_cue() -> None:
+    """polarity(values, leaning): a leaning adds one cue of its direction; it can tip a text
+    with no cue or tie with one cue against it, never outvote two."""
+    from store.retrieval.cues import leanings
+
+    texts = ["Good riddance to the nagging rating prompt.",  # no cue, leans +1
+             "Good riddance to the nagging rating prompt 😞",  # one sad emoji against it
+             "Good riddance to the nagging rating prompt 😞😞"]  # two against it
+    values = cues(texts)
+    assert polarity(values).tolist() == [0, -1, -1]
+    assert polarity(values, leanings(texts)).tolist() == [1, 0, -1]

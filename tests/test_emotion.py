@@ -111,6 +111,21 @@ def test_a_label_the_cues_contradict_is_shown_only_when_sure() -> None:
     assert off.guesses(probs[:1], cues([lost]))[0].label == "delighted"
 
 
+def test_a_leaning_withholds_a_label_it_contradicts_when_unsure() -> None:
+    """The texts' leanings (store.retrieval.cues.leanings) join their cues in the conflict
+    rule: relief with no cue, labelled frustrated below the conflict threshold, is withheld;
+    above it, or without the leanings, it is shown."""
+    from store.retrieval.cues import cues, leanings
+
+    head = EmotionHead({**_arrays(), "threshold": np.array([0.3], np.float32),
+                        "conflict_threshold": np.array([0.7], np.float32)})
+    texts = ["Good riddance to the nagging rating prompt."] * 2
+    probs = np.array([[0.6, 0.05, 0.1, 0.15, 0.1], [0.9, 0.02, 0.03, 0.03, 0.02]], np.float32)
+    assert [g.label for g in head.guesses(probs, cues(texts), leanings(texts))] == [
+        None, "frustrated"]
+    assert [g.label for g in head.guesses(probs, cues(texts))] == ["frustrated", "frustrated"]
+
+
 def test_the_version_follows_the_weights(tmp_path: Path, head: EmotionHead) -> None:
     """A retrained head has another version: stored emotions are guessed again with it."""
     assert len(head.version) == 12 and EmotionHead.load(PACKAGED).version == head.version
@@ -119,6 +134,18 @@ def test_the_version_follows_the_weights(tmp_path: Path, head: EmotionHead) -> N
     np.savez(tmp_path / "other.npz", **arrays)
     assert EmotionHead.load(tmp_path / "other.npz").version != head.version
     assert EmotionHead(_arrays()).version != ""
+
+
+def test_the_version_follows_the_leaning_rules(monkeypatch: pytest.MonkeyPatch,
+                                               head: EmotionHead) -> None:
+    """New leaning rules withhold other labels: the same weights then have another version,
+    so stored emotions are guessed again."""
+    from store.retrieval import cues
+
+    built = EmotionHead(_arrays()).version
+    monkeypatch.setattr(cues, "LEANINGS", cues.LEANINGS + "-changed")
+    assert EmotionHead.load(PACKAGED).version != head.version
+    assert EmotionHead(_arrays()).version != built
 
 
 def test_inconsistent_or_incomplete_weights_are_refused(tmp_path: Path) -> None:

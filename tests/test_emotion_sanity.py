@@ -9,6 +9,7 @@ import importlib.util
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from store.retrieval.emotion import EMOTIONS, NEGATIVE_EMOTIONS, inverted, load_reader
@@ -103,30 +104,17 @@ def shown() -> dict[str, str | None]:
     return {t: g.label for t, g in zip(texts, guesses)}
 
 
-KNOWN_INVERSIONS = {  # unambiguous lines the shipped two-block head inverts (bench/EMOTION.md,
-    # "Two fine-tuned layers"); the one-block head before it inverted 19, 10 of them these:
-    "So happy the annoying banner finally disappeared, it was the worst thing about the app.",
-    "Relieved you dropped the clunky approval step, everyone hated it and now onboarding takes "
-    "minutes.",
-    "Good riddance to the nagging upgrade prompt, the app feels calm now.",
-    "What a relief that the mandatory two-hour training was scrapped, the team dreaded sitting "
-    "through it.",
-    "thank god they ditched that horrible auto-play, was drivin me nuts",
-    "Loving that the cluttered sidebar got stripped down, it used to overwhelm me.",
+KNOWN_INVERSIONS = {  # unambiguous lines the shipped head inverts (bench/EMOTION.md,
+    # "Leanings"): the two-block head inverted 16, the leanings of store/retrieval/cues.py
+    # withhold 10 of them (unsure, below the conflict threshold); these six it is sure of, or
+    # no leaning reads: praise by comparison, and praise in the past with a turn
     "I was a happy subscriber for six years, right up until the price doubled and family "
     "sharing went away.",
     "Such a great tool back when it was just a notebook. Now it's ads, stories and a shop.",
     "Didn't expect the redesign to be this good. Everything is right where I want it.",
-    "Finallyyy no more captcha on every login!!",
-    # and six it inverts that the one-block head did not: a relief, comparisons with the
-    # past, and praise without positive words
-    "Thanks for dropping the forced weekly password change, our staff hated it.",
-    "The old dashboard was good, and the new one is even better.",
-    "I was sceptical about the redesign at first, but now I prefer it to the old layout.",
     "Never had such a smooth rollout, the team adopted it in a day.",
+    "I was sceptical about the redesign at first, but now I prefer it to the old layout.",
     "Rolled this out to 200 people and nobody needed help. Smoothest launch we've had.",
-    "The new permissions screen is a huge improvement. No more hunting through five tabs to "
-    "grant access.",
 }
 CONTRADICTED = {  # inverted by the one-block head before the conflict rule, at confidence 0.55
     "Used to be my favourite app before they cut the widgets.": "disappointed",
@@ -136,8 +124,8 @@ CONTRADICTED = {  # inverted by the one-block head before the conflict rule, at 
 
 @pytest.mark.model
 @pytest.mark.xfail(strict=True, reason=f"the shipped head inverts {sorted(KNOWN_INVERSIONS)!r} "
-                   "(bench/EMOTION.md, 'Two fine-tuned layers'); strict: a head that fixes them "
-                   "fails this mark")
+                   "(bench/EMOTION.md, 'Leanings'); strict: a head that fixes them fails this "
+                   "mark")
 def test_no_polarity_inversions_on_unambiguous_lines(shown: dict[str, str | None]) -> None:
     flipped = [(label, shown[text], text) for label, _, _, text in plain(load(SANITY))
                if inverted(label, shown[text])]
@@ -224,3 +212,43 @@ def test_the_failures_of_issue_13_are_fixed(shown: dict[str, str | None]) -> Non
         assert not inverted(label, shown[text]), text
     emoji = [text for text in KNOWN if any(ord(c) > 0x2000 for c in text)]
     assert len(emoji) == 2 and all(shown[text] in NEGATIVE_EMOTIONS for text in emoji)
+
+
+HOLDOUT = ROOT / "tests" / "data" / "emotion_polarity_holdout.tsv"
+
+
+def test_the_polarity_holdout_is_well_formed_and_apart() -> None:
+    """tests/data/emotion_polarity_holdout.tsv: 160 lines written after the leanings, by an
+    author who read no other set and no code, aimed at relief, praise by comparison and
+    nostalgia; nothing was tuned on it and it shares no line with the other sets."""
+    rows = load(HOLDOUT)
+    assert len(rows) == 160
+    assert all(label in EMOTIONS and voice in {"app", "admin", "ticket"}
+               and tags <= TAGS | {"relief", "comparison"} for label, voice, tags, _ in rows)
+    texts = {normal(r[3]) for r in rows}
+    others = load(SANITY) + load(DEV) + load(ROOT / "bench" / "data" /
+                                             "emotion_product_train.tsv")
+    assert len(texts) == len(rows) and not texts & {normal(r[3]) for r in others}
+
+
+@pytest.mark.model
+def test_the_leanings_help_on_lines_nobody_tuned_them_on() -> None:
+    """On the hold-out the shipped head inverts 30 of 151 unambiguous lines without the
+    leanings and 26 with them (bench/EMOTION.md, "Leanings"): a guard that they keep helping
+    and that the head gets no worse, not a target met."""
+    from store.retrieval.cues import cues, leanings
+    from store.retrieval.embeddings import SentenceTransformerEmbedder
+
+    reader = load_reader(SentenceTransformerEmbedder())
+    assert reader is not None
+    rows = plain(load(HOLDOUT))
+    texts = [r[3] for r in rows]
+    probs = reader.probabilities(texts)[1]
+    values = cues(texts)
+
+    def flipped(lean: np.ndarray | None) -> int:
+        guesses = reader.head.guesses(probs, values, lean)
+        return sum(inverted(r[0], g.label) for r, g in zip(rows, guesses))
+
+    without, with_leanings = flipped(None), flipped(leanings(texts))
+    assert with_leanings <= 26 and without - with_leanings >= 4, (without, with_leanings)

@@ -209,10 +209,74 @@ def cues(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def polarity(values: np.ndarray) -> np.ndarray:
+# -- leanings: polarity evidence for the conflict rule only, not inputs of the head ----------
+# Relief: something gone or dropped, beside a word for how disliked it was or how glad the
+# writer is that it went ("Good riddance to the nagging upgrade prompt"), unless it is back.
+_DROPPED = re.compile(
+    r"\b(?:remov(?:e|ed|es|ing)|drop(?:ped|ping)|ditch(?:ed|ing)?|scrap(?:ped|ping)|axed|killed|"
+    r"retir(?:ed|ing)|(?:got|get|getting|gotten)\s+rid\s+of|gone|disappeared|vanished|"
+    r"no\s+more|no\s+longer|good\s+riddance|(?:is|are)\s+history|bye\s+bye|stripped|lifted|"
+    r"went\s+away|thing\s+of\s+the\s+past)\b")
+_UNWANTED = re.compile(
+    r"\b(?:annoying|nagging|clunky|horrible|terrible|awful|worst|hated?|hating|dreaded|dread|"
+    r"cluttered|forced|mandatory|intrusive|noisy|laggy|buggy|flaky|ugly|painful|pain|nightmare|"
+    r"hell|nuts|crazy|mad|insane|overwhelm\w*|hassle|sick\s+of|annoyed|frustrating|useless|"
+    r"pointless|tedious|irritating|obnoxious|confusing|endless|relie(?:f|ved)|thank\s+(?:god|"
+    r"goodness|heavens|you)|thanks|glad|riddance|finally\w*|phew|yay)\b")
+_BACK = re.compile(r"\b(?:(?:is|are|it's|they're)\s+back|came\s+back|comes\s+back|returned|"
+                   r"reappeared)\b")
+# Nostalgia: praise in the past, and a turn ("I was a happy subscriber for six years, right up
+# until the price doubled"; "Such a great tool back when it was just a notebook").
+_WAS_LIKED = re.compile(
+    r"\b(?:was|were|used\s+to\s+be|been)\b(?:\s+[\w']+){0,4}?\s+(?:best|favou?rite|great|"
+    r"perfect|brilliant|happy|loyal|good|amazing|awesome|excellent|lovely|fantastic|wonderful|"
+    r"go-to)\b|\b(?:loved|adored|liked|enjoyed)\b")
+_TURN = re.compile(r"\b(?:until|back\s+when|these\s+days|nowadays|now\s+it(?:'s|\s+is)|anymore|"
+                   r"any\s+more|since\s+the|used\s+to)\b")
+# Praise by comparison: "a huge improvement", "even better", "the smoothest launch we've had".
+_BETTER = re.compile(
+    r"\b(?:(?:huge|big|massive|real|major)\s+improvement|(?:so|much|way|even|far)\s+better|"
+    r"better\s+than\s+(?:ever|before|the\s+old)|best\s+(?:update|release|version|change|"
+    r"decision|thing)|prefer\s+(?:it|the\s+new|this)|(?:smooth|easi|fast|simpl|clean|quick)est)\b")
+#: Identifies the leaning rules above: part of the emotion head's version
+#: (``store.retrieval.emotion.EmotionHead.version``), so a change re-reads stored guesses.
+LEANINGS = "leanings-1"
+
+
+def _leaning(text: str) -> int:
+    if not (_DROPPED.search(text) or _WAS_LIKED.search(text) or _BETTER.search(text)):
+        return 0
+    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
+    up = int(bool(_BETTER.search(text)))
+    down = 0
+    for i, sentence in enumerate(sentences):
+        window = " . ".join(sentences[max(0, i - 1) : i + 2])
+        if (_DROPPED.search(sentence) and _UNWANTED.search(window)
+                and not _WAS_LIKED.search(window) and not _BACK.search(window)):
+            up += 1
+        if _WAS_LIKED.search(sentence) and _TURN.search(window):
+            down += 1
+    return (up > down) - (up < down)
+
+
+def leanings(texts: Sequence[str]) -> np.ndarray:
+    """Per text, where phrasings the head misreads point: +1 to delight (a disliked thing gone,
+    praise by comparison), -1 to disappointment (praise in the past with a turn), 0 neither.
+    They are not inputs of the head (its cues are :func:`cues`): :func:`polarity` adds them
+    to the cues' direction, for the conflict rule only (bench/EMOTION.md, "Leanings")."""
+    out: np.ndarray = np.array([_leaning(_normalize(t)) for t in texts], np.int8)
+    return out
+
+
+def polarity(values: np.ndarray, leaning: np.ndarray | None = None) -> np.ndarray:
     """Per row of :func:`cues` values, where the cues point: -1 to an unhappy emotion (praise
     negated, taken back or lost; an angry or sad emoji), +1 to delight (a complaint negated, a
-    disliked thing gone, a happy emoji), 0 nowhere (no cue, or as much one way as the other)."""
+    disliked thing gone, a happy emoji), 0 nowhere (no cue, or as much one way as the other).
+    With ``leaning`` (:func:`leanings` of the same texts) each row's leaning counts as one
+    more cue."""
     signs = np.array([POLARITY[c] for c in CUES], np.float32)
-    out: np.ndarray = np.sign(np.asarray(values, np.float32) @ signs).astype(np.int8)
+    total = np.asarray(values, np.float32) @ signs
+    if leaning is not None:
+        total = total + np.asarray(leaning, np.float32) / _CAP  # as one cue of count 1
+    out: np.ndarray = np.sign(total).astype(np.int8)
     return out

@@ -9,9 +9,11 @@ At run time the embedder hands over the hidden states entering that layer
 a quote is encoded once for both its vector and its emotion. Below the confidence threshold
 measured on dev the head shows no emotion rather than a wrong one (label None); so it does,
 below a second threshold measured on dev, when the text's cues point to the other polarity
-(praise lost or taken back, yet labelled delighted; relief, yet labelled frustrated).
-Weights ship in ``store/data/emotion_head.npz`` (float16 matrices, a few MB); ``version``
-(a hash of that file) is stored with each guessed emotion so that a new head re-reads them.
+(praise lost or taken back, yet labelled delighted; relief, yet labelled frustrated), the
+cues counted with the text's leanings (:func:`store.retrieval.cues.leanings`: phrasings the
+head misreads, which feed this rule only). Weights ship in ``store/data/emotion_head.npz``
+(float16 matrices, a few MB); ``version`` (a hash of that file and of the leaning rules) is
+stored with each guessed emotion so that a new head, or new rules, re-read them.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class EmotionHead:
         #: identifies these weights: stored with each guessed emotion (``emotion_model``)
         self.version = version or hashlib.sha256(
             b"".join(np.ascontiguousarray(arrays[k]).tobytes() for k in sorted(arrays))
-        ).hexdigest()[:12]
+            + text_cues.LEANINGS.encode()).hexdigest()[:12]
         n_out = len(self.labels)
         dim = self.head_w.shape[1] if self.head_w.ndim == 2 else -1
         if (n_blocks < 1 or self.head_w.shape != (n_out, dim) or self.head_b.shape != (n_out,)
@@ -153,7 +155,8 @@ class EmotionHead:
     @classmethod
     def _from(cls, fh: IO[bytes], where: str) -> EmotionHead:
         raw = fh.read()
-        version = hashlib.sha256(raw).hexdigest()[:12]
+        # the rules that withhold a label are part of what guessed (cues.LEANINGS)
+        version = hashlib.sha256(raw + text_cues.LEANINGS.encode()).hexdigest()[:12]
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             return cls({k: data[k] for k in data.files}, where=where, version=version)
 
@@ -230,14 +233,15 @@ class EmotionHead:
         probabilities: np.ndarray = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
         return probabilities
 
-    def guesses(self, probabilities: np.ndarray,
-                cue_values: np.ndarray | None = None) -> list[EmotionGuess]:
+    def guesses(self, probabilities: np.ndarray, cue_values: np.ndarray | None = None,
+                leaning: np.ndarray | None = None) -> list[EmotionGuess]:
         """The most probable class per row, or no label below ``threshold``; nor below
         ``conflict_threshold`` when the row's text cues (``cue_values``, rows of
-        :func:`store.retrieval.cues.cues`) point to the other polarity (:func:`contradicted`)."""
+        :func:`store.retrieval.cues.cues`, with ``leaning``, :func:`~store.retrieval.cues.
+        leanings`) point to the other polarity (:func:`contradicted`)."""
         best = probabilities.argmax(axis=1)
         signs = (np.zeros(len(best), np.int8) if cue_values is None
-                 else text_cues.polarity(cue_values))
+                 else text_cues.polarity(cue_values, leaning))
         out = []
         for i, k in enumerate(best):
             confidence = float(probabilities[i, k])
@@ -289,9 +293,9 @@ class EmotionReader:
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
                progress: Progress | None = None) -> tuple[np.ndarray, list[EmotionGuess]]:
         """``(vectors, guesses)`` for ``texts``, in order (the text cues feed both the
-        logits and the conflict rule)."""
+        logits and the conflict rule; the texts' leanings only the rule)."""
         vectors, probs, values = self._read(texts, batch_size, progress)
-        return vectors, self.head.guesses(probs, values)
+        return vectors, self.head.guesses(probs, values, text_cues.leanings(texts))
 
 
 def load_reader(embedder: Any, path: str | Path | None = None) -> EmotionReader | None:
