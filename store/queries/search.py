@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Integer,
     String,
     Text,
@@ -162,14 +163,14 @@ def _listed(value: str | None) -> list[Any]:
     return [v for v in json.loads(value) if v is not None] if value else []
 
 
-def views_and_tally(session: Session, team_id: str, shown: Sequence[int],
+def views_and_tally(session: Session | Connection, team_id: str, shown: Sequence[int],
                     counted: Sequence[int]) -> Found:
     """The quotes a search may show (``quotes.views``), the :class:`Tally` of the
     ``counted`` ones (counted by the database: no row per counted quote comes back, only
     their distinct speakers and companies, to count by store.policy's rules), and every
     capture of the shown quotes' voices, in one statement: one round trip, whatever the
-    number of ids."""
-    dialect = session.get_bind().dialect.name
+    number of ids. ``session`` may be a Core connection (a search reads on one)."""
+    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     views: dict[int, QuoteView] = {}
     captures: dict[int, int] = {}
     tally = Tally()
