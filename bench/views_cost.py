@@ -9,9 +9,12 @@ shows and counts are read back, alternating per topic:
 - ``sqlite3``: the statement alone on a plain ``sqlite3`` connection (the engine's PRAGMAs);
 - ``execute``: the same through a SQLAlchemy session (``session.execute(...).all()``);
 - ``views_and_tally``: the whole call, building the QuoteViews and the tally;
-- ``new session``: the whole call in a session of its own, as SearchService makes one per
-  search (its connection comes from the engine's pool, which also serves the look-up of
-  hidden quotes on another thread: here a second session holds one connection throughout);
+- ``new connection``: the whole call on a Core connection of its own, as SearchService
+  reads the views (its connection comes from the engine's pool, which also serves the
+  look-up of hidden quotes on another thread: here a session holds one connection
+  throughout);
+- ``new session``: the same in an ORM session of its own (how SearchService read them
+  before);
 - ``shown only``: the statement with no counted ids (what the breadth part costs);
 - ``covering``: the statement on a copy of the file with an index covering every column the
   counted part reads, which SQLite is made to use (``INDEXED BY``); it must return the same
@@ -104,7 +107,7 @@ def main() -> int:
             c.execute(f"PRAGMA cache_size=-{db.SQLITE_CACHE_KIB}")
         took: dict[str, list[float]] = {k: [] for k in (
             "sqlite3", "covering", "shown only", "execute", "views_and_tally",
-            "new session")}
+            "new connection", "new session")}
         with sessions() as session:
             stmt = sq._found_statement("sqlite")
             for _ in range(args.rounds):
@@ -127,6 +130,10 @@ def main() -> int:
                     t = time.perf_counter()
                     sq.views_and_tally(session, TEAM, shown, counted)
                     took["views_and_tally"].append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    with engine.connect() as connection:
+                        sq.views_and_tally(connection, TEAM, shown, counted)
+                    took["new connection"].append(time.perf_counter() - t)
                     t = time.perf_counter()
                     with sessions() as own:
                         sq.views_and_tally(own, TEAM, shown, counted)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.query import Query
@@ -209,8 +210,8 @@ class SearchService:
         with timer("rank"):
             ranked, matched = ranking.rank_and_count(vector, index, k=max(4 * want, 20),
                                                      allowed=allowed)
-        with self.sessions() as session, timer("views"):  # one round trip for both
-            read = sq.views_and_tally(session, team_id, [i for i, _ in ranked],
+        with self._reading() as connection, timer("views"):  # one round trip for both
+            read = sq.views_and_tally(connection, team_id, [i for i, _ in ranked],
                                       [i for i, _ in matched])
         found = read.views
         with timer("ties"):  # the ranked ids are fixed; only near-ties' order needs dates
@@ -246,6 +247,13 @@ class SearchService:
                                      speaker_teams=speaker_teams).breadth.matches
         return SearchResult(query=query, hits=hits, breadth=breadth, offset=offset,
                             has_more=len(chosen) > want, unfiltered=unfiltered)
+
+    def _reading(self) -> AbstractContextManager[Connection | Session]:
+        """What the views' one statement runs on: a Core connection (no ORM session and unit
+        of work to set up and tear down for one read), or a session when the factory has no
+        single engine."""
+        bind = self.sessions.kw.get("bind")
+        return bind.connect() if isinstance(bind, Engine) else self.sessions()
 
     def _allowed(self, session: Session, team_id: str, query: Query,
                  channel_id: str | None,

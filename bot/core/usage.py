@@ -5,8 +5,10 @@ cited)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import Clock, system_clock
@@ -23,6 +25,13 @@ class Usage:
         self.sessions = sessions
         self.clock = clock
 
+    def _begin(self) -> AbstractContextManager[Connection | Session]:
+        """A Core connection in a transaction for the records written after each answer
+        (about a third of an ORM session's CPU for both), or a session when the factory
+        has no single engine."""
+        bind = self.sessions.kw.get("bind")
+        return bind.begin() if isinstance(bind, Engine) else self.sessions.begin()
+
     @db_errors
     def record_use(self, team_id: str, quote_ids: Sequence[int], kind: str,
                    user_id: str | None, channel_id: str | None,
@@ -32,7 +41,7 @@ class Usage:
         if not quote_ids:
             return
         now = self.clock()
-        with self.sessions.begin() as session:
+        with self._begin() as session:
             uses.record(session, team_id, quote_ids, kind=kind, user_id=user_id,
                         channel_id=channel_id, thread_ts=thread_ts, at=now)
 
@@ -56,6 +65,6 @@ class Usage:
     def record_ask(self, team_id: str, topic: str, *, channel_id: str | None, public: bool,
                    matches: int, newest_at: datetime | None) -> None:
         """Remember that a topic was looked up and how recent its newest quote was."""
-        with self.sessions.begin() as session:
+        with self._begin() as session:
             asks.record(session, team_id, topic, channel_id=channel_id, public=public,
                         matches=matches, newest_at=newest_at, at=self.clock())

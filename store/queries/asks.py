@@ -1,11 +1,12 @@
 """Topics asked about (``/voice``, @mentions), with how recent their newest quote was: the
-digest's "argued on old evidence" line. Functions take a Session and never commit."""
+digest's "argued on old evidence" line. Functions take a Session (:func:`record` also a Core
+connection) and never commit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import TopicAsk
@@ -13,11 +14,13 @@ from store.models import TopicAsk
 TOPIC_CHARS = 200
 
 
-def record(session: Session, team_id: str, topic: str, *, channel_id: str | None,
-           public: bool, matches: int, newest_at: datetime | None, at: datetime) -> None:
-    session.add(TopicAsk(team_id=team_id, channel_id=channel_id, public=public,
-                         topic=topic[:TOPIC_CHARS], matches=matches, newest_at=newest_at,
-                         asked_at=at))
+def record(session: Session | Connection, team_id: str, topic: str, *,
+           channel_id: str | None, public: bool, matches: int, newest_at: datetime | None,
+           at: datetime) -> None:
+    """A Core INSERT (``session`` may be a Core connection, as for ``uses.record``)."""
+    session.execute(insert(TopicAsk), dict(
+        team_id=team_id, channel_id=channel_id, public=public, topic=topic[:TOPIC_CHARS],
+        matches=matches, newest_at=newest_at, asked_at=at))
 
 
 def argued_on_old_evidence(session: Session, team_id: str, start: datetime, end: datetime,

