@@ -842,9 +842,9 @@ def main() -> None:
     ap.add_argument("--product", type=int, default=PRODUCT_PER_CLASS,
                     help=f"synthetic product lines per class (default {PRODUCT_PER_CLASS}; 0: "
                     "GoEmotions only)")
-    ap.add_argument("--train-lines", type=Path, default=None,
-                    help="hand-written product-feedback lines to train on as well (the dev "
-                    "set's columns: label, voice, tags, text; e.g. "
+    ap.add_argument("--train-lines", type=Path, nargs="+", default=None,
+                    help="files of hand-written product-feedback lines to train on as well "
+                    "(the dev set's columns: label, voice, tags, text; e.g. "
                     "bench/data/emotion_product_train.tsv); none by default")
     ap.add_argument("--threads", type=int,
                     default=int(os.environ.get("VOICEBOT_TORCH_THREADS", "2")),
@@ -902,7 +902,9 @@ def main() -> None:
                           text_cues.cues(syn_texts)))
     hand_texts, yhand = [], np.zeros(0, int)
     if args.train_lines is not None:
-        hand_texts, yhand, _ = load_tsv(args.train_lines)
+        loaded = [load_tsv(path) for path in args.train_lines]
+        hand_texts = [t for texts, _, _ in loaded for t in texts]
+        yhand = np.concatenate([y for _, y, _ in loaded])
         parts.append(Data(encode(embedder, hand_texts, "product-lines", layer, args.cache)[1],
                           yhand, text_cues.cues(hand_texts)))
     variants = emoji_variants(kept_texts["train"], ytr.tolist(), args.emoji_share)
@@ -1152,7 +1154,8 @@ def main() -> None:
             md_row("synthetic product lines (train)", len(lines), len(lines),
                    *np.bincount([EMOTIONS.index(e) for _, e in lines],
                                 minlength=len(EMOTIONS))),
-            *([md_row(f"hand-written product lines (train, `{args.train_lines}`)",
+            *([md_row("hand-written product lines (train, "
+                      f"{', '.join(f'`{p}`' for p in args.train_lines)})",
                       len(yhand), len(yhand), *np.bincount(yhand, minlength=len(EMOTIONS)))]
               if args.train_lines is not None else []),
             md_row("GoEmotions train items with an emoji (train)", len(variants),
