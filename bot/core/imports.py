@@ -166,7 +166,7 @@ class Importer:
                 row["import_id"] = run.id
         with self.sessions.begin() as session:
             ids = new_quotes.add_many(session, rows)
-        self.vectors.add(team_id, ids, vecs)
+        self.vectors.add(team_id, ids, vecs, [it.text for it in fresh])
         return len(ids)
 
     def _update(self, team_id: str, batch: list[tuple[int, Pairing]],

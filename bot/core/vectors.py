@@ -106,19 +106,21 @@ class NewVectors:
         self._normalized: OrderedDict[int, tuple[str, str]] = OrderedDict()
         self._normalized_lock = threading.Lock()  # captures link from several workers
 
-    def add(self, team_id: str, ids: Sequence[int], vecs: np.ndarray) -> dict[int, int]:
+    def add(self, team_id: str, ids: Sequence[int], vecs: np.ndarray,
+            texts: Sequence[str] | None = None) -> dict[int, int]:
         """Index the new quotes; returns ``{new id: first capture id}`` for repeated words."""
         self.indexes.get(team_id).upsert(list(ids), vecs)
-        return self.link_voices(team_id, ids, vecs)
+        return self.link_voices(team_id, ids, vecs, texts)
 
-    def link_voices(self, team_id: str, ids: Sequence[int],
-                    vecs: np.ndarray) -> dict[int, int]:
+    def link_voices(self, team_id: str, ids: Sequence[int], vecs: np.ndarray,
+                    texts: Sequence[str] | None = None) -> dict[int, int]:
         """Mark new quotes whose words were already captured as the same voice as the earlier
         capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
         the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD), among
         each quote's 5 nearest in the index (their cosines are the search's,
         :func:`at_least_threshold`). Only the quotes with an earlier one among their
-        nearest, and those earlier ones, are read from the database. Their normalized words
+        nearest, and those earlier ones, are read from the database (not the new ones when
+        the caller gives their ``texts``, as stored just now). Their normalized words
         are kept for the next batch only for a batch of several quotes (an import): a
         capture's one quote keeps nothing, so a server's memory does not grow with them."""
         index = self.indexes.get(team_id)
@@ -128,10 +130,14 @@ class NewVectors:
         rows = np.flatnonzero(earlier.any(axis=1))
         if not len(rows):
             return {}
-        with self.sessions() as session:
-            texts = voices.texts(session, set(new[rows].tolist())
-                                 | set(nearest[earlier].tolist()))
-        words = self._words_of(texts, keep=len(ids) > 1)
+        wanted = set(new[rows].tolist()) | set(nearest[earlier].tolist())
+        given = {} if texts is None else dict(zip(new.tolist(), texts))
+        found: dict[int, str] = {}
+        if wanted - given.keys():
+            with self.sessions() as session:
+                found = voices.texts(session, wanted - given.keys())
+        found.update((i, given[i]) for i in wanted & given.keys())
+        words = self._words_of(found, keep=len(ids) > 1)
         links: dict[int, int] = {}
         for r in rows.tolist():
             quote_id = int(new[r])
