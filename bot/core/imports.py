@@ -124,27 +124,30 @@ class Importer:
                  run: ImportRun | None, progress: Progress | None) -> int:
         """Add ``fresh`` in batches: each batch is encoded while the batch before it is
         stored (:meth:`_store`, on one other thread, in order), so the database work and the
-        near-duplicate links run beside the model instead of after it. A batch is reported
-        to ``progress`` once stored; a failure stops the import at that batch, and the
-        batches before it stay committed."""
+        near-duplicate links run beside the model instead of after it; the last batch (the
+        only one of a small import) is stored on this thread, with nothing left to encode
+        beside it. A batch is reported to ``progress`` once stored; a failure stops the
+        import at that batch, and the batches before it stay committed."""
         added = 0
 
-        def stored(batch: Future[int], size: int) -> None:
+        def stored(count: int, size: int) -> None:
             nonlocal added
-            added += batch.result()  # a failed batch raises here
+            added += count
             if progress:
                 progress(size)
 
+        batches = [fresh[start:start + batch_size] for start in range(0, len(fresh), batch_size)]
         with ThreadPoolExecutor(1, thread_name_prefix="voicebot-import-store") as storer:
             pending: tuple[Future[int], int] | None = None
-            for start in range(0, len(fresh), batch_size):
-                batch = fresh[start:start + batch_size]
+            for n, batch in enumerate(batches, 1):
                 encoded = self.encoder.encode([it.text for it in batch])
                 if pending is not None:
-                    stored(*pending)
-                pending = storer.submit(self._store, team_id, batch, *encoded, run), len(batch)
-            if pending is not None:
-                stored(*pending)
+                    stored(pending[0].result(), pending[1])  # a failed batch raises here
+                    pending = None
+                if n == len(batches):
+                    stored(self._store(team_id, batch, *encoded, run), len(batch))
+                else:
+                    pending = storer.submit(self._store, team_id, batch, *encoded, run), len(batch)
         return added
 
     def _store(self, team_id: str, fresh: list[NewQuote], vecs: np.ndarray,
@@ -163,7 +166,7 @@ class Importer:
                 row["import_id"] = run.id
         with self.sessions.begin() as session:
             ids = new_quotes.add_many(session, rows)
-        self.vectors.add(team_id, ids, vecs)
+        self.vectors.add(team_id, ids, vecs, [it.text for it in fresh])
         return len(ids)
 
     def _update(self, team_id: str, batch: list[tuple[int, Pairing]],

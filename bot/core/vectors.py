@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -19,14 +19,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.queries import voices
 from store.queries.quotes import NewQuote
 from store.retrieval.embeddings import Embedder, encode_topic
-from store.retrieval.index import IndexRegistry
-from store.retrieval.ranking import near_duplicate, normalize_text
+from store.retrieval.index import IndexRegistry, QuoteIndex
+from store.retrieval.ranking import NEAR_DUPLICATE_THRESHOLD, normalize_text, same_text
 
 Progress = Callable[[int], None]
 #: Quotes whose normalized words :class:`NewVectors` keeps between batches, the most recently
 #: used: an import batch of 512 and their nearest earlier quotes fit, and a server that runs
 #: for months holds at most this many (~2 MB), not one entry per quote it ever linked.
 NORMALIZED_KEPT = 4096
+#: Per dimension, how far from the threshold :func:`at_least_threshold` trusts a search
+#: score: twice the most two float32 computations of the inner product of unit vectors can
+#: differ, summed in any order (each is off by at most dim x 2^-24: 2.3e-5 at 384 dims).
+SLACK_PER_DIM = 2 * float(np.finfo(np.float32).eps)
 
 
 class EmotionEncoder(Protocol):
@@ -102,42 +106,46 @@ class NewVectors:
         self._normalized: OrderedDict[int, tuple[str, str]] = OrderedDict()
         self._normalized_lock = threading.Lock()  # captures link from several workers
 
-    def add(self, team_id: str, ids: Sequence[int], vecs: np.ndarray) -> dict[int, int]:
+    def add(self, team_id: str, ids: Sequence[int], vecs: np.ndarray,
+            texts: Sequence[str] | None = None) -> dict[int, int]:
         """Index the new quotes; returns ``{new id: first capture id}`` for repeated words."""
         self.indexes.get(team_id).upsert(list(ids), vecs)
-        return self.link_voices(team_id, ids, vecs)
+        return self.link_voices(team_id, ids, vecs, texts)
 
-    def link_voices(self, team_id: str, ids: Sequence[int],
-                    vecs: np.ndarray) -> dict[int, int]:
+    def link_voices(self, team_id: str, ids: Sequence[int], vecs: np.ndarray,
+                    texts: Sequence[str] | None = None) -> dict[int, int]:
         """Mark new quotes whose words were already captured as the same voice as the earlier
         capture, by the rule measured in bench/near_duplicates.py (``ranking.is_near_duplicate``:
         the same or contained normalized text, or cosine >= NEAR_DUPLICATE_THRESHOLD), among
-        each quote's 5 nearest in the index. Only the quotes with an earlier one among their
-        nearest, and those earlier ones, are read from the database. Their normalized words
+        each quote's 5 nearest in the index (their cosines are the search's,
+        :func:`at_least_threshold`). Only the quotes with an earlier one among their
+        nearest, and those earlier ones, are read from the database (not the new ones when
+        the caller gives their ``texts``, as stored just now). Their normalized words
         are kept for the next batch only for a batch of several quotes (an import): a
         capture's one quote keeps nothing, so a server's memory does not grow with them."""
         index = self.indexes.get(team_id)
-        keep = len(ids) > 1
-        earlier_hits: dict[int, list[int]] = {}
-        for quote_id, nearest in zip(ids, index.search_many(vecs, 5)):
-            before = [i for i, _ in nearest if i < quote_id]
-            if before:
-                earlier_hits[quote_id] = before
-        if not earlier_hits:
+        nearest, cosines = index.nearest(vecs[: len(ids)], 5)
+        new = np.asarray(ids, dtype=np.int64)[: len(nearest)]
+        earlier = nearest < new[:, None]
+        rows = np.flatnonzero(earlier.any(axis=1))
+        if not len(rows):
             return {}
-        wanted = set(earlier_hits) | {i for before in earlier_hits.values() for i in before}
-        with self.sessions() as session:
-            texts = voices.texts(session, wanted)
-        new_vecs = dict(zip(ids, vecs))
+        wanted = set(new[rows].tolist()) | set(nearest[earlier].tolist())
+        given = {} if texts is None else dict(zip(new.tolist(), texts))
+        found: dict[int, str] = {}
+        if wanted - given.keys():
+            with self.sessions() as session:
+                found = voices.texts(session, wanted - given.keys())
+        found.update((i, given[i]) for i in wanted & given.keys())
+        words = self._words_of(found, keep=len(ids) > 1)
         links: dict[int, int] = {}
-        for quote_id, before in earlier_hits.items():
-            earlier = [i for i in before if i in texts]
-            if not earlier:
-                continue
-            mine = self._words(quote_id, texts.get(quote_id, ""), keep)
-            vector = new_vecs[quote_id]
-            same = [i for i, v in zip(earlier, index.vectors(earlier))
-                    if near_duplicate(mine, vector, self._words(i, texts[i], keep), v)]
+        for r in rows.tolist():
+            quote_id = int(new[r])
+            mine = words.get(quote_id, "")  # normalize_text("") for a quote since removed
+            same = [i for i, cosine in zip(nearest[r].tolist(), cosines[r].tolist())
+                    if i < quote_id and i in words
+                    and (at_least_threshold(cosine, vecs[r], index, i)
+                         or same_text(mine, words[i]))]
             if same:
                 links[quote_id] = min(same)
         if not links:
@@ -149,17 +157,40 @@ class NewVectors:
         """``normalize_text(text)``, kept (with ``keep``) for the next batches of an import
         (whose nearest quotes are often the last batches' quotes), up to
         :data:`NORMALIZED_KEPT` quotes."""
+        return self._words_of({quote_id: text}, keep)[quote_id]
+
+    def _words_of(self, texts: Mapping[int, str], keep: bool = True) -> dict[int, str]:
+        """:meth:`_words` of each ``{quote id: text}``, the lock taken twice for them all."""
         if not keep:
-            return normalize_text(text)
+            return {i: normalize_text(t) for i, t in texts.items()}
+        out: dict[int, str] = {}
         with self._normalized_lock:
-            known = self._normalized.get(quote_id)
-            if known is not None and known[0] == text:
+            for quote_id, text in texts.items():
+                known = self._normalized.get(quote_id)
+                if known is not None and known[0] == text:
+                    self._normalized.move_to_end(quote_id)
+                    out[quote_id] = known[1]
+        fresh = {i: normalize_text(t) for i, t in texts.items() if i not in out}
+        with self._normalized_lock:
+            for quote_id, words in fresh.items():
+                self._normalized[quote_id] = (texts[quote_id], words)
                 self._normalized.move_to_end(quote_id)
-                return known[1]
-        words = normalize_text(text)
-        with self._normalized_lock:
-            self._normalized[quote_id] = (text, words)
-            self._normalized.move_to_end(quote_id)
             while len(self._normalized) > NORMALIZED_KEPT:
                 self._normalized.popitem(last=False)
-        return words
+        out.update(fresh)
+        return out
+
+
+def at_least_threshold(cosine: float, vector: np.ndarray, index: QuoteIndex,
+                       quote_id: int) -> bool:
+    """Whether ``vector`` and quote ``quote_id``'s stored vector have a cosine of at least
+    ``NEAR_DUPLICATE_THRESHOLD``, as ``ranking.near_duplicate`` computes it (``np.dot`` of
+    the two), given ``cosine``, the index's search score of the pair (a row of a matrix
+    product, which may round differently). Only a score within ``dim x``
+    :data:`SLACK_PER_DIM` of the threshold is computed again as ``np.dot``."""
+    slack = index.dim * SLACK_PER_DIM
+    if cosine >= NEAR_DUPLICATE_THRESHOLD + slack:
+        return True
+    if cosine < NEAR_DUPLICATE_THRESHOLD - slack:
+        return False
+    return float(np.dot(vector, index.vectors([quote_id])[0])) >= NEAR_DUPLICATE_THRESHOLD

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, select
+from sqlalchemy import JSON, Table, func, select, text, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,12 +45,49 @@ def add_many(session: Session, rows: Sequence[dict[str, object]]) -> list[int]:
     """Insert quotes; their ids in the order of ``rows``. PostgreSQL through psycopg: ids
     drawn from the sequence in one statement, then one ``COPY quotes FROM STDIN`` (an
     INSERT of 512 rows is a statement of ~18,000 placeholders that psycopg parses for each
-    batch); elsewhere one INSERT ... RETURNING."""
+    batch); SQLite: one executemany, then the ids (:func:`_insert_sqlite`); elsewhere one
+    INSERT ... RETURNING."""
     table = cast(Table, Quote.__table__)
     if rows and _copyable(session, table, rows):
         return _copy_in(session, table, rows)
+    if rows and _uniform(table, rows) and session.get_bind().dialect.name == "sqlite":
+        return _insert_sqlite(session, table, rows)
     return list(session.scalars(
         table.insert().returning(Quote.id, sort_by_parameter_order=True), rows))
+
+
+def _uniform(table: Table, rows: Sequence[dict[str, object]]) -> bool:
+    """The same columns of ``table`` in every row, no id given."""
+    keys = set(rows[0])
+    return "id" not in keys and keys <= set(table.c.keys()) and all(set(r) == keys
+                                                                     for r in rows)
+
+
+def _insert_sqlite(session: Session, table: Table, rows: Sequence[dict[str, object]]) -> list[int]:
+    """SQLite: the rows in one executemany, then their ids. INSERT ... RETURNING with ids in
+    the order of the rows is run by SQLAlchemy a row at a time on SQLite (it does not count
+    on RETURNING's order there): a statement, its parameters and a result per quote.
+
+    Once the first row is in, this transaction holds the write lock, and SQLite gives each
+    new row the largest id + 1 (the table has no AUTOINCREMENT): the rows have the ``n`` ids
+    up to the last one given. That is checked (the ids from the first one on are ``n``, the
+    last the largest); were it not so (SQLite picks free ids at random once the largest
+    possible is taken), the ids are read by each row's team and re-import key."""
+    n = len(rows)
+    session.execute(table.insert(), rows)
+    last = int(session.execute(text("SELECT last_insert_rowid()")).scalar_one())
+    top, count = session.execute(
+        select(func.max(table.c.id), func.count()).where(table.c.id > last - n)).one()
+    if top == last and count == n:
+        return list(range(last - n + 1, last + 1))
+    keys = [(r["team_id"], r["dedupe_key"]) for r in rows]
+    found: dict[tuple[object, object], int] = {}
+    for start in range(0, n, 200):
+        chunk = keys[start:start + 200]
+        found.update(((t, k), i) for i, t, k in session.execute(
+            select(table.c.id, table.c.team_id, table.c.dedupe_key).where(
+                tuple_(table.c.team_id, table.c.dedupe_key).in_(chunk))))
+    return [found[k] for k in keys]
 
 
 def _copyable(session: Session, table: Table, rows: Sequence[dict[str, object]]) -> bool:

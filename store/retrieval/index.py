@@ -131,16 +131,24 @@ def best_first(scores: np.ndarray, want: int) -> np.ndarray:
 
 def best_rows(scores: np.ndarray, ids: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
     """Per row of ``scores`` (queries x quotes ``ids``), its ``k`` best ``(id, score)``, best
-    first, equal scores in position order: ``best_first(row, k)[:k]`` of every row, in a
-    few whole-matrix operations instead of a pass per row while the block holds at most
-    :data:`MANY_SCORES` scores (a larger one, a large team's, is walked row by row: no
-    whole-block copies beside the scores)."""
+    first, equal scores in position order (:func:`best_positions`)."""
+    top = best_positions(scores, k)
+    top_ids = ids[top].tolist()
+    top_scores = np.take_along_axis(scores, top, axis=1).tolist()
+    return [list(zip(a, b)) for a, b in zip(top_ids, top_scores)]
+
+
+def best_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``scores`` (queries x quotes), the positions of its ``k`` best (all of them
+    when there are fewer), best first, equal scores in position order:
+    ``best_first(row, k)[:k]`` of every row, in a few whole-matrix operations instead of a
+    pass per row while the block holds at most :data:`MANY_SCORES` scores (a larger one, a
+    large team's, is walked row by row: no whole-block copies beside the scores)."""
     rows, n = scores.shape
     if not 0 < k < n or scores.size > MANY_SCORES:
-        out = []
-        for row in scores:
-            top = best_first(row, k)[:k]
-            out.append(list(zip(ids[top].tolist(), row[top].tolist())))
+        out = np.empty((rows, min(max(k, 0), n)), dtype=np.int64)
+        for r, row in enumerate(scores):
+            out[r] = best_first(row, k)[:k]
         return out
     cut = np.partition(scores, n - k, axis=1)[:, n - k]  # each row's k-th best score
     row_of, col = np.nonzero(scores >= cut[:, None])  # row by row, positions ascending
@@ -148,9 +156,8 @@ def best_rows(scores: np.ndarray, ids: np.ndarray, k: int) -> list[list[tuple[in
     order = np.lexsort((-kept, row_of))  # by row, best first; stable: ties by position
     starts = np.searchsorted(row_of, np.arange(rows))  # each row keeps >= k
     pick = order[(starts[:, None] + np.arange(k)).ravel()]
-    top_ids = ids[col[pick]].reshape(rows, k).tolist()
-    top_scores = kept[pick].reshape(rows, k).tolist()
-    return [list(zip(a, b)) for a, b in zip(top_ids, top_scores)]
+    top: np.ndarray = col[pick].reshape(rows, k)
+    return top
 
 
 class RowMap:
@@ -371,24 +378,35 @@ class QuoteIndex:
 
     def search_many(self, vectors: np.ndarray, k: int,
                     block: int | None = None) -> list[list[tuple[int, float]]]:
-        """:meth:`search` for several query vectors (``block`` at a time: the scores of a
-        block of queries against every quote are held at once; by default as many as fit
-        in :data:`MANY_SCORES` scores, at least 64)."""
+        """:meth:`search` for several query vectors (:meth:`nearest`, as lists)."""
+        ids, scores = self.nearest(vectors, k, block)
+        return [list(zip(a, b)) for a, b in zip(ids.tolist(), scores.tolist())]
+
+    def nearest(self, vectors: np.ndarray, k: int,
+                block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest quotes of each query vector (all of them when there are fewer),
+        best first as :meth:`search` orders them: their ids (int64) and cosines (float32),
+        two arrays of one row per query. ``block`` queries at a time: the scores of a block
+        of queries against every quote are held at once; by default as many as fit in
+        :data:`MANY_SCORES` scores, at least 64."""
         queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        out: list[list[tuple[int, float]]] = []
         with self._lock:
             n = self._n
-            ids = self._ids[:n].copy()
-            if n == 0 or k <= 0:
-                return [[] for _ in range(len(queries))]
+            width = min(max(k, 0), n)
+            ids = np.empty((len(queries), width), dtype=np.int64)
+            scores = np.empty((len(queries), width), dtype=np.float32)
+            if width == 0:
+                return ids, scores
             if block is None:  # one product for an import's batch against a small team
                 block = max(64, MANY_SCORES // n)
             for start in range(0, len(queries), block):
                 S = queries[start : start + block] @ self._X[:n].T  # (block, n)
                 # as Scan.hits(k), but ordering only each row's k best, not Scan.best's
                 # BEST_MIN: an import looks for 5 neighbours of every quote
-                out += best_rows(S, ids, k)
-        return out
+                top = best_positions(S, k)
+                ids[start : start + len(S)] = self._ids[:n][top]
+                scores[start : start + len(S)] = np.take_along_axis(S, top, axis=1)
+        return ids, scores
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """Stored vectors for ``ids`` (KeyError for an id not in the index)."""
